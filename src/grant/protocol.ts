@@ -1,0 +1,223 @@
+/**
+ * The contract between the Worker (gateway and admin API) and a grant's Durable Object.
+ *
+ * The grant's Durable Object is the authority for everything that must change instantly:
+ * the token hash, revocation, the current policy version (with its document) and the upstream
+ * configuration. KV holds the same records for listing and for the admin API, but the hot path
+ * never reads KV: one `gate()` call per request authenticates, evaluates, reserves quota and makes
+ * the decision record durable; one `settle()` call after the response records the outcome.
+ */
+import type { PolicyDocument } from "../policy/schema";
+
+/** Where and how to reach a server's upstream. `headers` are secrets: never logged or returned by the API. */
+export interface Upstream {
+  serverId: string;
+  serverName: string;
+  url: string;
+  headers: Record<string, string>;
+  /** Bumped on every change of the server record. */
+  version: number;
+}
+
+/** One immutable policy version. */
+export interface PolicySnapshot {
+  name: string;
+  version: number;
+  document: PolicyDocument;
+}
+
+/** Everything a grant's Durable Object needs to enforce; pushed by the admin API. */
+export interface GrantProvision {
+  grantId: string;
+  label: string;
+  serverId: string;
+  /** The policy name attached to the grant (null: no policy, every call is denied). */
+  policyName: string | null;
+  /** ISO time. */
+  created: string;
+  /** SHA-256 of the token, lowercase hex. */
+  tokenHash: string;
+  upstream: Upstream;
+  /** The latest version of `policyName` on `serverId`, or null if there is none. */
+  policy: PolicySnapshot | null;
+}
+
+export interface GrantInfo {
+  grantId: string;
+  label: string;
+  serverId: string;
+  policyName: string | null;
+  policyVersion: number | null;
+  created: string;
+  /** ISO time of revocation, or null. */
+  revoked: string | null;
+  /** ISO time of the last rotation, or null. */
+  rotated: string | null;
+}
+
+/** What the gateway tells the grant's Durable Object about one JSON-RPC message. */
+export type MessageSummary =
+  /** A request. For tools/call, `tool` is params.name and `args` params.arguments (absent: {}). */
+  | { kind: "request"; method: string; id: string | number; tool?: string; args?: Record<string, unknown> }
+  | { kind: "notification"; method: string }
+  | { kind: "response"; id: string | number }
+  /** Rejected by the gateway's wire checks before any policy; recorded, never forwarded. */
+  | { kind: "invalid"; code: number; reason: string };
+
+export interface GateRequest {
+  /** One per HTTP request; the same id appears in the audit record and in `settle()`. */
+  requestId: string;
+  /** SHA-256 (lowercase hex) of the presented bearer token. */
+  tokenHash: string;
+  /**
+   * How the request addressed the gateway: `/mcp/<grant-id>` or, for PolicyLayer
+   * compatibility, `/mcp/<server-id>`; in the second case the grant must belong to that server.
+   */
+  route: { kind: "grant" } | { kind: "server"; serverId: string };
+  httpMethod: string;
+  /** The Mcp-Session-Id header, if any. */
+  sessionId: string | null;
+  /** Empty for GET and DELETE; one for a normal POST; several for a 2025-03-26 batch. */
+  messages: MessageSummary[];
+}
+
+/** Why a message is not forwarded. Every code appears in audit records and in `_meta`. */
+export type DenyCode =
+  | "no_policy"
+  | "hidden"
+  | "invalid_name"
+  | "not_permitted"
+  | "require"
+  | "deny_if"
+  | "invalid_cost"
+  | "rate_limited"
+  | "invalid_message"
+  | "unavailable";
+
+export type MessageDecision =
+  | {
+      outcome: "forward";
+      /** Non-null when the message passed a policy in monitor mode that would have denied it. */
+      monitored: null | { code: DenyCode; rule: string | null; message: string };
+    }
+  | {
+      outcome: "deny";
+      code: DenyCode;
+      /** JSON pointer into the policy document, e.g. /tools/create_refund/deny_if/0, or null. */
+      rule: string | null;
+      message: string;
+      /** Seconds until a call would be allowed again (rate_limited only). */
+      retryAfter?: number;
+    };
+
+/** Which tools a grant may see in tools/list (and call at all). */
+export interface ToolVisibility {
+  default: "allow" | "deny";
+  /** Exact names under `hide`, or ["*"]. */
+  hide: string[];
+  /** Exact names under `tools`. */
+  listed: string[];
+}
+
+export type GateResult =
+  /** 401 with no detail: unknown grant, wrong token, revoked, or a server URL the grant does not belong to. */
+  | { ok: false; reason: "unauthenticated" }
+  /** 404: the Mcp-Session-Id was not opened by this grant. */
+  | { ok: false; reason: "unknown_session" }
+  | {
+      ok: true;
+      /** Sequence number of the first decision record written for this request. */
+      seq: number;
+      grant: { id: string; label: string; serverId: string };
+      upstream: Upstream;
+      policy: { name: string; version: number } | null;
+      /** Present when any message is tools/list, or the policy is null (nothing visible). */
+      visibility: ToolVisibility | null;
+      /** One per `messages` element, same order; one `forward` for GET and DELETE. */
+      decisions: MessageDecision[];
+    };
+
+/** The outcome of a forwarded (or attempted) request, recorded after the response. */
+export interface Settlement {
+  requestId: string;
+  /** The `seq` returned by gate(). */
+  seq: number;
+  /** Upstream HTTP status, or null if no response came. */
+  status: number | null;
+  latencyMs: number;
+  /** False when the upstream certainly never received the request (e.g. connection refused): reservations are released. */
+  upstreamReceived: boolean;
+  /** A short error name such as "upstream_unreachable", "upstream_timeout", "upstream_auth", "upstream_invalid"; never a secret. */
+  error: string | null;
+  /** The Mcp-Session-Id the upstream returned on initialize: from now on bound to this grant. */
+  sessionOpened: string | null;
+  /** A session the client ended with DELETE (2xx). */
+  sessionClosed: string | null;
+}
+
+export interface AuditPage {
+  records: AuditRecord[];
+  /** Pass as `after` to get the next page; null when there is no more. */
+  next: number | null;
+}
+
+/** One append-only audit record. Never updated or deleted. */
+export interface AuditRecord {
+  seq: number;
+  /** ISO time. */
+  time: string;
+  type: "decision" | "outcome" | "admin";
+  requestId: string | null;
+  grantId: string;
+  label: string;
+  serverId: string;
+  httpMethod: string | null;
+  rpcMethod: string | null;
+  rpcId: string | number | null;
+  tool: string | null;
+  policy: { name: string; version: number } | null;
+  /** decision records: "allow" | "deny" | "reject"; outcome records: "ok" | "error"; admin: the action. */
+  decision: string;
+  code: string | null;
+  rule: string | null;
+  message: string | null;
+  /** Sorted argument keys of a tools/call; never values. */
+  argKeys: string[] | null;
+  /** outcome records: the decision record's seq. */
+  ref: number | null;
+  status: number | null;
+  latencyMs: number | null;
+  /** SHA-256 hex of the previous record's hash and this record's canonical JSON (hash chain). */
+  prevHash: string;
+  hash: string;
+}
+
+/**
+ * The RPC surface of `GrantObject` (src/grant/object.ts implements it).
+ * Admin methods are called by the admin API; `gate`, `bindSession` and `settle` by the gateway.
+ */
+export interface GrantObjectApi {
+  /** Create the grant, or replace its whole enforcement state. Appends an admin audit record. */
+  provision(p: GrantProvision): Promise<GrantInfo>;
+  /** Replace the token hash; the old token stops working on the very next request. Fails on a revoked grant. */
+  rotate(tokenHash: string): Promise<GrantInfo>;
+  /** Revoke for good: every later request is unauthenticated. Idempotent. */
+  revoke(): Promise<GrantInfo>;
+  setLabel(label: string): Promise<GrantInfo>;
+  /** Attach a policy name and its latest version (null snapshot: that policy has no version, deny every call). */
+  setPolicy(policyName: string | null, snapshot: PolicySnapshot | null): Promise<GrantInfo>;
+  setUpstream(upstream: Upstream): Promise<GrantInfo>;
+  /** null when the grant was never provisioned. */
+  info(): Promise<GrantInfo | null>;
+  /** Records with seq > after, oldest first, at most `limit` (1..1000). */
+  readAudit(after: number, limit: number): Promise<AuditPage>;
+  /** Recompute the hash chain; the first broken seq if any. */
+  verifyAudit(): Promise<{ ok: true; count: number } | { ok: false; brokenAt: number }>;
+
+  /** The hot path: authenticate, evaluate, reserve, and make the decision record(s) durable, in one step. */
+  gate(req: GateRequest): Promise<GateResult>;
+  /** Bind an upstream-minted Mcp-Session-Id to this grant; awaited before the initialize response is returned. */
+  bindSession(seq: number, sessionId: string): Promise<void>;
+  /** Record the outcome after the response; releases reservations when the upstream never received the call. */
+  settle(s: Settlement): Promise<void>;
+}

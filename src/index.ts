@@ -1,0 +1,3 @@
+export { GrantObject } from "./grant/object";
+import { app } from "./app";
+export default app;
