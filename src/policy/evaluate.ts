@@ -1,0 +1,112 @@
+/**
+ * The decision for one tools/call, in POLICY.md's order; the first denial wins:
+ *   1 no policy · 2 hidden · 2b name outside the MCP charset · 3 not permitted by default deny ·
+ *   4 require · 5 deny_if · 6 the limits to reserve (counted by the grant's Durable Object).
+ *
+ * Tool names match byte for byte: no Unicode normalization, no case folding, so a Cyrillic "е"
+ * in "dеlete" is a different tool from "delete" and gets none of its rules. Names outside the
+ * spec's charset are refused unless a policy lists them exactly, which closes that gap for
+ * `default: "allow"` policies.
+ *
+ * Monitor mode is not applied here: this always reports the real decision, and the Durable
+ * Object decides whether to enforce it.
+ */
+import type { DenyCode } from "../grant/protocol";
+import { argumentAt, ruleHolds } from "./conditions";
+import { pointer, type Limit, type PolicyDocument } from "./schema";
+
+export interface LimitRequest {
+  /** JSON pointer of the limit, e.g. /tools/create_refund/limits/0 or /all_tools/limits/0. */
+  rule: string;
+  /** Limits naming the same counter share one count. */
+  counter: string;
+  windowSeconds: number;
+  max: number;
+  /** What this call adds to the counter: 1, or the argument named by `cost`. */
+  cost: number;
+}
+
+export type Evaluation =
+  | { kind: "allow"; limits: LimitRequest[] }
+  | { kind: "deny"; code: DenyCode; rule: string | null; message: string };
+
+/** MCP 2025-11-25 tool names: `[A-Za-z0-9_.-]{1,128}`. */
+export const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+
+const WINDOW_SECONDS = { minute: 60, hour: 3600, day: 86400 } as const;
+
+/** `tools[name]`, own properties only: "constructor" or "toString" are not listed by accident. */
+export function listedTool(policy: PolicyDocument, tool: string) {
+  const tools = policy.tools;
+  return tools !== undefined && Object.hasOwn(tools, tool) ? tools[tool] : undefined;
+}
+
+/** The index in `hide` that hides `tool` ("*" or the exact name), or -1. */
+export function hiddenAt(hide: readonly string[] | undefined, tool: string): number {
+  return hide === undefined ? -1 : hide.findIndex((entry) => entry === "*" || entry === tool);
+}
+
+export function evaluateToolCall(
+  policy: PolicyDocument | null,
+  tool: string,
+  args: Record<string, unknown>,
+): Evaluation {
+  if (policy === null) {
+    return { kind: "deny", code: "no_policy", rule: null, message: "No policy is attached to this grant" };
+  }
+
+  // Hidden and badly named tools get the upstream's answer for a tool that does not exist, so the
+  // message is that answer's; the code keeps the real reason for the audit record.
+  const notFound = `Tool ${tool} not found`;
+  const hidden = hiddenAt(policy.hide, tool);
+  if (hidden >= 0) return { kind: "deny", code: "hidden", rule: pointer(["hide", hidden]), message: notFound };
+
+  const rules = listedTool(policy, tool);
+  if (!TOOL_NAME.test(tool) && rules === undefined) {
+    return { kind: "deny", code: "invalid_name", rule: null, message: notFound };
+  }
+
+  if (rules === undefined && policy.default === "deny") {
+    return {
+      kind: "deny",
+      code: "not_permitted",
+      rule: "/default",
+      message: `Tool ${JSON.stringify(tool)} is not permitted by policy`,
+    };
+  }
+
+  for (const [i, rule] of (rules?.require ?? []).entries()) {
+    if (!ruleHolds(rule.conditions, args)) {
+      return { kind: "deny", code: "require", rule: pointer(["tools", tool, "require", i]), message: rule.on_deny };
+    }
+  }
+  for (const [i, rule] of (rules?.deny_if ?? []).entries()) {
+    if (ruleHolds(rule.conditions, args)) {
+      return { kind: "deny", code: "deny_if", rule: pointer(["tools", tool, "deny_if", i]), message: rule.on_deny };
+    }
+  }
+
+  const limits: LimitRequest[] = [];
+  const sources: [Limit[], (i: number) => string][] = [
+    [rules?.limits ?? [], (i) => pointer(["tools", tool, "limits", i])],
+    [policy.all_tools?.limits ?? [], (i) => pointer(["all_tools", "limits", i])],
+  ];
+  for (const [list, pointerOf] of sources) {
+    for (const [i, limit] of list.entries()) {
+      const rule = pointerOf(i);
+      const cost = limit.cost === undefined ? 1 : argumentAt(limit.cost, args);
+      if (typeof cost !== "number" || !Number.isFinite(cost) || cost < 0) {
+        // Never echo the value: argument values stay out of messages and audit records.
+        return {
+          kind: "deny",
+          code: "invalid_cost",
+          rule,
+          message: `This call must give ${limit.cost} as a number of at least 0 (it is counted against "${limit.counter}")`,
+        };
+      }
+      const windowSeconds = typeof limit.window === "number" ? limit.window : WINDOW_SECONDS[limit.window];
+      limits.push({ rule, counter: limit.counter, windowSeconds, max: limit.max, cost });
+    }
+  }
+  return { kind: "allow", limits };
+}

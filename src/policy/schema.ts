@@ -1,0 +1,258 @@
+/**
+ * The policy document: PolicyLayer's `policy.json` version "1", plus this project's extensions
+ * (see /work/shared/POLICY.md and docs/policy.md).
+ *
+ * Every object is strict: an unknown key is an error, so a typo (`"deny_iff"`, `"limts"`) can never
+ * silently drop a rule and weaken a policy. Extensions that are specified but not built yet
+ * (`scope: "server"`, `approve_if`, `approval_timeout`, `pin_tools`) are rejected by name for the
+ * same reason: accepting and ignoring them would enforce less than the author wrote.
+ *
+ * `parsePolicy` is the only way a document enters the system; what it returns is deeply frozen,
+ * and its regular expressions are known to compile.
+ */
+import { z } from "zod";
+import { err, ok, type Result } from "../result";
+
+export interface PolicyError {
+  /** JSON pointer (RFC 6901) to the offending value, e.g. `/tools/run/limits/0/window`. */
+  path: string;
+  message: string;
+}
+
+const OPERATORS = ["eq", "neq", "lt", "lte", "gt", "gte", "in", "not_in", "exists", "regex", "contains"] as const;
+const WINDOWS = ["minute", "hour", "day"] as const;
+
+/** A message for a wrong value; a missing required key says "required" instead. */
+const expecting = (message: string) => ({
+  error: (issue: { input?: unknown }) => (issue.input === undefined ? "required" : message),
+});
+
+const quoted = (values: readonly string[]): string => values.map((v) => JSON.stringify(v)).join(" | ");
+
+/**
+ * `args.<field>[.<field>…]`. Fields are split on "." and must be non-empty; a field whose own name
+ * contains a dot cannot be addressed. Fields address object members only (no array indexes).
+ */
+const argumentPath = z
+  .string(expecting('expected a string "args.<field>"'))
+  .regex(/^args(\.[^.]+)+$/, { error: 'expected "args.<field>" or "args.<field>.<field>…" with non-empty fields' });
+
+/** What `eq`, `neq`, `contains` and list elements compare against: JSON scalars except null. */
+const scalar = z.union([z.string(), z.number(), z.boolean()], expecting("expected a string, number or boolean"));
+
+const number = z.number(expecting("expected a number"));
+
+const pattern = z.string(expecting("expected a regular expression as a string")).check((ctx) => {
+  try {
+    new RegExp(ctx.value);
+  } catch (e) {
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      message: e instanceof Error ? e.message : "invalid regular expression",
+    });
+  }
+});
+
+const condition = <Op extends string, V extends z.ZodType>(op: Op, value: V) =>
+  z.strictObject({ path: argumentPath, op: z.literal(op), value });
+
+export const conditionSchema = z.discriminatedUnion(
+  "op",
+  [
+    condition("eq", scalar),
+    condition("neq", scalar),
+    condition("lt", number),
+    condition("lte", number),
+    condition("gt", number),
+    condition("gte", number),
+    condition("in", z.array(scalar, expecting("expected a list"))),
+    condition("not_in", z.array(scalar, expecting("expected a list"))),
+    condition("exists", z.boolean(expecting("expected true or false"))),
+    condition("regex", pattern),
+    condition("contains", scalar),
+  ],
+  { error: `expected one of ${quoted(OPERATORS)}` },
+);
+
+export const ruleSchema = z.strictObject({
+  conditions: z.array(conditionSchema, expecting("expected a list of conditions")),
+  on_deny: z
+    .string(expecting("expected the message an agent sees when the rule denies"))
+    .regex(/\S/, { error: "expected a non-empty message" }),
+});
+
+const windowSchema = z.union(
+  [
+    z.enum(WINDOWS),
+    z
+      .number()
+      .int({ error: "expected a positive whole number of seconds" })
+      .positive({ error: "expected a positive whole number of seconds" }),
+  ],
+  {
+    error: (issue) =>
+      issue.input === undefined
+        ? "required"
+        : typeof issue.input === "string"
+          ? `expected ${quoted(WINDOWS)}`
+          : typeof issue.input === "number"
+            ? "expected a positive whole number of seconds"
+            : `expected ${quoted(WINDOWS)} or a positive whole number of seconds`,
+  },
+);
+
+export const limitSchema = z.strictObject({
+  counter: z.string(expecting("expected a counter name")).min(1, { error: "expected a non-empty counter name" }),
+  window: windowSchema,
+  max: z
+    .number(expecting("expected a positive whole number"))
+    .int({ error: "expected a positive whole number" })
+    .positive({ error: "expected a positive whole number" }),
+  // Absent means "grant", as in every PolicyLayer example.
+  scope: z
+    .literal("grant", {
+      error: (issue) =>
+        issue.input === "server" ? 'scope "server" is not supported yet; use "grant"' : 'expected "grant"',
+    })
+    .optional(),
+  cost: argumentPath.optional(),
+});
+
+/** A key that the spec reserves for an extension this gateway does not enforce yet. */
+const notSupportedYet = (key: string) =>
+  z.never({ error: `"${key}" is not supported yet; remove it (the gateway would not enforce it)` }).optional();
+
+export const toolRulesSchema = z.strictObject({
+  require: z.array(ruleSchema, expecting("expected a list of rules")).optional(),
+  deny_if: z.array(ruleSchema, expecting("expected a list of rules")).optional(),
+  limits: z.array(limitSchema, expecting("expected a list of limits")).optional(),
+  approve_if: notSupportedYet("approve_if"),
+  approval_timeout: notSupportedYet("approval_timeout"),
+});
+
+const toolName = z.string().min(1, { error: "a tool name cannot be empty" });
+const hiddenName = z.string(expecting("expected a tool name")).min(1, { error: "a tool name cannot be empty" });
+
+const toolsSchema = z.preprocess(
+  (raw, ctx) => {
+    // zod's record drops a "__proto__" key without a word (it cannot be assigned safely); a tool
+    // of that name would then lose its rules under `default: "allow"`. Refuse it instead.
+    if (typeof raw === "object" && raw !== null && Object.hasOwn(raw, "__proto__")) {
+      ctx.issues.push({
+        code: "custom",
+        input: raw,
+        path: ["__proto__"],
+        message: 'a tool named "__proto__" cannot be configured',
+      });
+    }
+    return raw;
+  },
+  z.record(toolName, toolRulesSchema, expecting("expected an object of tool names to rules")),
+);
+
+export const policySchema = z.strictObject({
+  version: z.literal("1", expecting('expected "1"')),
+  default: z.enum(["allow", "deny"], expecting('expected "allow" | "deny"')),
+  hide: z.array(hiddenName, expecting("expected a list of tool names")).optional(),
+  all_tools: z
+    .strictObject({ limits: z.array(limitSchema, expecting("expected a list of limits")).optional() })
+    .optional(),
+  tools: toolsSchema.optional(),
+  mode: z.enum(["enforce", "monitor"], expecting('expected "enforce" | "monitor"')).default("enforce"),
+  pin_tools: notSupportedYet("pin_tools"),
+});
+
+export type PolicyDocument = z.infer<typeof policySchema>;
+export type ToolRules = z.infer<typeof toolRulesSchema>;
+export type Rule = z.infer<typeof ruleSchema>;
+export type Condition = z.infer<typeof conditionSchema>;
+export type Limit = z.infer<typeof limitSchema>;
+
+/** RFC 6901: "~" becomes "~0" and "/" becomes "~1", in that order. */
+export function pointerSegment(segment: string | number): string {
+  return String(segment).replaceAll("~", "~0").replaceAll("/", "~1");
+}
+
+export function pointer(segments: readonly (string | number)[]): string {
+  return segments.map((s) => `/${pointerSegment(s)}`).join("");
+}
+
+export function parsePolicy(input: unknown): Result<PolicyDocument, PolicyError[]> {
+  const parsed = policySchema.safeParse(input, { error: readableIssue });
+  if (!parsed.success) return err(parsed.error.issues.flatMap(toPolicyErrors));
+  return ok(deepFreeze(parsed.data));
+}
+
+export function formatPolicyErrors(errors: PolicyError[]): string {
+  // The empty pointer is the whole document.
+  return errors.map((e) => `${e.path === "" ? "(document)" : e.path}: ${e.message}`).join("\n");
+}
+
+type Issue = z.core.$ZodIssue;
+type RawIssue = z.core.$ZodRawIssue;
+
+function toPolicyErrors(issue: Issue): PolicyError[] {
+  const at = issue.path.filter((s): s is string | number => typeof s !== "symbol");
+  // One error per unknown key, pointing at the key itself, so the path names the typo.
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => ({ path: pointer([...at, key]), message: unknownKeyMessage(key) }));
+  }
+  if (issue.code === "invalid_key") {
+    const inner = issue.issues[0];
+    return [{ path: pointer(at), message: inner ? inner.message : "invalid key" }];
+  }
+  return [{ path: pointer(at), message: issue.message }];
+}
+
+/** Messages for the cases no schema above words itself; zod's defaults read like type theory. */
+function readableIssue(issue: RawIssue): string | undefined {
+  switch (issue.code) {
+    case "invalid_type":
+      if (issue.input === undefined) return "required";
+      return `expected ${issue.expected === "object" ? "an object" : issue.expected === "array" ? "a list" : issue.expected}, got ${describe(issue.input)}`;
+    case "invalid_value":
+      return `expected ${issue.values.map((v) => JSON.stringify(v)).join(" | ")}`;
+    default:
+      return undefined;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  return typeof value === "object" ? "an object" : typeof value;
+}
+
+const KNOWN_KEYS = [
+  "version", "default", "hide", "all_tools", "tools", "mode",
+  "require", "deny_if", "limits", "conditions", "on_deny",
+  "path", "op", "value", "counter", "window", "max", "scope", "cost",
+];
+
+function unknownKeyMessage(key: string): string {
+  const near = KNOWN_KEYS.find((known) => editDistance(known, key) <= 2 && known !== key);
+  return near ? `unknown key "${key}" (did you mean "${near}"?)` : `unknown key "${key}"`;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

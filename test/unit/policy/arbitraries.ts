@@ -1,0 +1,77 @@
+/**
+ * fast-check generators for policy documents and tool-call arguments over a small alphabet, so
+ * that random tool names, fields and values collide often enough to exercise every branch.
+ */
+import fc from "fast-check";
+
+/** Names a policy may list or hide: plain, confusable (Cyrillic е), prototype-shaped, outside the charset. */
+export const policyToolNames = ["read", "write", "delete", "d\u0435lete", "constructor", "toString", "x y", "a/b~c"];
+/** Names an agent may call: the above plus unlisted, bidi, empty and "*" names. */
+export const calledToolNames = [...policyToolNames, "other", "__proto__", "\u202Edaer", "", "*", "Read"];
+
+const fields = ["a", "b", "constructor"];
+const scalars = [0, 1, 5, -1, 2.5, "1", "5", "x", "", "true", true, false];
+
+const scalar = fc.constantFrom(...scalars);
+const path = fc
+  .array(fc.constantFrom(...fields), { minLength: 1, maxLength: 2 })
+  .map((parts) => `args.${parts.join(".")}`);
+
+const condition = fc.oneof(
+  fc.record({ path, op: fc.constantFrom("eq", "neq", "contains"), value: scalar }),
+  fc.record({ path, op: fc.constantFrom("lt", "lte", "gt", "gte"), value: fc.constantFrom(0, 1, 5, -1, 2.5) }),
+  fc.record({ path, op: fc.constantFrom("in", "not_in"), value: fc.array(scalar, { maxLength: 3 }) }),
+  fc.record({ path, op: fc.constant("exists"), value: fc.boolean() }),
+  fc.record({ path, op: fc.constant("regex"), value: fc.constantFrom("^x$", "x", "1", "^$", "[0-9]") }),
+);
+
+const rule = fc.record({
+  conditions: fc.array(condition, { maxLength: 3 }),
+  on_deny: fc.constantFrom("no", "not like that"),
+});
+
+const limit = fc.record(
+  {
+    counter: fc.constantFrom("calls", "refunds"),
+    window: fc.constantFrom<string | number>("minute", "hour", "day", 1, 90),
+    max: fc.integer({ min: 1, max: 100 }),
+    scope: fc.constant("grant"),
+    cost: path,
+  },
+  { requiredKeys: ["counter", "window", "max"] },
+);
+
+const toolRules = fc.record(
+  {
+    require: fc.array(rule, { maxLength: 2 }),
+    deny_if: fc.array(rule, { maxLength: 2 }),
+    limits: fc.array(limit, { maxLength: 2 }),
+  },
+  { requiredKeys: [] },
+);
+
+export const policyInput = fc.record(
+  {
+    version: fc.constant("1"),
+    default: fc.constantFrom("allow", "deny"),
+    hide: fc.array(fc.constantFrom(...policyToolNames, "*"), { maxLength: 2 }),
+    all_tools: fc.record({ limits: fc.array(limit, { maxLength: 2 }) }, { requiredKeys: [] }),
+    tools: fc.dictionary(fc.constantFrom(...policyToolNames), toolRules, { maxKeys: 4 }),
+    mode: fc.constantFrom("enforce", "monitor"),
+  },
+  { requiredKeys: ["version", "default"] },
+);
+
+const argumentValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    scalar,
+    fc.constant(null),
+    fc.array(tie("value"), { maxLength: 2 }),
+    fc.dictionary(fc.constantFrom(...fields), tie("value"), { maxKeys: 2 }),
+  ),
+})).value;
+
+export const toolArguments = fc.dictionary(fc.constantFrom(...fields), argumentValue, { maxKeys: 3 }) as fc.Arbitrary<
+  Record<string, unknown>
+>;

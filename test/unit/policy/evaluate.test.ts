@@ -1,0 +1,316 @@
+import { describe, expect, test } from "vitest";
+import { evaluateToolCall, type Evaluation } from "../../../src/policy/evaluate";
+import { formatPolicyErrors, parsePolicy, type PolicyDocument } from "../../../src/policy/schema";
+import { EXAMPLE_POLICY } from "./example";
+
+function policyOf(input: unknown): PolicyDocument {
+  const parsed = parsePolicy(input);
+  if (!parsed.ok) throw new Error(formatPolicyErrors(parsed.error));
+  return parsed.value;
+}
+
+/** The decision without the LimitRequests, for tables. */
+function verdict(e: Evaluation): string {
+  return e.kind === "allow" ? "allow" : `${e.code} ${e.rule ?? "-"}`;
+}
+
+describe("the example of POLICY.md behaves as described", () => {
+  const policy = policyOf(EXAMPLE_POLICY);
+
+  test.each<[string, string, Record<string, unknown>, string]>([
+    ["listed tool with no rules", "list_customers", {}, "allow"],
+    ["refund with a reason", "create_refund", { reason: "damaged", amount: 50 }, "allow"],
+    ["refund at the cap", "create_refund", { reason: "damaged", amount: 10000 }, "allow"],
+    ["refund without a reason", "create_refund", { amount: 50 }, "require /tools/create_refund/require/0"],
+    ["refund with a null reason", "create_refund", { reason: null, amount: 50 }, "require /tools/create_refund/require/0"],
+    ["refund over the cap", "create_refund", { reason: "x", amount: 10001 }, "deny_if /tools/create_refund/deny_if/0"],
+    ["require is checked before deny_if", "create_refund", { amount: 10001 }, "require /tools/create_refund/require/0"],
+    ["hidden tool", "delete_account", {}, "hidden /hide/0"],
+    ["unlisted tool under default deny", "drop_database", {}, "not_permitted /default"],
+  ])("%s", (_d, tool, args, expected) => {
+    expect(verdict(evaluateToolCall(policy, tool, args))).toBe(expected);
+  });
+
+  test("denials carry the author's messages", () => {
+    expect(evaluateToolCall(policy, "create_refund", { amount: 1 })).toEqual({
+      kind: "deny",
+      code: "require",
+      rule: "/tools/create_refund/require/0",
+      message: "Refunds need a reason.",
+    });
+    expect(evaluateToolCall(policy, "create_refund", { reason: "x", amount: 20000 })).toMatchObject({
+      message: "Refund exceeds the policy limit.",
+    });
+    expect(evaluateToolCall(policy, "drop_database", {})).toMatchObject({
+      message: 'Tool "drop_database" is not permitted by policy',
+    });
+    expect(evaluateToolCall(policy, "delete_account", {})).toMatchObject({ message: "Tool delete_account not found" });
+  });
+
+  test("an allowed refund reserves the tool's limit, then all_tools'", () => {
+    expect(evaluateToolCall(policy, "create_refund", { reason: "x", amount: 1 })).toEqual({
+      kind: "allow",
+      limits: [
+        { rule: "/tools/create_refund/limits/0", counter: "create_refund_rate", windowSeconds: 60, max: 10, cost: 1 },
+        { rule: "/all_tools/limits/0", counter: "calls", windowSeconds: 60, max: 60, cost: 1 },
+      ],
+    });
+    expect(evaluateToolCall(policy, "list_customers", {})).toEqual({
+      kind: "allow",
+      limits: [{ rule: "/all_tools/limits/0", counter: "calls", windowSeconds: 60, max: 60, cost: 1 }],
+    });
+  });
+});
+
+describe("step 1: no policy", () => {
+  test("denies every call", () => {
+    expect(evaluateToolCall(null, "anything", {})).toEqual({
+      kind: "deny",
+      code: "no_policy",
+      rule: null,
+      message: "No policy is attached to this grant",
+    });
+  });
+});
+
+describe("the first denial wins", () => {
+  // Every step would deny "t": the table removes them one at a time, earliest first.
+  const rejectEverything = {
+    version: "1",
+    default: "deny",
+    hide: ["other", "t"],
+    tools: {
+      t: {
+        require: [
+          { conditions: [], on_deny: "require 0 holds" },
+          { conditions: [{ path: "args.missing", op: "exists", value: true }], on_deny: "require 1" },
+          { conditions: [{ path: "args.also_missing", op: "exists", value: true }], on_deny: "require 2" },
+        ],
+        deny_if: [
+          { conditions: [{ path: "args.x", op: "eq", value: 2 }], on_deny: "deny_if 0 does not hold" },
+          { conditions: [], on_deny: "deny_if 1" },
+          { conditions: [], on_deny: "deny_if 2" },
+        ],
+        limits: [{ counter: "c", window: "minute", max: 1, cost: "args.n" }],
+      },
+    },
+  };
+  const t = rejectEverything.tools.t;
+
+  test.each<[string, unknown, string, string]>([
+    ["hidden before everything", rejectEverything, "hidden /hide/1", "Tool t not found"],
+    ["require, in order", { ...rejectEverything, hide: [] }, "require /tools/t/require/1", "require 1"],
+    [
+      "deny_if after require, in order",
+      { ...rejectEverything, hide: [], tools: { t: { ...t, require: [] } } },
+      "deny_if /tools/t/deny_if/1",
+      "deny_if 1",
+    ],
+    [
+      "invalid cost after deny_if",
+      { ...rejectEverything, hide: [], tools: { t: { ...t, require: [], deny_if: [] } } },
+      "invalid_cost /tools/t/limits/0",
+      'This call must give args.n as a number of at least 0 (it is counted against "c")',
+    ],
+    [
+      "not permitted before require",
+      { ...rejectEverything, hide: [], tools: { other: t } },
+      "not_permitted /default",
+      'Tool "t" is not permitted by policy',
+    ],
+  ])("%s", (_d, input, expected, message) => {
+    const e = evaluateToolCall(policyOf(input), "t", { x: 1 });
+    expect(verdict(e)).toBe(expected);
+    expect(e).toMatchObject({ message });
+  });
+
+  test('"*" in hide hides every tool, listed or not; the rule names the entry that matched', () => {
+    const policy = policyOf({ version: "1", default: "allow", hide: ["a", "*"], tools: { a: {}, b: {} } });
+    expect(verdict(evaluateToolCall(policy, "a", {}))).toBe("hidden /hide/0");
+    expect(verdict(evaluateToolCall(policy, "b", {}))).toBe("hidden /hide/1");
+    expect(verdict(evaluateToolCall(policy, "zzz", {}))).toBe("hidden /hide/1");
+  });
+
+  test("an empty deny_if blocks every call of the tool", () => {
+    const policy = policyOf({
+      version: "1",
+      default: "allow",
+      tools: { rm: { deny_if: [{ conditions: [], on_deny: "Never." }] } },
+    });
+    expect(evaluateToolCall(policy, "rm", { anything: 1 })).toEqual({
+      kind: "deny",
+      code: "deny_if",
+      rule: "/tools/rm/deny_if/0",
+      message: "Never.",
+    });
+    expect(evaluateToolCall(policy, "ls", {}).kind).toBe("allow");
+  });
+});
+
+describe("default allow", () => {
+  const policy = policyOf({
+    version: "1",
+    default: "allow",
+    all_tools: { limits: [{ counter: "calls", window: "hour", max: 100 }] },
+    tools: { deploy: { require: [{ conditions: [{ path: "args.env", op: "eq", value: "staging" }], on_deny: "Staging only." }] } },
+  });
+
+  test("an unlisted tool is allowed and consumes all_tools limits only", () => {
+    expect(evaluateToolCall(policy, "read_file", {})).toEqual({
+      kind: "allow",
+      limits: [{ rule: "/all_tools/limits/0", counter: "calls", windowSeconds: 3600, max: 100, cost: 1 }],
+    });
+  });
+
+  test("a listed tool still has its rules", () => {
+    expect(verdict(evaluateToolCall(policy, "deploy", { env: "prod" }))).toBe("require /tools/deploy/require/0");
+    expect(verdict(evaluateToolCall(policy, "deploy", { env: "staging" }))).toBe("allow");
+  });
+});
+
+describe("tool names match exactly, byte for byte", () => {
+  const denyDefault = policyOf({
+    version: "1",
+    default: "deny",
+    tools: { delete: {}, "fs/rm~x": { deny_if: [{ conditions: [], on_deny: "no" }] }, "e\u0301": {} },
+  });
+  const allowDefault = policyOf({
+    version: "1",
+    default: "allow",
+    tools: { delete: { deny_if: [{ conditions: [], on_deny: "Deleting is blocked." }] }, "ünïcode": {} },
+  });
+
+  test.each<[string, PolicyDocument, string, string]>([
+    ["exact name", denyDefault, "delete", "allow"],
+    ["case differs", denyDefault, "Delete", "not_permitted /default"],
+    ["trailing space is outside the charset", denyDefault, "delete ", "invalid_name -"],
+    ["Cyrillic е under default deny", denyDefault, "d\u0435lete", "invalid_name -"],
+    ["Cyrillic е under default allow does not escape delete's deny_if as delete", allowDefault, "d\u0435lete", "invalid_name -"],
+    ["the real delete under default allow", allowDefault, "delete", "deny_if /tools/delete/deny_if/0"],
+    ["U+202E bidi override under default allow", allowDefault, "\u202Eeteled", "invalid_name -"],
+    ["zero-width space under default allow", allowDefault, "del\u200Bete", "invalid_name -"],
+    ["empty name under default allow", allowDefault, "", "invalid_name -"],
+    ["129 characters under default allow", allowDefault, "a".repeat(129), "invalid_name -"],
+    ["128 characters under default allow", allowDefault, "a".repeat(128), "allow"],
+    ["dots, dashes and underscores are in the charset", allowDefault, "fs.read-file_2", "allow"],
+    ["a listed non-charset name is allowed", allowDefault, "ünïcode", "allow"],
+    ["NFC form does not match a listed NFD name", denyDefault, "\u00e9", "invalid_name -"],
+    ["the listed NFD name itself", denyDefault, "e\u0301", "allow"],
+    ["a listed name with / and ~ escapes in its pointer", denyDefault, "fs/rm~x", "deny_if /tools/fs~1rm~0x/deny_if/0"],
+  ])("%s", (_d, policy, tool, expected) => {
+    expect(verdict(evaluateToolCall(policy, tool, {}))).toBe(expected);
+  });
+
+  test("an invalid name is answered like an unknown tool", () => {
+    expect(evaluateToolCall(allowDefault, "\u202Eeteled", {})).toMatchObject({ message: "Tool \u202Eeteled not found" });
+  });
+
+  test.each(["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf"])(
+    "%s is not listed by inheritance under default deny",
+    (tool) => {
+      expect(verdict(evaluateToolCall(denyDefault, tool, {}))).toBe("not_permitted /default");
+    },
+  );
+
+  test("a tool literally named constructor can be listed", () => {
+    const policy = policyOf({ version: "1", default: "deny", tools: { constructor: {} } });
+    expect(verdict(evaluateToolCall(policy, "constructor", {}))).toBe("allow");
+    expect(verdict(evaluateToolCall(policy, "toString", {}))).toBe("not_permitted /default");
+  });
+});
+
+describe("limits", () => {
+  const limits = (tool: unknown, all: unknown) =>
+    policyOf({ version: "1", default: "deny", all_tools: { limits: all }, tools: { pay: { limits: tool } } });
+
+  test("windows become seconds", () => {
+    const policy = limits(
+      [
+        { counter: "a", window: "minute", max: 1 },
+        { counter: "b", window: "hour", max: 2 },
+        { counter: "c", window: "day", max: 3 },
+        { counter: "d", window: 90, max: 4 },
+      ],
+      [],
+    );
+    const e = evaluateToolCall(policy, "pay", {});
+    expect(e.kind === "allow" && e.limits.map((l) => [l.counter, l.windowSeconds, l.max])).toEqual([
+      ["a", 60, 1],
+      ["b", 3600, 2],
+      ["c", 86400, 3],
+      ["d", 90, 4],
+    ]);
+  });
+
+  test("limits naming the same counter come out with that same counter, tool's first", () => {
+    const policy = limits(
+      [
+        { counter: "refunds", window: "minute", max: 5 },
+        { counter: "refunds", window: "day", max: 100 },
+      ],
+      [{ counter: "refunds", window: "hour", max: 50 }],
+    );
+    expect(evaluateToolCall(policy, "pay", {})).toEqual({
+      kind: "allow",
+      limits: [
+        { rule: "/tools/pay/limits/0", counter: "refunds", windowSeconds: 60, max: 5, cost: 1 },
+        { rule: "/tools/pay/limits/1", counter: "refunds", windowSeconds: 86400, max: 100, cost: 1 },
+        { rule: "/all_tools/limits/0", counter: "refunds", windowSeconds: 3600, max: 50, cost: 1 },
+      ],
+    });
+  });
+
+  const costly = limits(
+    [{ counter: "refund_total", window: "day", max: 10000, cost: "args.refund.amount" }],
+    [{ counter: "calls", window: "minute", max: 60 }],
+  );
+
+  test.each<[string, Record<string, unknown>, number]>([
+    ["a whole amount", { refund: { amount: 250 } }, 250],
+    ["a fractional amount", { refund: { amount: 12.5 } }, 12.5],
+    ["zero", { refund: { amount: 0 } }, 0],
+  ])("cost from the argument: %s", (_d, args, cost) => {
+    const e = evaluateToolCall(costly, "pay", args);
+    expect(e.kind === "allow" && e.limits.map((l) => l.cost)).toEqual([cost, 1]);
+  });
+
+  test.each<[string, Record<string, unknown>]>([
+    ["missing", { refund: {} }],
+    ["missing parent", {}],
+    ["a numeric string", { refund: { amount: "250" } }],
+    ["negative", { refund: { amount: -1 } }],
+    ["null", { refund: { amount: null } }],
+    ["NaN", { refund: { amount: Number.NaN } }],
+    ["Infinity", { refund: { amount: Number.POSITIVE_INFINITY } }],
+    ["a list", { refund: { amount: [5] } }],
+  ])("a cost argument that is %s is denied, without echoing the value", (_d, args) => {
+    const e = evaluateToolCall(costly, "pay", args);
+    expect(e).toEqual({
+      kind: "deny",
+      code: "invalid_cost",
+      rule: "/tools/pay/limits/0",
+      message: 'This call must give args.refund.amount as a number of at least 0 (it is counted against "refund_total")',
+    });
+  });
+
+  test("an all_tools cost names the all_tools limit", () => {
+    const policy = limits([], [{ counter: "bytes", window: "hour", max: 1000, cost: "args.size" }]);
+    expect(verdict(evaluateToolCall(policy, "pay", {}))).toBe("invalid_cost /all_tools/limits/0");
+  });
+});
+
+describe("evaluation is pure", () => {
+  test("monitor mode still reports the real decision (the Durable Object applies the mode)", () => {
+    const policy = policyOf({ version: "1", default: "deny", mode: "monitor" });
+    expect(verdict(evaluateToolCall(policy, "x", {}))).toBe("not_permitted /default");
+  });
+
+  test("the same inputs give the same answer, and the arguments are not modified", () => {
+    const policy = policyOf(EXAMPLE_POLICY);
+    const args = { reason: "x", amount: 1, nested: { a: [1] } };
+    const before = structuredClone(args);
+    const first = evaluateToolCall(policy, "create_refund", args);
+    expect(evaluateToolCall(policy, "create_refund", args)).toEqual(first);
+    expect(args).toEqual(before);
+  });
+});
