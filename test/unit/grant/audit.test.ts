@@ -1,0 +1,121 @@
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import {
+  argKeysOf,
+  canonicalJson,
+  GENESIS_HASH,
+  recordHash,
+  sealRecord,
+  verifyChain,
+  type AuditDraft,
+} from "../../../src/grant/audit";
+import type { AuditRecord } from "../../../src/grant/protocol";
+
+describe("canonicalJson", () => {
+  it.each([
+    { input: { b: 1, a: 2 }, expected: '{"a":2,"b":1}' },
+    { input: { z: { y: 1, x: [{ d: 1, c: 2 }] } }, expected: '{"z":{"x":[{"c":2,"d":1}],"y":1}}' },
+    { input: [3, "a", null, true], expected: '[3,"a",null,true]' },
+    { input: { a: undefined, b: null }, expected: '{"b":null}' },
+    { input: [undefined], expected: "[null]" },
+    { input: { "é": 1, Z: 2, a: 3 }, expected: '{"Z":2,"a":3,"é":1}' },
+    { input: 'quote " and \n newline', expected: '"quote \\" and \\n newline"' },
+    { input: 1.5e-7, expected: "1.5e-7" },
+    { input: {}, expected: "{}" },
+  ])("$expected", ({ input, expected }) => {
+    expect(canonicalJson(input)).toBe(expected);
+  });
+
+  it("does not depend on the order keys were inserted in", () => {
+    expect(canonicalJson({ x: 1, y: { p: 1, q: 2 } })).toBe(canonicalJson({ y: { q: 2, p: 1 }, x: 1 }));
+  });
+
+  it("round-trips through JSON.parse to the same value", () => {
+    const value = { b: [1, { d: "x", c: null }], a: "s" };
+    expect(JSON.parse(canonicalJson(value))).toEqual(value);
+  });
+});
+
+const draft = (seq: number, overrides: Partial<AuditDraft> = {}): AuditDraft => ({
+  seq,
+  time: new Date(1_700_000_000_000 + seq).toISOString(),
+  type: "decision",
+  requestId: `r${seq}`,
+  grantId: "g1",
+  label: "agent",
+  serverId: "srv-1",
+  httpMethod: "POST",
+  rpcMethod: "tools/call",
+  rpcId: seq,
+  tool: "create_refund",
+  policy: { name: "refunds", version: 2 },
+  decision: "allow",
+  code: null,
+  rule: null,
+  message: null,
+  argKeys: ["amount", "reason"],
+  ref: null,
+  status: null,
+  latencyMs: null,
+  ...overrides,
+});
+
+function chain(n: number): AuditRecord[] {
+  const records: AuditRecord[] = [];
+  let prev = GENESIS_HASH;
+  for (let seq = 1; seq <= n; seq++) {
+    const record = sealRecord(draft(seq), prev);
+    records.push(record);
+    prev = record.hash;
+  }
+  return records;
+}
+
+describe("hash chain", () => {
+  it("hashes prevHash, a newline and the canonical record without its hash", () => {
+    const record = sealRecord(draft(1), GENESIS_HASH);
+    const { hash, ...rest } = record;
+    const expected = createHash("sha256").update(`${"0".repeat(64)}\n${canonicalJson(rest)}`).digest("hex");
+    expect(record.prevHash).toBe(GENESIS_HASH);
+    expect(hash).toBe(expected);
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(recordHash(rest)).toBe(hash);
+  });
+
+  it("links each record to the one before", () => {
+    const records = chain(3);
+    expect(records[1]?.prevHash).toBe(records[0]?.hash);
+    expect(records[2]?.prevHash).toBe(records[1]?.hash);
+    expect(verifyChain(records)).toEqual({ ok: true, count: 3, lastHash: records[2]?.hash });
+  });
+
+  it("an empty chain verifies", () => {
+    expect(verifyChain([])).toEqual({ ok: true, count: 0, lastHash: GENESIS_HASH });
+  });
+
+  const tampers: Array<{ name: string; tamper: (r: AuditRecord[]) => AuditRecord[]; brokenAt: number }> = [
+    { name: "a changed field", tamper: (r) => r.map((x) => (x.seq === 2 ? { ...x, decision: "deny" } : x)), brokenAt: 2 },
+    { name: "a changed argKeys", tamper: (r) => r.map((x) => (x.seq === 3 ? { ...x, argKeys: [] } : x)), brokenAt: 3 },
+    { name: "a removed record", tamper: (r) => r.filter((x) => x.seq !== 2), brokenAt: 3 },
+    { name: "swapped records", tamper: (r) => [r[0]!, r[2]!, r[1]!, r[3]!], brokenAt: 3 },
+    {
+      name: "a record re-hashed on its own (the next link breaks)",
+      tamper: (r) =>
+        r.map((x) => {
+          if (x.seq !== 2) return x;
+          const { hash: _hash, prevHash, ...rest } = x;
+          return sealRecord({ ...rest, message: "edited" }, prevHash);
+        }),
+      brokenAt: 3,
+    },
+    { name: "a forged first prevHash", tamper: (r) => [{ ...r[0]!, prevHash: "1".repeat(64) }, ...r.slice(1)], brokenAt: 1 },
+  ];
+  it.each(tampers)("detects $name", ({ tamper, brokenAt }) => {
+    expect(verifyChain(tamper(chain(4)))).toEqual({ ok: false, brokenAt });
+  });
+});
+
+it("argKeysOf sorts names and never carries values", () => {
+  expect(argKeysOf({ reason: "secret-value", amount: 5 })).toEqual(["amount", "reason"]);
+  expect(argKeysOf(undefined)).toEqual([]);
+});

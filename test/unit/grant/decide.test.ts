@@ -1,0 +1,103 @@
+import { describe, expect, it } from "vitest";
+import { decideMessage, needsVisibility, retentionSeconds, tokenHashMatches } from "../../../src/grant/decide";
+import { withTotals, type CountedEvent } from "../../../src/grant/counters";
+import type { MessageSummary } from "../../../src/grant/protocol";
+import { parsePolicy, type PolicyDocument } from "../../../src/policy/schema";
+
+function policy(doc: unknown): PolicyDocument {
+  const parsed = parsePolicy(doc);
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
+  return parsed.value;
+}
+
+const limited = (mode: "enforce" | "monitor") =>
+  policy({
+    version: "1",
+    default: "deny",
+    mode,
+    tools: { refund: { limits: [{ counter: "r", window: "minute", max: 1 }] } },
+    all_tools: { limits: [{ counter: "all", window: 7200, max: 100 }] },
+  });
+
+const call = (tool: string, args: Record<string, unknown> = {}): MessageSummary => ({ kind: "request", method: "tools/call", id: 1, tool, args });
+const none = (): readonly CountedEvent[] => [];
+const full = (counter: string): readonly CountedEvent[] => (counter === "r" ? withTotals([{ at: 0, amount: 1 }]) : []);
+
+describe("tokenHashMatches", () => {
+  const a = "a".repeat(64);
+  it.each([
+    { presented: a, expected: true },
+    { presented: "a".repeat(63) + "b", expected: false },
+    { presented: "b" + "a".repeat(63), expected: false },
+    { presented: "a".repeat(63), expected: false },
+    { presented: "a".repeat(65), expected: false },
+    { presented: "", expected: false },
+  ])("$presented.length chars -> $expected", ({ presented, expected }) => {
+    expect(tokenHashMatches(presented, a)).toBe(expected);
+  });
+});
+
+describe("decideMessage", () => {
+  it("an allowed tools/call takes one event per counter and records argument keys only", () => {
+    const plan = decideMessage(limited("enforce"), call("refund", { why: "x", amount: 3 }), none, 1000);
+    expect(plan.decision).toEqual({ outcome: "forward", monitored: null });
+    expect(plan.take).toEqual([
+      { counter: "r", amount: 1 },
+      { counter: "all", amount: 1 },
+    ]);
+    expect(plan.audit).toEqual({
+      rpcMethod: "tools/call", rpcId: 1, tool: "refund", argKeys: ["amount", "why"],
+      decision: "allow", code: null, rule: null, message: null,
+    });
+  });
+
+  it("over the limit: denied with retryAfter, nothing taken", () => {
+    const plan = decideMessage(limited("enforce"), call("refund"), full, 30_000);
+    expect(plan.decision).toMatchObject({ outcome: "deny", code: "rate_limited", rule: "/tools/refund/limits/0", retryAfter: 30 });
+    expect(plan.take).toEqual([]);
+    expect(plan.audit).toMatchObject({ decision: "deny", code: "rate_limited" });
+  });
+
+  it("monitor mode forwards the would-be denial, takes nothing, and audits monitor_deny", () => {
+    const plan = decideMessage(limited("monitor"), call("refund"), full, 30_000);
+    expect(plan.decision).toEqual({
+      outcome: "forward",
+      monitored: { code: "rate_limited", rule: "/tools/refund/limits/0", message: expect.stringContaining("retry in 30s") },
+    });
+    expect(plan.take).toEqual([]);
+    expect(plan.audit).toMatchObject({ decision: "monitor_deny", code: "rate_limited", rule: "/tools/refund/limits/0" });
+  });
+
+  it("monitor mode does not forward an invalid message", () => {
+    const plan = decideMessage(limited("monitor"), { kind: "invalid", code: -32600, reason: "batch" }, none, 0);
+    expect(plan.decision).toEqual({ outcome: "deny", code: "invalid_message", rule: null, message: "batch" });
+  });
+
+  it("a tools/call without a name is denied as an invalid name", () => {
+    const plan = decideMessage(limited("enforce"), { kind: "request", method: "tools/call", id: 1 }, none, 0);
+    expect(plan.decision).toMatchObject({ outcome: "deny", code: "invalid_name" });
+    expect(plan.audit).toMatchObject({ tool: null, argKeys: [] });
+  });
+
+  it("other requests, notifications and responses pass through unevaluated, even with no policy", () => {
+    for (const m of [
+      { kind: "request", method: "tools/list", id: 2 },
+      { kind: "notification", method: "notifications/cancelled" },
+      { kind: "response", id: 3 },
+    ] as MessageSummary[]) {
+      expect(decideMessage(null, m, none, 0)).toMatchObject({ decision: { outcome: "forward", monitored: null }, take: [] });
+    }
+  });
+});
+
+it("retentionSeconds is the longest window of any limit", () => {
+  expect(retentionSeconds(limited("enforce"))).toBe(7200);
+  expect(retentionSeconds(policy({ version: "1", default: "allow" }))).toBe(0);
+});
+
+it("needsVisibility: for tools/list, or when there is no policy", () => {
+  const p = limited("enforce");
+  expect(needsVisibility(p, [call("refund")])).toBe(false);
+  expect(needsVisibility(p, [{ kind: "request", method: "tools/list", id: 1 }])).toBe(true);
+  expect(needsVisibility(null, [])).toBe(true);
+});
