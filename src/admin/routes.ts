@@ -1,0 +1,20 @@
+/**
+ * The admin API, mounted at /admin: JSON in and out, every route behind the ADMIN_TOKEN guard, every
+ * error `{ error, message }` (+ `details`). docs/admin-api.md lists the routes.
+ */
+import { Hono } from "hono";
+import { audit } from "./audit";
+import { renderAdminError } from "./errors";
+import { grants } from "./grants";
+import { adminGuard } from "./guard";
+import { policies } from "./policies";
+import { servers } from "./servers";
+
+export const admin = new Hono<{ Bindings: Env }>();
+
+admin.onError(renderAdminError);
+admin.use("*", adminGuard());
+admin.route("/", servers);
+admin.route("/", policies);
+admin.route("/", grants);
+admin.route("/", audit);

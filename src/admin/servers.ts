@@ -1,0 +1,94 @@
+/**
+ * /admin/servers: upstream MCP servers. Header values are write-only: responses list header names.
+ * A change reaches every live grant of the server (setUpstream) after it is saved.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { newServerId } from "../grant/token";
+import { listServerGrants } from "../store/grants";
+import {
+  ServerRecord,
+  deleteServer,
+  getServer,
+  listServers,
+  putServer,
+  serverHasGrants,
+  serverIdSchema,
+  serverNameSchema,
+  upstreamHeadersSchema,
+  upstreamOf,
+  upstreamUrlSchema,
+} from "../store/servers";
+import { readBody } from "./body";
+import { AdminError, notFound } from "./errors";
+import { pushFailed, pushToGrants } from "./grant-object";
+
+const CreateServer = z.strictObject({
+  id: serverIdSchema.optional(),
+  name: serverNameSchema,
+  url: upstreamUrlSchema,
+  headers: upstreamHeadersSchema.optional(),
+});
+
+/** `headers` replaces the whole set: values are never shown, so there is nothing to merge against. */
+const UpdateServer = z
+  .strictObject({ name: serverNameSchema, url: upstreamUrlSchema, headers: upstreamHeadersSchema })
+  .partial()
+  .refine((patch) => Object.keys(patch).length > 0, "nothing to change: give name, url or headers");
+
+export interface ServerView extends Omit<ServerRecord, "headers"> {
+  headers: string[];
+}
+
+export const serverView = (server: ServerRecord): ServerView => ({ ...server, headers: Object.keys(server.headers) });
+
+export async function requireServer(kv: KVNamespace, serverId: string): Promise<ServerRecord> {
+  const server = await getServer(kv, serverId);
+  if (server === null) throw notFound("server", serverId);
+  return server;
+}
+
+export const servers = new Hono<{ Bindings: Env }>();
+
+servers.post("/servers", async (c) => {
+  const body = await readBody(c, CreateServer);
+  const id = body.id ?? newServerId();
+  if ((await getServer(c.env.RECORDS, id)) !== null) {
+    throw new AdminError(409, "server_exists", `A server with id ${JSON.stringify(id)} already exists`);
+  }
+  const now = new Date().toISOString();
+  const server: ServerRecord = { id, name: body.name, url: body.url, headers: body.headers ?? {}, version: 1, created: now, updated: now };
+  await putServer(c.env.RECORDS, server);
+  return c.json(serverView(server), 201);
+});
+
+servers.get("/servers", async (c) => {
+  const all = await listServers(c.env.RECORDS);
+  return c.json({ servers: all.map(serverView) });
+});
+
+servers.get("/servers/:id", async (c) => {
+  return c.json(serverView(await requireServer(c.env.RECORDS, c.req.param("id"))));
+});
+
+servers.patch("/servers/:id", async (c) => {
+  const current = await requireServer(c.env.RECORDS, c.req.param("id"));
+  const patch = await readBody(c, UpdateServer);
+  const server: ServerRecord = { ...current, ...patch, version: current.version + 1, updated: new Date().toISOString() };
+  await putServer(c.env.RECORDS, server);
+  // Revoked grants never reach an upstream again; they need no update.
+  const live = (await listServerGrants(c.env.RECORDS, server.id)).filter((grant) => grant.revoked === null);
+  const upstream = upstreamOf(server);
+  const failed = await pushToGrants(c.env, live, (grant) => grant.setUpstream(upstream));
+  if (failed.length > 0) throw pushFailed(`Version ${server.version} of server ${server.id} was saved`, failed, serverView(server));
+  return c.json(serverView(server));
+});
+
+servers.delete("/servers/:id", async (c) => {
+  const server = await requireServer(c.env.RECORDS, c.req.param("id"));
+  if (await serverHasGrants(c.env.RECORDS, server.id)) {
+    throw new AdminError(409, "server_has_grants", `Server ${server.id} still has grants; delete them first`);
+  }
+  await deleteServer(c.env.RECORDS, server.id);
+  return c.json({ id: server.id, deleted: true });
+});
