@@ -146,6 +146,15 @@ export function retentionSeconds(policy: PolicyDocument): number {
 const WINDOW_SECONDS = { minute: 60, hour: 3600, day: 86400 } as const;
 
 /** Whether the gateway needs the grant's tool visibility to answer this request. */
-export function needsVisibility(policy: PolicyDocument | null, messages: readonly MessageSummary[]): boolean {
-  return policy === null || messages.some((m) => m.kind === "request" && m.method === "tools/list");
+export function needsVisibility(
+  policy: PolicyDocument | null,
+  messages: readonly MessageSummary[],
+  decisions: readonly MessageDecision[],
+): boolean {
+  return (
+    policy === null ||
+    messages.some((m) => m.kind === "request" && m.method === "tools/list") ||
+    // A hidden tool is answered as a tool that does not exist, which depends on `default`.
+    decisions.some((d) => d.outcome === "deny" && (d.code === "hidden" || d.code === "invalid_name"))
+  );
 }

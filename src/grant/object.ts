@@ -18,7 +18,7 @@ import type {
   ToolVisibility,
   Upstream,
 } from "./protocol";
-import { GRANT_SCHEMA } from "./schema.sql";
+import { GRANT_SCHEMA } from "./tables";
 
 /** What the Durable Object enforces for its grant; stored as one JSON row. */
 interface GrantState {
@@ -63,7 +63,7 @@ const NOTHING_VISIBLE = toolVisibility(null);
  * One grant's Durable Object: the authority for its token, revocation, policy and upstream, its
  * exact rate counters and its append-only, hash-chained audit log.
  *
- * Storage layout (SQLite, see schema.sql.ts and docs/storage.md):
+ * Storage layout (SQLite, see tables.ts and docs/storage.md):
  * - `grant_state`: one JSON row with everything `gate()` enforces.
  * - `audit`: one row per record, keyed by `seq`, holding the record's canonical JSON.
  * - `counter_event`: one row per (decision record, counter) a forwarded tools/call counted on.
@@ -186,7 +186,7 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
       grant: { id: grant.grantId, label: grant.label, serverId: grant.serverId },
       upstream: grant.upstream,
       policy: policyRef,
-      visibility: needsVisibility(policy?.document ?? null, req.messages) ? (policy?.visibility ?? NOTHING_VISIBLE) : null,
+      visibility: needsVisibility(policy?.document ?? null, req.messages, decisions) ? (policy?.visibility ?? NOTHING_VISIBLE) : null,
       decisions,
     };
   }

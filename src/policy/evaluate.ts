@@ -71,7 +71,7 @@ export function evaluateToolCall(
       kind: "deny",
       code: "not_permitted",
       rule: "/default",
-      message: `Tool ${JSON.stringify(tool)} is not permitted by policy`,
+      message: notPermittedMessage(tool),
     };
   }
 
@@ -109,4 +109,9 @@ export function evaluateToolCall(
     }
   }
   return { kind: "allow", limits };
+}
+
+/** POLICY.md step 3's message; also what a hidden tool gets under `default: "deny"`, so the two look alike. */
+export function notPermittedMessage(tool: string): string {
+  return `Tool ${JSON.stringify(tool)} is not permitted by policy`;
 }

@@ -95,9 +95,14 @@ it("retentionSeconds is the longest window of any limit", () => {
   expect(retentionSeconds(policy({ version: "1", default: "allow" }))).toBe(0);
 });
 
-it("needsVisibility: for tools/list, or when there is no policy", () => {
+it("needsVisibility: for tools/list, a hidden or badly named tool, or when there is no policy", () => {
   const p = limited("enforce");
-  expect(needsVisibility(p, [call("refund")])).toBe(false);
-  expect(needsVisibility(p, [{ kind: "request", method: "tools/list", id: 1 }])).toBe(true);
-  expect(needsVisibility(null, [])).toBe(true);
+  const forward = { outcome: "forward", monitored: null } as const;
+  const deny = (code: "hidden" | "invalid_name" | "deny_if") => ({ outcome: "deny", code, rule: null, message: "m" }) as const;
+  expect(needsVisibility(p, [call("refund")], [forward])).toBe(false);
+  expect(needsVisibility(p, [call("refund")], [deny("deny_if")])).toBe(false);
+  expect(needsVisibility(p, [call("refund")], [deny("hidden")])).toBe(true);
+  expect(needsVisibility(p, [call("refund")], [deny("invalid_name")])).toBe(true);
+  expect(needsVisibility(p, [{ kind: "request", method: "tools/list", id: 1 }], [forward])).toBe(true);
+  expect(needsVisibility(null, [], [])).toBe(true);
 });

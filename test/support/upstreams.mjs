@@ -1,0 +1,242 @@
+// Real upstream MCP servers for tests, the demo and the benchmark, all on 127.0.0.1.
+//   startSdkServer    an @modelcontextprotocol/sdk (v1) McpServer over Streamable HTTP that records
+//                     every JSON-RPC message it receives (so tests can prove what never reached it)
+//   startEverything   @modelcontextprotocol/server-everything in streamableHttp mode, as a child process
+import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { z } from "zod";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+
+/** The demo tool set: harmless tools with names that make policies readable. */
+export function registerDemoTools(server) {
+  server.registerTool("echo", { description: "Echo a message back", inputSchema: { message: z.string() } }, async ({ message }) => ({
+    content: [{ type: "text", text: message }],
+  }));
+  server.registerTool("add", { description: "Add two numbers", inputSchema: { a: z.number(), b: z.number() } }, async ({ a, b }) => ({
+    content: [{ type: "text", text: String(a + b) }],
+  }));
+  server.registerTool("list_customers", { description: "List customers", inputSchema: {} }, async () => ({
+    content: [{ type: "text", text: JSON.stringify([{ id: 1, name: "Ada" }, { id: 2, name: "Grace" }]) }],
+  }));
+  server.registerTool(
+    "create_refund",
+    { description: "Refund a customer", inputSchema: { customer: z.number(), amount: z.number(), reason: z.string().optional() } },
+    async ({ customer, amount }) => ({ content: [{ type: "text", text: `refunded ${amount} to customer ${customer}` }] }),
+  );
+  server.registerTool("delete_account", { description: "Delete a customer account", inputSchema: { customer: z.number() } }, async ({ customer }) => ({
+    content: [{ type: "text", text: `deleted ${customer}` }],
+  }));
+  server.registerTool(
+    "slow_count",
+    { description: "Count to n, one progress notification per step", inputSchema: { n: z.number().int().min(1).max(20), delayMs: z.number().int().min(0).max(2000).optional() } },
+    async ({ n, delayMs }, extra) => {
+      const token = extra._meta?.progressToken;
+      for (let i = 1; i <= n; i++) {
+        await new Promise((r) => setTimeout(r, delayMs ?? 50));
+        if (token !== undefined) {
+          await extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress: i, total: n } });
+        }
+      }
+      return { content: [{ type: "text", text: `counted to ${n}` }] };
+    },
+  );
+}
+
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+/**
+ * An SDK McpServer on 127.0.0.1. `json: true` answers with application/json (enableJsonResponse);
+ * `stateful: true` keeps sessions (one transport per session), otherwise a new transport per request.
+ * `received` lists every JSON-RPC message that reached it, in order; `headers` the headers of each HTTP request.
+ * @param {{ json?: boolean, stateful?: boolean, register?: (server: McpServer) => void, port?: number }} [options]
+ */
+export async function startSdkServer(options = {}) {
+  const json = options.json ?? true;
+  const stateful = options.stateful ?? false;
+  const register = options.register ?? registerDemoTools;
+  const received = [];
+  const requests = [];
+  const sessions = new Map();
+
+  async function newTransport() {
+    const server = new McpServer({ name: "test-upstream", version: "1.0.0" });
+    register(server);
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: stateful ? () => crypto.randomUUID() : undefined,
+      enableJsonResponse: json,
+      onsessioninitialized: (id) => sessions.set(id, transport),
+      onsessionclosed: (id) => sessions.delete(id),
+    });
+    await server.connect(transport);
+    return transport;
+  }
+
+  const http = createServer(async (req, res) => {
+    try {
+      const text = req.method === "POST" ? await readBody(req) : "";
+      requests.push({ method: req.method, url: req.url, headers: { ...req.headers } });
+      let body;
+      if (text) {
+        body = JSON.parse(text);
+        for (const m of Array.isArray(body) ? body : [body]) received.push(m);
+      }
+      let transport;
+      const sid = req.headers["mcp-session-id"];
+      if (stateful && typeof sid === "string") {
+        transport = sessions.get(sid);
+        if (!transport) {
+          res.writeHead(404, { "content-type": "application/json" }).end(
+            JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32001, message: "Session not found" } }),
+          );
+          return;
+        }
+      } else {
+        transport = await newTransport();
+      }
+      await transport.handleRequest(req, res, body);
+    } catch (e) {
+      if (!res.headersSent) res.writeHead(500).end(String(e));
+    }
+  });
+  await new Promise((r) => http.listen(options.port ?? 0, "127.0.0.1", r));
+  const { port } = http.address();
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    port,
+    received,
+    requests,
+    sessions,
+    /** Every tools/call that reached this upstream, as { name, arguments }. */
+    toolCalls: () => received.filter((m) => m.method === "tools/call").map((m) => m.params),
+    close: () => new Promise((r) => { http.closeAllConnections?.(); http.close(() => r()); }),
+  };
+}
+
+/** @modelcontextprotocol/server-everything (streamableHttp) on 127.0.0.1:<port>. */
+export async function startEverything(port) {
+  const entry = require.resolve("@modelcontextprotocol/server-everything/dist/index.js");
+  const child = spawn(process.execPath, ["--require", join(here, "loopback-preload.cjs"), entry, "streamableHttp"], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("server-everything did not start")), 20_000);
+    const onData = (d) => {
+      if (String(d).includes("listening")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("exit", (code) => reject(new Error(`server-everything exited ${code}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    close: () => new Promise((r) => { child.once("exit", () => r()); child.kill("SIGTERM"); }),
+  };
+}
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort() {
+  const s = createServer();
+  await new Promise((r) => s.listen(0, "127.0.0.1", r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/**
+ * Makes a stateful `startSdkServer` forget a session, as after a restart: the client's next
+ * request with that id gets 404 (Streamable HTTP, "Session Management"). All sessions when no id
+ * is given.
+ * @param {{ sessions: Map<string, { close(): Promise<void> }> }} upstream
+ * @param {string} [sessionId]
+ */
+export async function expireSession(upstream, sessionId) {
+  const ids = sessionId === undefined ? [...upstream.sessions.keys()] : [sessionId];
+  for (const id of ids) {
+    const transport = upstream.sessions.get(id);
+    upstream.sessions.delete(id);
+    await transport?.close();
+  }
+}
+
+/** tools/list page size of the matrix's v1 upstream: small, so its tool set spans several pages. */
+export const SDK_TOOLS_PAGE_SIZE = 3;
+
+/**
+ * The transparency matrix's v1 upstream: a stateful SSE `startSdkServer` whose surface covers
+ * every matrix row (demo tools, an elicitation tool, a resource, a prompt, tools/list in pages of
+ * SDK_TOOLS_PAGE_SIZE) plus test controls:
+ *   expire(sessionId)     the server forgets the session (as after a restart), so the client's
+ *                         next request gets 404 (Streamable HTTP, "Session Management")
+ *   notifyToolsChanged()  every live session sends notifications/tools/list_changed on its GET stream
+ * @param {{ port?: number }} [options]
+ */
+export async function startMatrixSdkServer(options = {}) {
+  const servers = new Set();
+  const upstream = await startSdkServer({
+    stateful: true,
+    json: false,
+    port: options.port,
+    register: (server) => {
+      registerDemoTools(server);
+      registerMatrixSurface(server);
+      servers.add(server);
+    },
+  });
+  return {
+    ...upstream,
+    expire: (sessionId) => expireSession(upstream, sessionId),
+    notifyToolsChanged: () => {
+      for (const server of servers) if (server.isConnected()) server.sendToolListChanged();
+    },
+  };
+}
+
+function registerMatrixSurface(server) {
+  server.registerTool(
+    "confirm_action",
+    { description: "Ask the user to confirm", inputSchema: { action: z.string() } },
+    async ({ action }) => {
+      const answer = await server.server.elicitInput({
+        message: `Really ${action}?`,
+        requestedSchema: { type: "object", properties: { confirm: { type: "boolean" } }, required: ["confirm"] },
+      });
+      const confirmed = answer.action === "accept" && answer.content?.confirm === true;
+      return { content: [{ type: "text", text: confirmed ? `confirmed ${action}` : `declined ${action}` }] };
+    },
+  );
+  server.registerResource("readme", "doc://sdk/readme", { mimeType: "text/plain", description: "A static document" }, async (uri) => ({
+    contents: [{ uri: uri.href, mimeType: "text/plain", text: "sdk upstream readme" }],
+  }));
+  server.registerPrompt("greet", { description: "Greet someone", argsSchema: { name: z.string() } }, ({ name }) => ({
+    messages: [{ role: "user", content: { type: "text", text: `Say hello to ${name}` } }],
+  }));
+  // McpServer answers tools/list in one page; serve its own list in pages so cursors cross the
+  // proxy. The cursor is the decimal offset (opaque to clients).
+  const handlers = server.server._requestHandlers;
+  const whole = handlers.get("tools/list");
+  handlers.set("tools/list", async (request, extra) => {
+    const full = await whole({ ...request, params: { ...request.params, cursor: undefined } }, extra);
+    const start = request.params?.cursor === undefined ? 0 : Number(request.params.cursor);
+    if (!Number.isInteger(start) || start < 0 || start > full.tools.length) throw new Error("invalid cursor");
+    const end = start + SDK_TOOLS_PAGE_SIZE;
+    return { ...full, tools: full.tools.slice(start, end), ...(end < full.tools.length ? { nextCursor: String(end) } : {}) };
+  });
+}

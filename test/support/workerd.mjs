@@ -1,0 +1,81 @@
+// Starts the gateway (or any Worker) in workerd through Miniflare's API, for the end-to-end tests
+// and the benchmark. The Worker is bundled exactly as `wrangler deploy` would bundle it
+// (`wrangler deploy --dry-run --outdir`), and its bindings come from wrangler.toml, so what runs here
+// is what users deploy. Plain JS so that both vitest (TS) and the Node bench scripts can import it.
+import { execFile } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { Miniflare } from "miniflare";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+
+const run = promisify(execFile);
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** Bundles a Worker with wrangler; returns the path of the bundled entry module. */
+export async function bundleWorker(configPath = join(root, "wrangler.toml")) {
+  const outdir = await mkdtemp(join(tmpdir(), "mpg-build-"));
+  await run(process.execPath, [join(root, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", outdir, "--config", configPath], {
+    cwd: root,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+  });
+  return join(outdir, "index.js");
+}
+
+let cachedBundle;
+/** The gateway's bundle, built once per process. */
+export function gatewayBundle() {
+  cachedBundle ??= bundleWorker();
+  return cachedBundle;
+}
+
+/**
+ * Starts the gateway on 127.0.0.1 (random port) with in-memory KV and Durable Objects.
+ * @param {{ adminToken?: string, vars?: Record<string,string>, port?: number }} [options]
+ * @returns {Promise<{ url: URL, origin: string, adminToken: string, mf: Miniflare, dispose: () => Promise<void> }>}
+ */
+export async function startGateway(options = {}) {
+  const adminToken = options.adminToken ?? "e2e-admin-token";
+  const scriptPath = await gatewayBundle();
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"));
+  const mf = new Miniflare({
+    ...workerOptions,
+    modules: true,
+    scriptPath,
+    modulesRoot: dirname(scriptPath),
+    bindings: { ...workerOptions.bindings, ...(options.vars ?? {}), ADMIN_TOKEN: adminToken },
+    host: "127.0.0.1",
+    port: options.port ?? 0,
+    verbose: false,
+  });
+  const url = await mf.ready;
+  const origin = url.origin;
+  return { url, origin, adminToken, mf, dispose: () => mf.dispose() };
+}
+
+/** A small admin API client for tests and scripts. */
+export function adminClient(origin, adminToken) {
+  return async function admin(method, path, body) {
+    const res = await fetch(`${origin}/admin${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = { raw: text };
+    }
+    if (!res.ok) {
+      const e = new Error(`admin ${method} ${path} -> ${res.status}: ${text}`);
+      e.status = res.status;
+      e.body = json;
+      throw e;
+    }
+    return json;
+  };
+}

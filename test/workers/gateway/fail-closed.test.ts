@@ -1,0 +1,51 @@
+// Fail closed: when the grant's Durable Object cannot answer, nothing is forwarded. The broken
+// binding stands in for a storage outage; the gateway code under test is the real one, in workerd.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { app } from "../../../src/app";
+
+const grantId = "g0123456789abcdef01234567";
+const token = `mpg_${grantId}_${"A".repeat(43)}`;
+
+function brokenGrants(failure: () => Promise<never>): DurableObjectNamespace {
+  const stub = { gate: failure, settle: failure, bindSession: failure };
+  return { idFromName: (name: string) => env.GRANTS.idFromName(name), get: () => stub } as unknown as DurableObjectNamespace;
+}
+
+async function post(body: unknown, grants: DurableObjectNamespace) {
+  const ctx = createExecutionContext();
+  const response = await app.fetch(
+    new Request(`https://gw.test/mcp/${grantId}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify(body),
+    }),
+    { ...env, GRANTS: grants },
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+describe("when the grant's Durable Object fails", () => {
+  const throwing = brokenGrants(() => Promise.reject(new Error("storage unavailable")));
+
+  it("denies a tools/call with a clear message instead of forwarding it", async () => {
+    const response = await post({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "echo", arguments: { message: "x" } } }, throwing);
+    expect(response.status).toBe(200);
+    const body: any = await response.json();
+    expect(body.id).toBe(7);
+    expect(body.result.isError).toBe(true);
+    expect(body.result.content[0].text).toMatch(/^\[POLICY DENIED\] The policy service is unavailable/);
+    expect(body.result._meta["io.mcp-policy-gateway/decision"].code).toBe("unavailable");
+  });
+
+  it("answers other requests with a JSON-RPC error and 503", async () => {
+    const response = await post({ jsonrpc: "2.0", id: 8, method: "tools/list" }, throwing);
+    expect(response.status).toBe(503);
+    const body: any = await response.json();
+    expect(body.error.code).toBe(-32005);
+    expect(body.id).toBe(8);
+  });
+});
