@@ -212,7 +212,10 @@ describe("gate: decisions", () => {
     expect(result.policy).toEqual({ name: "refunds", version: 1 });
     expect(result.grant).toMatchObject({ label: "refund agent", serverId: "srv-1" });
     expect(result.upstream.url).toBe("https://upstream.test/mcp");
-    expect(result.visibility).toBeNull();
+    // A hidden tool is answered like an unknown one, which depends on `default`: the gateway gets it.
+    expect(result.visibility?.default).toBe("deny");
+    const plain = allowed(await stub.gate(gateRequest([call("create_refund", { amount: 20000 }, 5)])));
+    expect(plain.visibility).toBeNull();
   });
 
   it("exactly max calls are forwarded, then rate_limited with retryAfter", async () => {
