@@ -11,9 +11,10 @@
  * If the Durable Object cannot answer, nothing is forwarded (fail closed).
  */
 import { Hono, type Context } from "hono";
-import type { GateRequest, GateResult, MessageDecision, MessageSummary, Settlement } from "./grant/protocol";
+import type { GateRequest, GateResult, MessageDecision, MessageSummary, Settlement, Upstream } from "./grant/protocol";
 import { hashToken, newRequestId, parseGrantToken } from "./grant/token";
 import { denialResponse } from "./mcp/denial";
+import { checkRoutingHeaders } from "./mcp/routing-headers";
 import { callUpstream, shapeResponse, upstreamRequestHeaders } from "./mcp/forward";
 import { jsonRpcError, parseBody, RpcErrorCode, toolCallTarget, type JsonRpcId, type JsonRpcMessage, type ParsedBody } from "./mcp/jsonrpc";
 import { isToolVisible } from "./policy/visibility";
@@ -24,6 +25,8 @@ type GatewayContext = Context<{ Bindings: Env }>;
 const GATE_TIMEOUT_MS = 10_000;
 /** Batches were part of MCP only in this revision (MCP-NOTES "Two eras"). */
 const BATCH_PROTOCOL_VERSION = "2025-03-26";
+/** From this revision on, MCP is stateless and closing the stream cancels a request. */
+const STATELESS_PROTOCOL_VERSION = "2026-07-28";
 
 export const gateway = new Hono<{ Bindings: Env }>();
 
@@ -75,6 +78,15 @@ async function readBodyWithLimit(request: Request, limit: number): Promise<Uint8
     offset += chunk.byteLength;
   }
   return body;
+}
+
+/** Why the 2026-07-28 routing headers disagree with the body, or null when they agree (or are absent). */
+function routingHeadersMismatch(headers: Headers, body: ParsedBody): string | null {
+  const routing = { method: headers.get("mcp-method"), name: headers.get("mcp-name") };
+  if (routing.method === null && routing.name === null) return null;
+  if (body.kind === "batch") return "Mcp-Method and Mcp-Name cannot describe a batch";
+  const checked = checkRoutingHeaders(routing, body.message);
+  return checked.ok ? null : checked.error;
 }
 
 /** What the grant's Durable Object is told about one parsed message. */
@@ -166,7 +178,9 @@ async function handleMcp(c: GatewayContext): Promise<Response> {
         } else if (parsed.value.kind === "batch" && request.headers.get("mcp-protocol-version") !== BATCH_PROTOCOL_VERSION) {
           rejection = { status: 400, id: null, code: RpcErrorCode.InvalidRequest, message: "JSON-RPC batches are only accepted in protocol version 2025-03-26" };
         } else {
-          body = parsed.value;
+          const mismatch = routingHeadersMismatch(request.headers, parsed.value);
+          if (mismatch !== null) rejection = { status: 400, id: null, code: RpcErrorCode.HeaderMismatch, message: mismatch };
+          else body = parsed.value;
         }
       }
     }
@@ -217,14 +231,20 @@ async function handleMcp(c: GatewayContext): Promise<Response> {
 
   // 4. Forward the canonical re-serialization, never the bytes the agent sent.
   const stub = env.GRANTS.get(env.GRANTS.idFromName(token.grantId));
-  const headers = upstreamRequestHeaders(request.headers, result.upstream);
+  const upstreamConfig = result.upstream;
+  const headers = upstreamRequestHeaders(request.headers, upstreamConfig);
   const forwardedBody =
     body === null ? undefined : JSON.stringify(body.kind === "single" ? body.message.raw : body.messages.map((m) => m.raw));
-  const upstream = await callUpstream(
-    result.upstream.url,
-    { method: httpMethod, headers, body: forwardedBody },
-    { timeoutMs: Number(env.UPSTREAM_TIMEOUT_MS) || 30_000, clientSignal: request.signal },
-  );
+  const requestIds = new Set<JsonRpcId>();
+  const toolsListIds = new Set<JsonRpcId>();
+  for (const m of parsedMessages) {
+    if (m.kind !== "request") continue;
+    requestIds.add(m.id);
+    if (m.method === "tools/list") toolsListIds.add(m.id);
+  }
+
+  // The outcome is recorded once: when the response has been passed on whole, when the agent goes
+  // away, or right away for a failure. The Durable Object ignores a second settle of the same seq.
   const settlement: Settlement = {
     requestId,
     seq: result.seq,
@@ -235,18 +255,35 @@ async function handleMcp(c: GatewayContext): Promise<Response> {
     sessionOpened: null,
     sessionClosed: null,
   };
-  const settle = () => c.executionCtx.waitUntil(stub.settle({ ...settlement, latencyMs: Date.now() - started }).catch(() => {}));
-  const firstRequestId = parsedMessages.find((m) => m.kind === "request");
-  const answerId = firstRequestId?.kind === "request" ? firstRequestId.id : null;
+  let settled = false;
+  const settle = (patch: Partial<Settlement> = {}) => {
+    if (settled) return;
+    settled = true;
+    const final = { ...settlement, ...patch, latencyMs: Date.now() - started };
+    c.executionCtx.waitUntil(stub.settle(final).catch(() => {}));
+  };
+  let answered = false;
+  request.signal.addEventListener("abort", () => {
+    if (answered) return;
+    settle({ error: "client_cancelled" });
+    c.executionCtx.waitUntil(cancelUpstream(upstreamConfig, request.headers, [...requestIds]));
+  });
+
+  const upstream = await callUpstream(
+    upstreamConfig.url,
+    { method: httpMethod, headers, body: forwardedBody },
+    { timeoutMs: Number(env.UPSTREAM_TIMEOUT_MS) || 30_000, clientSignal: request.signal },
+  );
+  const firstRequest = parsedMessages.find((m) => m.kind === "request");
+  const answerId = firstRequest?.kind === "request" ? firstRequest.id : null;
+  const serverName = upstreamConfig.serverName;
 
   if (!upstream.ok) {
-    settlement.error = upstream.error.error;
-    settlement.upstreamReceived = upstream.error.received;
-    settle();
+    settle({ error: upstream.error.error, upstreamReceived: upstream.error.received });
     if (upstream.error.error === "upstream_timeout") {
-      return jsonRpcErrorResponse(504, answerId, RpcErrorCode.UpstreamTimeout, `The upstream server "${result.upstream.serverName}" did not answer in time`);
+      return jsonRpcErrorResponse(504, answerId, RpcErrorCode.UpstreamTimeout, `The upstream server "${serverName}" did not answer in time`);
     }
-    return jsonRpcErrorResponse(502, answerId, RpcErrorCode.UpstreamUnavailable, `The upstream server "${result.upstream.serverName}" could not be reached`);
+    return jsonRpcErrorResponse(502, answerId, RpcErrorCode.UpstreamUnavailable, `The upstream server "${serverName}" could not be reached`);
   }
   const response = upstream.value;
   settlement.status = response.status;
@@ -255,14 +292,18 @@ async function handleMcp(c: GatewayContext): Promise<Response> {
   // hand them to the gateway (MCP-NOTES "Authorization").
   if (response.status === 401 || (response.status === 403 && response.headers.has("www-authenticate"))) {
     await response.body?.cancel();
-    settlement.error = "upstream_auth";
-    settle();
+    settle({ error: "upstream_auth" });
     return jsonRpcErrorResponse(
       502,
       answerId,
       RpcErrorCode.UpstreamAuth,
-      `The upstream server "${result.upstream.serverName}" rejected the gateway's credentials; an operator must fix the server's credential headers`,
+      `The upstream server "${serverName}" rejected the gateway's credentials; an operator must fix the server's credential headers`,
     );
+  }
+  if (response.status >= 500) {
+    await response.body?.cancel();
+    settle({ error: "upstream_error" });
+    return jsonRpcErrorResponse(502, answerId, RpcErrorCode.UpstreamInvalid, `The upstream server "${serverName}" answered HTTP ${response.status}`);
   }
 
   // 5. Bind a newly minted session to this grant before the client can use it.
@@ -274,24 +315,50 @@ async function handleMcp(c: GatewayContext): Promise<Response> {
       await stub.bindSession(result.seq, sessionId);
     } catch {
       await response.body?.cancel();
-      settle();
+      settle({ error: "unavailable" });
       return policyUnavailable(body);
     }
   }
   if (httpMethod === "DELETE" && response.ok && gateRequest.sessionId !== null) settlement.sessionClosed = gateRequest.sessionId;
 
-  const toolsListIds = new Set<JsonRpcId>();
-  for (const m of parsedMessages) if (m.kind === "request" && m.method === "tools/list") toolsListIds.add(m.id);
   const visibility = result.visibility;
   const shaped = await shapeResponse(response, {
     toolsListIds,
     isToolVisible: (name) => visibility !== null && isToolVisible(visibility, name),
+    requestIds,
+    onComplete: (unanswered) => {
+      answered = true;
+      settle(unanswered.length > 0 ? { error: "upstream_truncated" } : {});
+    },
   });
   if (!shaped.ok) {
-    settlement.error = "upstream_invalid";
-    settle();
-    return jsonRpcErrorResponse(502, answerId, RpcErrorCode.UpstreamInvalid, `The upstream server "${result.upstream.serverName}" sent an invalid response`);
+    settle({ error: "upstream_invalid" });
+    return jsonRpcErrorResponse(502, answerId, RpcErrorCode.UpstreamInvalid, `The upstream server "${serverName}" sent an invalid response`);
   }
-  settle();
+  // A GET stream lives as long as the session: its outcome is the upstream's answer to opening it.
+  if (httpMethod === "GET") settle();
   return shaped.value;
+}
+
+/**
+ * Tells a legacy-era upstream that the agent gave up on its requests (MCP "Cancellation"). In the
+ * 2026-07-28 era closing the stream is the cancellation, which the aborted fetch already did.
+ */
+async function cancelUpstream(upstream: Upstream, incoming: Headers, ids: JsonRpcId[]): Promise<void> {
+  const version = incoming.get("mcp-protocol-version");
+  if (ids.length === 0 || (version !== null && version >= STATELESS_PROTOCOL_VERSION)) return;
+  const headers = upstreamRequestHeaders(incoming, upstream);
+  headers.delete("mcp-method");
+  headers.delete("mcp-name");
+  headers.set("content-type", "application/json");
+  headers.set("accept", "application/json, text/event-stream");
+  for (const id of ids) {
+    const notification = { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: "The client disconnected" } };
+    try {
+      const response = await fetch(upstream.url, { method: "POST", headers, body: JSON.stringify(notification) });
+      await response.body?.cancel();
+    } catch {
+      // The upstream is gone too; nothing left to cancel.
+    }
+  }
 }

@@ -8,8 +8,9 @@
  */
 import type { Upstream } from "../grant/protocol";
 import { err, ok, type Result } from "../result";
-import { parseBody, type JsonRpcId, type JsonRpcMessage } from "./jsonrpc";
-import { sseTransform, type SseEvent } from "./sse";
+import { isJsonObject, parseStrictJson } from "./json";
+import { classifyMessage, jsonRpcError, RpcErrorCode, type JsonRpcId } from "./jsonrpc";
+import { sseTransform } from "./sse";
 import { filterToolsListResult } from "./tools-list";
 
 /** Request headers that pass from the agent to the upstream (Streamable HTTP transport). */
@@ -90,65 +91,103 @@ export interface ResponseShaping {
   /** Ids of forwarded tools/list requests whose results must be filtered. */
   toolsListIds: ReadonlySet<JsonRpcId>;
   isToolVisible: (name: string) => boolean;
-}
-
-/** Re-serializes one parsed message, filtering a tools/list result the gateway asked for. */
-function shapeMessage(message: JsonRpcMessage, shaping: ResponseShaping): unknown {
-  if (message.kind === "response" && shaping.toolsListIds.has(message.id)) {
-    return filterToolsListResult(message.raw, shaping.isToolVisible);
-  }
-  return message.raw;
+  /** Ids of the forwarded requests that expect an answer on this response. */
+  requestIds: ReadonlySet<JsonRpcId>;
+  /** Called once when the response body has been passed on whole; `unanswered` lists request ids the upstream never answered. */
+  onComplete: (unanswered: JsonRpcId[]) => void;
 }
 
 /**
- * One SSE event from the upstream, as the agent will see it: the data parsed as JSON-RPC and
- * re-serialized, tools/list results filtered. An event whose data is not exactly one valid
- * JSON-RPC message (or a batch of them) is dropped: the gateway never passes on what it could not
- * evaluate.
+ * An error response the upstream may send without a usable id (JSON-RPC 2.0 §5: `id: null` when
+ * the request could not be read). The client's own messages may not do this; the upstream's may.
  */
-export function shapeSseEvent(event: SseEvent, shaping: ResponseShaping): SseEvent | null {
-  if (event.data === "") return event.event === undefined || event.event === "message" ? { ...event } : null;
-  const parsed = parseBody(event.data);
+function isNullIdError(value: unknown): value is Record<string, unknown> {
+  if (!isJsonObject(value) || value.jsonrpc !== "2.0" || value.id !== null || !isJsonObject(value.error)) return false;
+  const keys = Object.keys(value);
+  return keys.length === 3 && typeof value.error.code === "number" && typeof value.error.message === "string";
+}
+
+/**
+ * Parses what the upstream sent (one message or an array) strictly, filters tools/list results the
+ * gateway asked for, and returns the re-serialization, with the ids it answered. Null when any
+ * part is not a JSON-RPC message: the gateway never passes on what it could not evaluate.
+ */
+export function shapeUpstreamText(text: string, shaping: ResponseShaping): { text: string; answered: JsonRpcId[] } | null {
+  const parsed = parseStrictJson(text);
   if (!parsed.ok) return null;
-  const body = parsed.value;
-  const data =
-    body.kind === "single"
-      ? JSON.stringify(shapeMessage(body.message, shaping))
-      : JSON.stringify(body.messages.map((m) => shapeMessage(m, shaping)));
-  return { ...event, data };
+  const answered: JsonRpcId[] = [];
+  const shapeOne = (value: unknown): unknown => {
+    const message = classifyMessage(value);
+    if (!message.ok) return isNullIdError(value) ? value : undefined;
+    const m = message.value;
+    if (m.kind !== "response") return m.raw;
+    answered.push(m.id);
+    return shaping.toolsListIds.has(m.id) ? filterToolsListResult(m.raw, shaping.isToolVisible) : m.raw;
+  };
+  const value = parsed.value;
+  if (!Array.isArray(value)) {
+    const shaped = shapeOne(value);
+    return shaped === undefined ? null : { text: JSON.stringify(shaped), answered };
+  }
+  if (value.length === 0) return null;
+  const shaped = value.map(shapeOne);
+  return shaped.includes(undefined) ? null : { text: JSON.stringify(shaped), answered };
 }
 
-/**
- * A JSON body from the upstream, as the agent will see it. Only called when it must be read whole
- * (it answers a tools/list); other JSON bodies stream through untouched.
- */
-export function shapeJsonBody(text: string, shaping: ResponseShaping): Result<string, "upstream_invalid"> {
-  const parsed = parseBody(text);
-  if (!parsed.ok) return err("upstream_invalid");
-  const body = parsed.value;
-  return ok(
-    body.kind === "single"
-      ? JSON.stringify(shapeMessage(body.message, shaping))
-      : JSON.stringify(body.messages.map((m) => shapeMessage(m, shaping))),
-  );
-}
-
-/** The upstream response, shaped for the agent. Streams: nothing is buffered except a JSON tools/list answer. */
+/** The upstream response, shaped for the agent. SSE streams event by event; JSON is checked whole. */
 export async function shapeResponse(upstream: Response, shaping: ResponseShaping): Promise<Result<Response, "upstream_invalid">> {
   const headers = clientResponseHeaders(upstream.headers);
   const contentType = (upstream.headers.get("content-type") ?? "").toLowerCase();
-  if (upstream.body === null) return ok(new Response(null, { status: upstream.status, headers }));
+  if (upstream.body === null) {
+    shaping.onComplete([]);
+    return ok(new Response(null, { status: upstream.status, headers }));
+  }
   if (contentType.startsWith("text/event-stream")) {
     headers.set("content-type", "text/event-stream");
     headers.set("cache-control", "no-cache");
-    const body = upstream.body.pipeThrough(sseTransform((event) => shapeSseEvent(event, shaping)));
-    return ok(new Response(body, { status: upstream.status, headers }));
+    const unanswered = new Set(shaping.requestIds);
+    const transform = sseTransform(
+      (event) => {
+        // Priming events (an id, no data) let the client resume; they carry no message.
+        if (event.data === "") return event.event === undefined || event.event === "message" ? { ...event } : null;
+        const shaped = shapeUpstreamText(event.data, shaping);
+        if (shaped === null) return null;
+        for (const id of shaped.answered) unanswered.delete(id);
+        return { ...event, data: shaped.text };
+      },
+      {
+        // A stream that ends before answering (truncated SSE) still answers the client, with an error.
+        onEnd: () => {
+          const missing = [...unanswered];
+          shaping.onComplete(missing);
+          return missing.map((id) => ({
+            data: JSON.stringify(jsonRpcError(id, RpcErrorCode.UpstreamInvalid, "The upstream server closed the stream before answering")),
+          }));
+        },
+      },
+    );
+    return ok(new Response(upstream.body.pipeThrough(transform), { status: upstream.status, headers }));
   }
-  if (contentType.startsWith("application/json") && shaping.toolsListIds.size > 0) {
-    const shaped = shapeJsonBody(await upstream.text(), shaping);
-    if (!shaped.ok) return shaped;
+  if (contentType.startsWith("application/json")) {
+    const text = await upstream.text();
+    const shaped = shapeUpstreamText(text, shaping);
+    if (shaped === null) {
+      // An error status whose body is not JSON-RPC (a proxy's or framework's own error page)
+      // carries no message to evaluate; the client treats it as a transport error.
+      if (upstream.ok) return err("upstream_invalid");
+      shaping.onComplete([]);
+      return ok(new Response(text, { status: upstream.status, headers }));
+    }
+    shaping.onComplete(shaping.requestIds.size === 0 ? [] : [...shaping.requestIds].filter((id) => !shaped.answered.includes(id)));
     headers.delete("content-length");
-    return ok(new Response(shaped.value, { status: upstream.status, headers }));
+    return ok(new Response(shaped.text, { status: upstream.status, headers }));
   }
+  // Neither JSON nor SSE: only bodies that carry no JSON-RPC message (e.g. an HTML 404 page) pass,
+  // and only on a status that is not a success.
+  if (upstream.ok && shaping.requestIds.size > 0) {
+    await upstream.body.cancel();
+    return err("upstream_invalid");
+  }
+  shaping.onComplete([]);
   return ok(new Response(upstream.body, { status: upstream.status, headers }));
 }

@@ -32,6 +32,8 @@ export interface SseEvent {
 export interface SseTransformOptions {
   /** Characters one pending line or event may buffer before the stream fails; default 16 Mi. */
   maxEventChars?: number;
+  /** Called once when the upstream stream ends normally; the events it returns are emitted last. */
+  onEnd?: () => SseEvent[];
 }
 
 export const defaultMaxEventChars = 16 * 1024 * 1024;
@@ -108,6 +110,8 @@ export function sseTransform(
       // (WHATWG), and adding the LF makes that CRLF without adding a line.
       if (text === "" ? endsWithCR : text.endsWith("\r")) text += "\n";
       if (text !== "") feed(text, controller);
+      const closing = options.onEnd?.() ?? [];
+      if (closing.length > 0) controller.enqueue(encoder.encode(closing.map(serializeSseEvent).join("")));
     },
   });
 }
