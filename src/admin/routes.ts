@@ -1,6 +1,6 @@
 /**
  * The admin API, mounted at /admin: JSON in and out, every route behind the ADMIN_TOKEN guard, every
- * error `{ error, message }` (+ `details`). docs/admin-api.md lists the routes.
+ * error `{ error, message }` (+ `details`). The README's "Admin API" section lists the routes.
  */
 import { Hono } from "hono";
 import { audit } from "./audit";
