@@ -5,9 +5,7 @@ import { startSdkServer } from "../test/support/upstreams.mjs";
 const port = Number(process.env.DEMO_UPSTREAM_PORT ?? 8788);
 const upstream = await startSdkServer({ port, stateful: true, json: false });
 console.log(`demo upstream MCP server on ${upstream.url}`);
-const stop = async () => {
-  await upstream.close();
-  process.exit(0);
-};
+// Nothing to flush: the demo keeps no state worth a graceful close.
+const stop = () => process.exit(0);
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);

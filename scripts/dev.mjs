@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { adminClient } from "../test/support/workerd.mjs";
+import { adminClient } from "../test/support/admin.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const gatewayPort = Number(process.env.GATEWAY_PORT ?? 8787);
@@ -34,10 +34,16 @@ function start(name, args, env = {}) {
   return child;
 }
 let stopping = false;
-function stop(code = 0) {
+async function stop(code = 0) {
+  if (stopping) return;
   stopping = true;
-  for (const child of children) child.kill("SIGTERM");
-  setTimeout(() => process.exit(code), 300);
+  // wrangler dev shuts workerd down on SIGINT (Ctrl-C); whatever is still running after 3 s is killed.
+  const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
+  const exited = Promise.all(running.map((child) => new Promise((r) => child.once("exit", r))));
+  for (const child of running) child.kill("SIGINT");
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  process.exit(code);
 }
 process.on("SIGINT", () => stop(0));
 process.on("SIGTERM", () => stop(0));
@@ -55,7 +61,7 @@ async function waitFor(url, what) {
 }
 
 start("upstream", [join(root, "scripts/demo-upstream.mjs")], { DEMO_UPSTREAM_PORT: String(upstreamPort) });
-start("wrangler", [join(root, "node_modules/wrangler/bin/wrangler.js"), "dev", "--ip", "127.0.0.1", "--port", String(gatewayPort), "--persist-to", join(root, ".wrangler/state")]);
+start("wrangler", [join(root, "node_modules/wrangler/bin/wrangler.js"), "dev", "--ip", "127.0.0.1", "--port", String(gatewayPort), "--persist-to", process.env.DEV_PERSIST_DIR ?? join(root, ".wrangler/state")]);
 console.log("starting the demo upstream and the gateway (wrangler dev)…");
 await waitFor(`http://127.0.0.1:${upstreamPort}/mcp`, "the demo upstream");
 await waitFor(`${origin}/`, "the gateway");
