@@ -127,6 +127,31 @@ describe("through the gateway to an SDK McpServer with JSON responses", () => {
     expect(upstream.toolCalls().filter((c: any) => c.name === "create_refund").length - before).toBe(10);
   });
 
+  it("forwards exactly 10 of 50 concurrent calls against max: 10", async () => {
+    const server = await admin("POST", "/servers", { name: "concurrency", url: upstream.url });
+    await admin("PUT", `/servers/${server.id}/policies/ten`, {
+      version: "1",
+      default: "deny",
+      tools: { add: { limits: [{ counter: "adds", window: "minute", max: 10, scope: "grant" }] } },
+    });
+    const created = await admin("POST", "/grants", { label: "concurrent", serverId: server.id, policyName: "ten" });
+    const before = upstream.toolCalls().filter((c: any) => c.name === "add").length;
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        fetch(created.url, {
+          method: "POST",
+          headers: { authorization: `Bearer ${created.token}`, "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-06-18" },
+          body: JSON.stringify({ jsonrpc: "2.0", id: i, method: "tools/call", params: { name: "add", arguments: { a: i, b: 1 } } }),
+        }).then((r) => r.json() as Promise<any>),
+      ),
+    );
+    const allowed = responses.filter((r) => !r.result.isError);
+    const limited = responses.filter((r) => r.result._meta?.[DECISION]?.code === "rate_limited");
+    expect(allowed).toHaveLength(10);
+    expect(limited).toHaveLength(40);
+    expect(upstream.toolCalls().filter((c: any) => c.name === "add").length - before).toBe(10);
+  });
+
   it("records every decision in the audit log, with argument keys and never values", async () => {
     const records = await audit(grant.id);
     const decisions = records.filter((r) => r.type === "decision");
