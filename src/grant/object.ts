@@ -20,16 +20,8 @@ import type {
 } from "./protocol";
 import { GRANT_SCHEMA } from "./tables";
 
-/** What the Durable Object enforces for its grant; stored as one JSON row. */
-interface GrantState {
-  grantId: string;
-  label: string;
-  serverId: string;
-  policyName: string | null;
-  created: string;
-  tokenHash: string;
-  upstream: Upstream;
-  policy: PolicySnapshot | null;
+/** What the Durable Object enforces for its grant: what the admin API provisioned, plus its lifecycle; stored as one JSON row. */
+interface GrantState extends GrantProvision {
   revoked: string | null;
   rotated: string | null;
 }
