@@ -325,7 +325,7 @@ async function handleMcp(c: GatewayContext): Promise<Response> {
   const shaped = await shapeResponse(response, {
     toolsListIds,
     isToolVisible: (name) => visibility !== null && isToolVisible(visibility, name),
-    requestIds,
+    requestIds: httpMethod === "GET" ? null : requestIds,
     onComplete: (unanswered) => {
       answered = true;
       settle(unanswered.length > 0 ? { error: "upstream_truncated" } : {});

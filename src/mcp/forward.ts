@@ -91,8 +91,14 @@ export interface ResponseShaping {
   /** Ids of forwarded tools/list requests whose results must be filtered. */
   toolsListIds: ReadonlySet<JsonRpcId>;
   isToolVisible: (name: string) => boolean;
-  /** Ids of the forwarded requests that expect an answer on this response. */
-  requestIds: ReadonlySet<JsonRpcId>;
+  /**
+   * Ids of the forwarded requests that expect an answer on this response. A response with any other
+   * id is dropped: compared exactly, because clients coerce (the v1 SDK matches `Number(id)`), so an
+   * upstream answering tools/list `1` with id `"1"` would otherwise slip an unfiltered list through.
+   * Null for a GET stream, which may replay answers to earlier requests when resumed; there every
+   * result that carries a tool list is filtered.
+   */
+  requestIds: ReadonlySet<JsonRpcId> | null;
   /** Called once when the response body has been passed on whole; `unanswered` lists request ids the upstream never answered. */
   onComplete: (unanswered: JsonRpcId[]) => void;
 }
@@ -121,6 +127,8 @@ export function shapeUpstreamText(text: string, shaping: ResponseShaping): { tex
     if (!message.ok) return isNullIdError(value) ? value : undefined;
     const m = message.value;
     if (m.kind !== "response") return m.raw;
+    if (shaping.requestIds === null) return filterToolsListResult(m.raw, shaping.isToolVisible);
+    if (!shaping.requestIds.has(m.id)) return undefined;
     answered.push(m.id);
     return shaping.toolsListIds.has(m.id) ? filterToolsListResult(m.raw, shaping.isToolVisible) : m.raw;
   };
@@ -145,7 +153,7 @@ export async function shapeResponse(upstream: Response, shaping: ResponseShaping
   if (contentType.startsWith("text/event-stream")) {
     headers.set("content-type", "text/event-stream");
     headers.set("cache-control", "no-cache");
-    const unanswered = new Set(shaping.requestIds);
+    const unanswered = new Set(shaping.requestIds ?? []);
     const transform = sseTransform(
       (event) => {
         // Priming events (an id, no data) let the client resume; they carry no message.
@@ -178,13 +186,13 @@ export async function shapeResponse(upstream: Response, shaping: ResponseShaping
       shaping.onComplete([]);
       return ok(new Response(text, { status: upstream.status, headers }));
     }
-    shaping.onComplete(shaping.requestIds.size === 0 ? [] : [...shaping.requestIds].filter((id) => !shaped.answered.includes(id)));
+    shaping.onComplete([...(shaping.requestIds ?? [])].filter((id) => !shaped.answered.includes(id)));
     headers.delete("content-length");
     return ok(new Response(shaped.text, { status: upstream.status, headers }));
   }
   // Neither JSON nor SSE: only bodies that carry no JSON-RPC message (e.g. an HTML 404 page) pass,
   // and only on a status that is not a success.
-  if (upstream.ok && shaping.requestIds.size > 0) {
+  if (upstream.ok && (shaping.requestIds?.size ?? 0) > 0) {
     await upstream.body.cancel();
     return err("upstream_invalid");
   }

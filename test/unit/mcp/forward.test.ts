@@ -42,9 +42,21 @@ describe("shapeUpstreamText", () => {
     expect(shaped).toEqual({ text: '{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"echo"}],"nextCursor":"c"}}', answered: [1] });
   });
 
-  it("leaves results of other requests alone", () => {
+  it("leaves results of other forwarded requests alone", () => {
     const text = '{"jsonrpc":"2.0","id":2,"result":{"tools":[{"name":"rm"}]}}';
-    expect(shapeUpstreamText(text, shaping([1]))?.text).toBe(text);
+    const other: ResponseShaping = { ...shaping([1]), requestIds: new Set([1, 2]) };
+    expect(shapeUpstreamText(text, other)?.text).toBe(text);
+  });
+
+  it.each(['"1"', '"1.0"', "2"])("drops a response with id %s, which the gateway never sent", (id) => {
+    const text = `{"jsonrpc":"2.0","id":${id},"result":{"tools":[{"name":"echo"},{"name":"rm"}]}}`;
+    expect(shapeUpstreamText(text, shaping([1]))).toBeNull();
+  });
+
+  it("on a GET stream (replayed answers) filters any result that carries a tool list", () => {
+    const text = '{"jsonrpc":"2.0","id":"7","result":{"tools":[{"name":"echo"},{"name":"rm"}]}}';
+    const get: ResponseShaping = { ...shaping(), requestIds: null };
+    expect(shapeUpstreamText(text, get)?.text).toBe('{"jsonrpc":"2.0","id":"7","result":{"tools":[{"name":"echo"}]}}');
   });
 
   it("passes an id-null error (the upstream could not read a request)", () => {
