@@ -240,3 +240,186 @@ function registerMatrixSurface(server) {
     return { ...full, tools: full.tools.slice(start, end), ...(end < full.tools.length ? { nextCursor: String(end) } : {}) };
   });
 }
+
+// ---- Raw upstreams for the bypass corpus and the fault tests ---------------------------------
+// These speak just enough HTTP to stand in for an MCP server, so a test controls every byte the
+// gateway receives from its upstream and sees every byte the gateway sent.
+
+/** Reads a request body as raw bytes. */
+function readRawBody(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+/** The id of the first request in a body (for answering it), or null. */
+function firstRequestId(text) {
+  try {
+    const value = JSON.parse(text);
+    const first = Array.isArray(value) ? value[0] : value;
+    return first && typeof first === "object" && "id" in first ? first.id : null;
+  } catch {
+    return null;
+  }
+}
+
+async function listenLocal(http) {
+  await new Promise((r) => http.listen(0, "127.0.0.1", r));
+  const { port } = http.address();
+  return port;
+}
+
+function closer(http) {
+  return () => new Promise((r) => { http.closeAllConnections?.(); http.close(() => r()); });
+}
+
+/**
+ * An upstream that records the exact bytes of every request body (`bodies`, utf-8 strings) and
+ * its headers (`requests`), and answers each POST with `respond({ body, id, count })`, by default
+ * a fixed valid JSON-RPC result for the request's id. `setRespond(fn)` changes the answer at run
+ * time, e.g. from a fault to a healthy answer. An answer is
+ * `{ status?, headers?, body?, delayMs? }`; `delayMs` waits before the status line is sent.
+ * @param {{ respond?: (r: { body: string, id: unknown, count: number }) => { status?: number, headers?: Record<string,string>, body?: string, delayMs?: number } }} [options]
+ */
+export async function startRawRecorder(options = {}) {
+  const bodies = [];
+  const requests = [];
+  const healthy = ({ id }) => ({
+    status: 200,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id, result: { content: [{ type: "text", text: "recorded" }] } }),
+  });
+  let respond = options.respond ?? healthy;
+  const http = createServer(async (req, res) => {
+    const raw = await readRawBody(req);
+    requests.push({ method: req.method, url: req.url, headers: { ...req.headers } });
+    if (req.method !== "POST") {
+      res.writeHead(405).end();
+      return;
+    }
+    const body = raw.toString("utf8");
+    bodies.push(body);
+    const answer = respond({ body, id: firstRequestId(body), count: bodies.length });
+    if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
+    if (res.destroyed) return;
+    res.writeHead(answer.status ?? 200, answer.headers ?? {}).end(answer.body ?? "");
+  });
+  const port = await listenLocal(http);
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    port,
+    bodies,
+    requests,
+    /** The answer every later request gets; `healthy` restores the default. */
+    setRespond: (fn) => {
+      respond = fn ?? healthy;
+    },
+    healthy,
+    close: closer(http),
+  };
+}
+
+/**
+ * An upstream that answers every POST with `text/event-stream` and writes the chunks that
+ * `script(message)` returns (the parsed request body; or a fixed array), each after `gapMs`, then
+ * ends the response; a script that returns null gets 202 with no body (as for a notification).
+ * Chunks are written as given, so a test can split an event anywhere, use lone CRs, or end
+ * mid-event. `received` lists the parsed request bodies.
+ * @param {string[] | ((message: any) => string[] | null)} script
+ * @param {{ gapMs?: number }} [options]
+ */
+export async function startScriptedSseUpstream(script, options = {}) {
+  const gapMs = options.gapMs ?? 20;
+  const received = [];
+  const http = createServer(async (req, res) => {
+    const text = (await readRawBody(req)).toString("utf8");
+    if (req.method !== "POST") {
+      res.writeHead(405).end();
+      return;
+    }
+    let message = null;
+    try {
+      message = JSON.parse(text);
+    } catch {}
+    received.push(message);
+    const chunks = typeof script === "function" ? script(message) : script;
+    if (chunks === null) {
+      res.writeHead(202).end();
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+    for (const chunk of chunks) {
+      await new Promise((r) => setTimeout(r, gapMs));
+      if (res.destroyed) return;
+      res.write(chunk);
+    }
+    await new Promise((r) => setTimeout(r, gapMs));
+    res.end();
+  });
+  const port = await listenLocal(http);
+  return { url: `http://127.0.0.1:${port}/mcp`, port, received, close: closer(http) };
+}
+
+/**
+ * An upstream that rejects every request as an OAuth resource server does (RFC 9728, MCP
+ * "Authorization"): 401 with `WWW-Authenticate: Bearer resource_metadata="…"`, and the metadata
+ * URL in the body too. `resourceMetadata` is that URL, for asserting it never reaches the client.
+ */
+export async function startAuthChallengeUpstream() {
+  let resourceMetadata = "";
+  const requests = [];
+  const http = createServer(async (req, res) => {
+    await readRawBody(req);
+    requests.push({ method: req.method, url: req.url, headers: { ...req.headers } });
+    res
+      .writeHead(401, {
+        "content-type": "application/json",
+        "www-authenticate": `Bearer error="invalid_token", resource_metadata="${resourceMetadata}"`,
+      })
+      .end(JSON.stringify({ error: "invalid_token", resource_metadata: resourceMetadata }));
+  });
+  const port = await listenLocal(http);
+  resourceMetadata = `http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`;
+  return { url: `http://127.0.0.1:${port}/mcp`, port, requests, resourceMetadata, close: closer(http) };
+}
+
+/**
+ * A TCP relay in front of an upstream that records when each connection opens and closes, so a
+ * test can see the gateway drop its upstream connection (e.g. after the agent disconnected).
+ * `connections` holds `{ opened, closed }` times (ms since epoch; closed null while open).
+ * @param {number} targetPort
+ */
+export async function startConnectionWatcher(targetPort) {
+  const { createServer: createTcpServer, connect } = await import("node:net");
+  const connections = [];
+  const sockets = new Set();
+  const relay = createTcpServer((client) => {
+    const record = { opened: Date.now(), closed: null };
+    connections.push(record);
+    const upstream = connect(targetPort, "127.0.0.1");
+    sockets.add(client);
+    sockets.add(upstream);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const end = () => {
+      record.closed ??= Date.now();
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("close", end);
+    client.on("error", end);
+    upstream.on("close", end);
+    upstream.on("error", end);
+  });
+  await new Promise((r) => relay.listen(0, "127.0.0.1", r));
+  const { port } = relay.address();
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    port,
+    connections,
+    close: () => new Promise((r) => { for (const s of sockets) s.destroy(); relay.close(() => r()); }),
+  };
+}
