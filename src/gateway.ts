@@ -12,6 +12,8 @@
  */
 import { Hono, type Context } from "hono";
 import type { GateRequest, GateResult, MessageDecision, MessageSummary, Settlement, Upstream } from "./grant/protocol";
+import type { GrantObject } from "./grant/object";
+import { enqueueSettlement, OUTBOX_FLUSH_MS, returnSettlements, takeSettlements } from "./grant/outbox";
 import { hashToken, newRequestId, parseGrantToken } from "./grant/token";
 import { denialResponse } from "./mcp/denial";
 import { checkRoutingHeaders } from "./mcp/routing-headers";
@@ -58,6 +60,9 @@ async function readBodyWithLimit(request: Request, limit: number): Promise<Uint8
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) return null;
   if (request.body === null) return new Uint8Array();
+  // The runtime enforces a declared length (a shorter or longer body is an error), so a body that
+  // declared one within the limit can be read in one native call.
+  if (declared !== null) return new Uint8Array(await request.arrayBuffer());
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -99,22 +104,52 @@ function summarize(message: JsonRpcMessage): MessageSummary {
   return { kind: "request", method: message.method, id: message.id, tool: target.value.tool, args: target.value.args };
 }
 
-/** The grant's Durable Object, with a bound on how long the gateway waits for it. */
-async function gate(env: Env, grantId: string, request: GateRequest): Promise<GateResult | null> {
-  const stub = env.GRANTS.get(env.GRANTS.idFromName(grantId));
+type GrantStub = DurableObjectStub<GrantObject>;
+
+/**
+ * The grant's Durable Object, with a bound on how long the gateway waits for it. Outcomes waiting
+ * in this isolate's outbox ride along; they go back to the outbox if the call fails.
+ */
+async function gate(stub: GrantStub, grantId: string, request: GateRequest): Promise<GateResult | null> {
+  const settlements = takeSettlements(grantId);
+  if (settlements.length > 0) request.settlements = settlements;
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    return await Promise.race([
+    const result = await Promise.race([
       stub.gate(request) as Promise<GateResult>,
       new Promise<null>((resolve) => {
         timer = setTimeout(() => resolve(null), GATE_TIMEOUT_MS);
       }),
     ]);
+    if (result === null) returnSettlements(grantId, settlements);
+    return result;
   } catch {
+    returnSettlements(grantId, settlements);
     return null;
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Records an outcome after the response: through the outbox (src/grant/outbox.ts), so that it
+ * usually rides on the grant's next gate() instead of costing a round trip of its own. A closed
+ * session is settled at once, so the session id stops working on the very next request.
+ */
+function deliverOutcome(c: GatewayContext, stub: GrantStub, grantId: string, settlement: Settlement): void {
+  if (settlement.sessionClosed !== null) {
+    c.executionCtx.waitUntil(stub.settle(settlement).catch(() => {}));
+    return;
+  }
+  if (!enqueueSettlement(grantId, settlement)) return;
+  c.executionCtx.waitUntil(
+    (async () => {
+      await new Promise((resolve) => setTimeout(resolve, OUTBOX_FLUSH_MS));
+      const batch = takeSettlements(grantId);
+      // A failure here leaves the requests pending in the Durable Object; its alarm records them.
+      if (batch.length > 0) await stub.settle(batch).catch(() => {});
+    })(),
+  );
 }
 
 /** Fail closed: the policy could not be consulted, so nothing is forwarded. */
@@ -199,7 +234,8 @@ async function handleMcp(c: GatewayContext): Promise<Response> {
     messages,
   };
   const started = Date.now();
-  const result = await gate(env, token.grantId, gateRequest);
+  const stub = env.GRANTS.get(env.GRANTS.idFromName(token.grantId));
+  const result = await gate(stub, token.grantId, gateRequest);
   if (result === null) return policyUnavailable(body);
   if (!result.ok) {
     if (result.reason === "unknown_session") return jsonRpcErrorResponse(404, null, -32001, "Session not found");
@@ -220,9 +256,8 @@ async function handleMcp(c: GatewayContext): Promise<Response> {
     });
     if (result.decisions.some((d) => d.outcome === "forward")) {
       // The batch's allowed messages reserved quota; the upstream never received them.
-      const stub = env.GRANTS.get(env.GRANTS.idFromName(token.grantId));
       const released: Settlement = { requestId, seq: result.seq, status: null, latencyMs: 0, upstreamReceived: false, error: "batch_denied", sessionOpened: null, sessionClosed: null };
-      c.executionCtx.waitUntil(stub.settle(released).catch(() => {}));
+      deliverOutcome(c, stub, token.grantId, released);
     }
     if (body?.kind === "batch") return Response.json(answers);
     const only = answers[0];
@@ -230,7 +265,6 @@ async function handleMcp(c: GatewayContext): Promise<Response> {
   }
 
   // 4. Forward the canonical re-serialization, never the bytes the agent sent.
-  const stub = env.GRANTS.get(env.GRANTS.idFromName(token.grantId));
   const upstreamConfig = result.upstream;
   const headers = upstreamRequestHeaders(request.headers, upstreamConfig);
   const forwardedBody =
@@ -260,7 +294,7 @@ async function handleMcp(c: GatewayContext): Promise<Response> {
     if (settled) return;
     settled = true;
     const final = { ...settlement, ...patch, latencyMs: Date.now() - started };
-    c.executionCtx.waitUntil(stub.settle(final).catch(() => {}));
+    deliverOutcome(c, stub, token.grantId, final);
   };
   let answered = false;
   request.signal.addEventListener("abort", () => {

@@ -131,6 +131,8 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
     const now = Date.now();
     const grant = this.#grant;
     if (grant === null) return UNAUTHENTICATED;
+    // Outcomes the gateway carried along: first, so released reservations count for this request.
+    for (const s of req.settlements ?? []) this.#settle(s);
     const time = new Date(now).toISOString();
     const policy = this.#policy;
     const policyRef = policy?.ref ?? null;
@@ -187,7 +189,11 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
     if (this.#grant !== null) this.#bind(seq, sessionId);
   }
 
-  async settle(s: Settlement): Promise<void> {
+  async settle(batch: Settlement | Settlement[]): Promise<void> {
+    for (const s of Array.isArray(batch) ? batch : [batch]) this.#settle(s);
+  }
+
+  #settle(s: Settlement): void {
     const grant = this.#grant;
     const pending = this.#pending.get(s.seq);
     // Unknown, already settled, or not this request's seq: nothing to do (settle is idempotent).

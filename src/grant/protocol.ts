@@ -79,6 +79,12 @@ export interface GateRequest {
   sessionId: string | null;
   /** Empty for GET and DELETE; one for a normal POST; several for a 2025-03-26 batch. */
   messages: MessageSummary[];
+  /**
+   * Outcomes of earlier requests of this grant that this Worker isolate has not delivered yet
+   * (src/grant/outbox.ts): carrying them here saves a second round trip and a second storage
+   * commit per call. Applied before this request's own decisions.
+   */
+  settlements?: Settlement[];
 }
 
 /** Why a message is not forwarded. Every code appears in audit records and in `_meta`. */
@@ -218,6 +224,6 @@ export interface GrantObjectApi {
   gate(req: GateRequest): Promise<GateResult>;
   /** Bind an upstream-minted Mcp-Session-Id to this grant; awaited before the initialize response is returned. */
   bindSession(seq: number, sessionId: string): Promise<void>;
-  /** Record the outcome after the response; releases reservations when the upstream never received the call. */
-  settle(s: Settlement): Promise<void>;
+  /** Record outcomes after the response; releases reservations when the upstream never received the call. */
+  settle(batch: Settlement | Settlement[]): Promise<void>;
 }

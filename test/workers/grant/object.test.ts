@@ -440,6 +440,27 @@ describe("settle and pending outcomes", () => {
     expect(outcomes[1]?.message).toMatch(/released/);
   });
 
+  it("outcomes carried on gate() are applied before its decisions, in the same step", async () => {
+    const { stub } = await provisioned();
+    const seqs: number[] = [];
+    for (let i = 0; i < 10; i++) seqs.push(allowed(await stub.gate(gateRequest([call("create_refund", { amount: 1 })], { requestId: `ride-${i}` }))).seq);
+    const never = { status: null, latencyMs: 3, upstreamReceived: false, error: "upstream_unreachable", sessionOpened: null, sessionClosed: null };
+    // The 11th call fits only because the released reservation rides on the same gate() call.
+    const eleventh = allowed(
+      await stub.gate(gateRequest([call("create_refund", { amount: 1 })], { settlements: [{ ...never, requestId: "ride-0", seq: seqs[0]! }] })),
+    );
+    expect(eleventh.decisions[0]?.outcome).toBe("forward");
+    const records = await allRecords(stub);
+    const outcome = records.find((r) => r.type === "outcome" && r.ref === seqs[0]);
+    expect(outcome).toMatchObject({ decision: "error", code: "upstream_unreachable" });
+    expect(outcome!.seq).toBeLessThan(eleventh.seq);
+    // A batch through settle() works too, and settling again is still a no-op.
+    const ok = { status: 200, latencyMs: 1, upstreamReceived: true, error: null, sessionOpened: null, sessionClosed: null };
+    await stub.settle([{ ...ok, requestId: "ride-1", seq: seqs[1]! }, { ...ok, requestId: "ride-2", seq: seqs[2]! }, { ...ok, requestId: "ride-0", seq: seqs[0]! }]);
+    const outcomes = (await allRecords(stub)).filter((r) => r.type === "outcome");
+    expect(outcomes.map((r) => r.ref)).toEqual([seqs[0], seqs[1], seqs[2]]);
+  });
+
   it("settling twice, an unknown seq, or a mismatched requestId is a no-op", async () => {
     const { stub } = await provisioned();
     const { seq } = allowed(await stub.gate(gateRequest([call("list_customers")], { requestId: "once" })));
