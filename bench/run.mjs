@@ -1,0 +1,184 @@
+// `npm run bench`: what the policy costs, measured against a bare passthrough Worker.
+//
+//   node bench/run.mjs                 3 interleaved rounds, 5 s per measurement; writes bench/results.md
+//   node bench/run.mjs --quick         1 round, 0.5 s per measurement; writes nothing unless --out is given
+//   options: --rounds N  --seconds S  --out FILE  --json FILE  --no-wrangler-dev
+//            --gateway-config PATH  measure another build of the gateway (its wrangler.toml) against the
+//                                   same baseline, e.g. a candidate change checked out elsewhere
+//
+// Everything runs on 127.0.0.1 and is stopped at the end, on error and on Ctrl-C: the upstream (a
+// Node child), the passthrough and the gateway (each in its own workerd, through Miniflare's API,
+// so each has its own process to read CPU from), and `wrangler dev` for the one row that shows what
+// users see locally. Exit status: 0 iff every row answered correctly and completed requests with no
+// non-2xx answers, errors or timeouts. The targets are printed as PASS/FAIL; they do not change it.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, release, type } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { root } from "../test/support/workerd.mjs";
+import { measure } from "./load.mjs";
+import { benchmarkPaths, probe } from "./paths.mjs";
+import { createCleanup, descendantsOf } from "./processes.mjs";
+import { MEASURED_PROCESSES, resultsPage, resultsTable, targetLines } from "./report.mjs";
+import { seedGateway, startGatewayInMiniflare, startUpstream, startWorkerInMiniflare, startWranglerDev } from "./stack.mjs";
+import { summarizeRounds } from "./stats.mjs";
+
+process.env.WRANGLER_SEND_METRICS = "false";
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    rounds: { type: "string" },
+    seconds: { type: "string" },
+    out: { type: "string" },
+    json: { type: "string" },
+    "no-wrangler-dev": { type: "boolean", default: false },
+    "gateway-config": { type: "string" },
+  },
+});
+const settings = {
+  rounds: Number(args.rounds ?? (args.quick ? 1 : 3)),
+  seconds: Number(args.seconds ?? (args.quick ? 0.5 : 5)),
+  warmupSeconds: args.quick ? 0.2 : 1,
+};
+const resultsPath = args.out ?? (args.quick ? null : join(root, "bench/results.md"));
+const cleanup = createCleanup();
+const log = (line) => process.stderr.write(`bench: ${line}\n`);
+const gatewayConfig = args["gateway-config"] ? resolve(args["gateway-config"]) : null;
+
+const firstLine = (error) => (error instanceof Error ? error.message : String(error)).split("\n")[0];
+
+function environment() {
+  const version = (pkg) => JSON.parse(readFileSync(join(root, "node_modules", pkg, "package.json"), "utf8")).version;
+  let cpuModel = cpus()[0]?.model ?? "unknown";
+  if (existsSync("/proc/cpuinfo")) {
+    cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? cpuModel;
+  }
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    wrangler: version("wrangler"),
+    miniflare: version("miniflare"),
+    workerd: version("workerd"),
+    autocannon: version("autocannon"),
+    nproc: cpus().length,
+    cpuModel,
+    os: `${type()} ${release()}`,
+    loadAverage: { start: loadAtStart.map((l) => Number(l.toFixed(2))), end: loadavg().map((l) => Number(l.toFixed(2))) },
+  };
+}
+
+const loadAtStart = loadavg();
+
+async function main() {
+  log(`${settings.rounds} round(s), ${settings.seconds} s per measurement`);
+  // Other work on the machine shifts every row; the interleaving spreads it, but say so.
+  if (loadAtStart[0] > cpus().length * 0.5) log(`warning: load average ${loadAtStart[0].toFixed(2)} on ${cpus().length} CPUs before starting`);
+  const upstream = await startUpstream(cleanup);
+  log(`upstream ${upstream.url} (pid ${upstream.pid})`);
+  const passthrough = await startWorkerInMiniflare(cleanup, join(root, "bench/passthrough/wrangler.toml"), { UPSTREAM_URL: upstream.url });
+  log(`bare passthrough ${passthrough.origin} (workerd pid ${passthrough.workerdPid})`);
+
+  // Until the gateway builds and its admin API answers, the other rows still run (and the exit
+  // status says the run is incomplete).
+  let gatewayProcess = null;
+  let gateway = null;
+  const probeNotes = [];
+  try {
+    gatewayProcess = await startGatewayInMiniflare(cleanup, gatewayConfig);
+    gateway = await seedGateway(gatewayProcess.origin, upstream.url);
+    log(`gateway ${gatewayProcess.origin} (workerd pid ${gatewayProcess.workerdPid})`);
+  } catch (error) {
+    probeNotes.push(`gateway rows skipped: ${gatewayProcess ? "seeding through the admin API" : "starting the gateway"} failed: ${firstLine(error)}`);
+    log(probeNotes.at(-1));
+  }
+
+  let wranglerDev = null;
+  let wranglerDevPids = [];
+  if (gateway && !args["no-wrangler-dev"]) {
+    const dev = await startWranglerDev(cleanup, gatewayConfig ?? join(root, "wrangler.toml"));
+    const grants = await seedGateway(dev.origin, upstream.url);
+    wranglerDev = grants.allowed;
+    wranglerDevPids = [dev.pid, ...descendantsOf(dev.pid)];
+    log(`wrangler dev ${dev.origin} (pids ${wranglerDevPids.join(", ")})`);
+  }
+
+  const cpuPidsOf = {
+    upstream: [],
+    passthrough: [passthrough.workerdPid],
+    gateway: gatewayProcess ? [gatewayProcess.workerdPid] : [],
+    wranglerDev: wranglerDevPids,
+  };
+  const paths = benchmarkPaths({ upstreamUrl: upstream.url, passthroughOrigin: passthrough.origin, gateway, wranglerDev });
+
+  let broken = false;
+  for (const path of paths) {
+    const problem = await probe(path);
+    if (problem) {
+      broken = true;
+      probeNotes.push(`${path.label}: wrong answer before measuring: ${problem}`);
+      log(probeNotes.at(-1));
+    }
+  }
+  if (broken) return { ok: false, rows: [], probeNotes };
+
+  const runOne = (path, connections, seconds) =>
+    measure({
+      url: path.url,
+      headers: path.headers,
+      body: path.body,
+      connections,
+      seconds,
+      cpuPids: { worker: cpuPidsOf[path.process], upstream: [upstream.pid] },
+    });
+
+  for (const path of paths) for (const c of path.concurrencies) await runOne(path, c, settings.warmupSeconds);
+
+  const measurements = new Map();
+  for (let round = 1; round <= settings.rounds; round++) {
+    log(`round ${round}/${settings.rounds}`);
+    for (const path of paths) {
+      for (const c of path.concurrencies) {
+        const m = await runOne(path, c, settings.seconds);
+        const id = `${path.key}@${c}`;
+        measurements.set(id, [...(measurements.get(id) ?? []), m]);
+      }
+    }
+  }
+
+  const rows = paths.flatMap((path) =>
+    path.concurrencies.map((c) => ({
+      key: path.key,
+      label: path.label,
+      concurrency: c,
+      process: path.process,
+      baseline: path.baseline,
+      summary: summarizeRounds(measurements.get(`${path.key}@${c}`)),
+    })),
+  );
+  const ok = gateway !== null && rows.every((r) => r.summary.completed > 0 && r.summary.failed === 0);
+  return { ok, rows, probeNotes };
+}
+
+let exitCode = 1;
+try {
+  const { ok, rows, probeNotes } = await main();
+  const table = resultsTable(rows);
+  const { lines: targets, targets: checked } = targetLines(rows);
+  const env = environment();
+  const command = `node bench/run.mjs ${process.argv.slice(2).join(" ")}`.trim();
+  console.log(`\n${table}\n\n${targets.join("\n")}\n`);
+  for (const line of MEASURED_PROCESSES) console.log(line);
+  for (const note of probeNotes) console.log(note);
+  if (resultsPath && rows.length > 0) {
+    writeFileSync(resultsPath, resultsPage({ table, targets, environment: env, settings, command, probeNotes }));
+    log(`wrote ${resultsPath}`);
+  }
+  if (args.json) writeFileSync(args.json, `${JSON.stringify({ ok, settings, environment: env, rows, targets: checked, probeNotes }, null, 2)}\n`);
+  exitCode = ok ? 0 : 1;
+} catch (error) {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+} finally {
+  await cleanup.runAll();
+}
+process.exit(exitCode);
