@@ -17,7 +17,7 @@ import { enqueueSettlement, OUTBOX_FLUSH_MS, returnSettlements, takeSettlements 
 import { hashToken, newRequestId, parseGrantToken } from "./grant/token";
 import { denialResponse } from "./mcp/denial";
 import { checkRoutingHeaders } from "./mcp/routing-headers";
-import { callUpstream, shapeResponse, upstreamRequestHeaders } from "./mcp/forward";
+import { callUpstream, shapeResponse, upstreamRequestHeaders, type UpstreamAbort } from "./mcp/forward";
 import { jsonRpcError, parseBody, RpcErrorCode, toolCallTarget, type JsonRpcId, type JsonRpcMessage, type ParsedBody } from "./mcp/jsonrpc";
 import { isToolVisible } from "./policy/visibility";
 
@@ -227,7 +227,7 @@ async function handleMcp(c: GatewayContext): Promise<Response> {
   const requestId = newRequestId();
   const gateRequest: GateRequest = {
     requestId,
-    tokenHash: await hashToken(bearer),
+    tokenHash: hashToken(bearer),
     route,
     httpMethod,
     sessionId: request.headers.get("mcp-session-id"),
@@ -297,17 +297,19 @@ async function handleMcp(c: GatewayContext): Promise<Response> {
     deliverOutcome(c, stub, token.grantId, final);
   };
   let answered = false;
+  const upstreamAbort = new AbortController();
+  const abortUpstream = (reason: UpstreamAbort) => upstreamAbort.abort(reason);
   request.signal.addEventListener("abort", () => {
+    abortUpstream("client_cancelled");
     if (answered) return;
     settle({ error: "client_cancelled" });
     c.executionCtx.waitUntil(cancelUpstream(upstreamConfig, request.headers, [...requestIds]));
   });
 
-  const upstream = await callUpstream(
-    upstreamConfig.url,
-    { method: httpMethod, headers, body: forwardedBody },
-    { timeoutMs: Number(env.UPSTREAM_TIMEOUT_MS) || 30_000, clientSignal: request.signal },
-  );
+  // The timeout bounds the time to response headers only: a long-lived SSE stream is not cut off.
+  const timer = setTimeout(() => abortUpstream("upstream_timeout"), Number(env.UPSTREAM_TIMEOUT_MS) || 30_000);
+  const upstream = await callUpstream(upstreamConfig.url, { method: httpMethod, headers, body: forwardedBody }, upstreamAbort.signal);
+  clearTimeout(timer);
   const firstRequest = parsedMessages.find((m) => m.kind === "request");
   const answerId = firstRequest?.kind === "request" ? firstRequest.id : null;
   const serverName = upstreamConfig.serverName;

@@ -75,9 +75,25 @@ export function recordHash(record: Omit<AuditRecord, "hash">): string {
 
 /** Links a draft to the chain after `prevHash`. */
 export function sealRecord(d: AuditDraft, prevHash: string): AuditRecord {
+  const linked = linkedRecord(d, prevHash);
+  return { ...linked, hash: recordHash(linked) };
+}
+
+/**
+ * Links a draft to the chain and returns the record as the log stores it: its canonical JSON with
+ * `hash` added last, so the text hashed is serialized once, not again by JSON.stringify. Parsing
+ * `json` gives exactly `sealRecord(d, prevHash)`.
+ */
+export function sealRecordJson(d: AuditDraft, prevHash: string): { hash: string; json: string } {
+  const canonical = canonicalJson(linkedRecord(d, prevHash));
+  const hash = sha256Hex(`${prevHash}\n${canonical}`);
+  return { hash, json: `${canonical.slice(0, -1)},"hash":"${hash}"}` };
+}
+
+function linkedRecord(d: AuditDraft, prevHash: string): Omit<AuditRecord, "hash"> {
   // Built field by field in code-unit order: canonicalJson then needs no sort, and a record
   // carries exactly AuditRecord's fields whatever the draft held.
-  const linked: Omit<AuditRecord, "hash"> = {
+  return {
     argKeys: d.argKeys,
     code: d.code,
     decision: d.decision,
@@ -100,7 +116,6 @@ export function sealRecord(d: AuditDraft, prevHash: string): AuditRecord {
     tool: d.tool,
     type: d.type,
   };
-  return { ...linked, hash: recordHash(linked) };
 }
 
 export type ChainCheck = { ok: true; count: number; lastHash: string } | { ok: false; brokenAt: number };

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { parsePolicy, type PolicyDocument } from "../policy/schema";
 import { toolVisibility } from "../policy/visibility";
-import { GENESIS_HASH, sealRecord, ChainVerifier, type AuditDraft } from "./audit";
+import { GENESIS_HASH, sealRecordJson, ChainVerifier, type AuditDraft } from "./audit";
 import { CounterLedger } from "./counters";
 import { decideMessage, needsVisibility, retentionSeconds, tokenHashMatches, type DecisionFields } from "./decide";
 import type {
@@ -442,10 +442,11 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
   /** Appends one record to the chain: one INSERT. Returns its seq. */
   #append(draft: AuditDraft): number {
     const seq = this.#nextSeq;
-    const record = sealRecord({ ...draft, seq }, this.#lastHash);
-    this.#sql.exec("INSERT INTO audit (seq, record) VALUES (?, ?)", seq, JSON.stringify(record));
+    draft.seq = seq;
+    const sealed = sealRecordJson(draft, this.#lastHash);
+    this.#sql.exec("INSERT INTO audit (seq, record) VALUES (?, ?)", seq, sealed.json);
     this.#nextSeq = seq + 1;
-    this.#lastHash = record.hash;
+    this.#lastHash = sealed.hash;
     return seq;
   }
 

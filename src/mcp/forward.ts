@@ -56,33 +56,28 @@ export type UpstreamFailure =
   /** The agent went away; the upstream request was cancelled. */
   | { error: "client_cancelled"; received: true };
 
+/** Why the caller aborted an upstream call: the reason it passes to `AbortController.abort()`. */
+export type UpstreamAbort = "upstream_timeout" | "client_cancelled";
+
 /**
- * Sends the request upstream. The timeout bounds the time to response headers only: a
- * long-lived SSE stream is not cut off once it has started. The agent's disconnect (request.signal,
- * `enable_request_signal`) cancels the upstream request at any time.
+ * Sends the request upstream. The caller owns the timing: it aborts `signal` with an
+ * `UpstreamAbort` reason when its bound on the time to response headers passes (a long-lived SSE
+ * stream is not cut off once it has started) or when the agent disconnects (request.signal,
+ * `enable_request_signal`), which cancels the upstream request at any time. One controller and
+ * one timer per request serve both, instead of a timer and a listener of its own here.
  */
 export async function callUpstream(
   url: string,
   init: { method: string; headers: Headers; body?: string },
-  options: { timeoutMs: number; clientSignal: AbortSignal | null },
+  signal: AbortSignal,
 ): Promise<Result<Response, UpstreamFailure>> {
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, options.timeoutMs);
-  const onClientAbort = () => controller.abort();
-  options.clientSignal?.addEventListener("abort", onClientAbort);
   try {
-    const response = await fetch(url, { ...init, signal: controller.signal, redirect: "manual" });
-    return ok(response);
+    return ok(await fetch(url, { ...init, signal, redirect: "manual" }));
   } catch {
-    if (timedOut) return err({ error: "upstream_timeout", received: true });
-    if (options.clientSignal?.aborted) return err({ error: "client_cancelled", received: true });
+    const reason: unknown = signal.aborted ? signal.reason : null;
+    if (reason === "upstream_timeout") return err({ error: "upstream_timeout", received: true });
+    if (reason === "client_cancelled") return err({ error: "client_cancelled", received: true });
     return err({ error: "upstream_unreachable", received: false });
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -6,6 +6,7 @@ import {
   GENESIS_HASH,
   recordHash,
   sealRecord,
+  sealRecordJson,
   verifyChain,
   type AuditDraft,
 } from "../../../src/grant/audit";
@@ -72,6 +73,15 @@ function chain(n: number): AuditRecord[] {
 }
 
 describe("hash chain", () => {
+  it("stores the same record sealRecord builds, hash included", () => {
+    const prev = sealRecord(draft(1), GENESIS_HASH).hash;
+    const sealed = sealRecordJson(draft(2, { message: 'quote " and \\u2028 \u2028', argKeys: ["b", "a"] }), prev);
+    const expected = sealRecord(draft(2, { message: 'quote " and \\u2028 \u2028', argKeys: ["b", "a"] }), prev);
+    expect(JSON.parse(sealed.json)).toEqual(expected);
+    expect(sealed.hash).toBe(expected.hash);
+    expect(verifyChain([sealRecord(draft(1), GENESIS_HASH), JSON.parse(sealed.json) as AuditRecord]).ok).toBe(true);
+  });
+
   it("hashes prevHash, a newline and the canonical record without its hash", () => {
     const record = sealRecord(draft(1), GENESIS_HASH);
     const { hash, ...rest } = record;
