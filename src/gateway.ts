@@ -23,8 +23,6 @@ import { isToolVisible } from "./policy/visibility";
 
 type GatewayContext = Context<{ Bindings: Env }>;
 
-/** How long the gateway waits for the grant's Durable Object before failing closed. */
-const GATE_TIMEOUT_MS = 10_000;
 /** Batches were part of MCP only in this revision (MCP-NOTES "Two eras"). */
 const BATCH_PROTOCOL_VERSION = "2025-03-26";
 /** From this revision on, MCP is stateless and closing the stream cancels a request. */
@@ -110,7 +108,7 @@ type GrantStub = DurableObjectStub<GrantObject>;
  * The grant's Durable Object, with a bound on how long the gateway waits for it. Outcomes waiting
  * in this isolate's outbox ride along; they go back to the outbox if the call fails.
  */
-async function gate(stub: GrantStub, grantId: string, request: GateRequest): Promise<GateResult | null> {
+async function gate(stub: GrantStub, grantId: string, request: GateRequest, timeoutMs: number): Promise<GateResult | null> {
   const settlements = takeSettlements(grantId);
   if (settlements.length > 0) request.settlements = settlements;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -118,7 +116,7 @@ async function gate(stub: GrantStub, grantId: string, request: GateRequest): Pro
     const result = await Promise.race([
       stub.gate(request) as Promise<GateResult>,
       new Promise<null>((resolve) => {
-        timer = setTimeout(() => resolve(null), GATE_TIMEOUT_MS);
+        timer = setTimeout(() => resolve(null), timeoutMs);
       }),
     ]);
     if (result === null) returnSettlements(grantId, settlements);
@@ -235,7 +233,7 @@ async function handleMcp(c: GatewayContext): Promise<Response> {
   };
   const started = Date.now();
   const stub = env.GRANTS.get(env.GRANTS.idFromName(token.grantId));
-  const result = await gate(stub, token.grantId, gateRequest);
+  const result = await gate(stub, token.grantId, gateRequest, Number(env.GATE_TIMEOUT_MS) || 10_000);
   if (result === null) return policyUnavailable(body);
   if (!result.ok) {
     if (result.reason === "unknown_session") return jsonRpcErrorResponse(404, null, -32001, "Session not found");

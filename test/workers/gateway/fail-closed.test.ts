@@ -13,7 +13,7 @@ function brokenGrants(failure: () => Promise<never>): DurableObjectNamespace {
   return { idFromName: (name: string) => env.GRANTS.idFromName(name), get: () => stub } as unknown as DurableObjectNamespace;
 }
 
-async function post(body: unknown, grants: DurableObjectNamespace) {
+async function post(body: unknown, grants: DurableObjectNamespace, vars: Partial<Env> = {}) {
   const ctx = createExecutionContext();
   const response = await app.fetch(
     new Request(`https://gw.test/mcp/${grantId}`, {
@@ -21,7 +21,7 @@ async function post(body: unknown, grants: DurableObjectNamespace) {
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
       body: JSON.stringify(body),
     }),
-    { ...env, GRANTS: grants },
+    { ...env, ...vars, GRANTS: grants },
     ctx,
   );
   await waitOnExecutionContext(ctx);
@@ -47,5 +47,18 @@ describe("when the grant's Durable Object fails", () => {
     const body: any = await response.json();
     expect(body.error.code).toBe(-32005);
     expect(body.id).toBe(8);
+  });
+});
+
+describe("when the grant's Durable Object does not answer in time", () => {
+  const hanging = brokenGrants(() => new Promise<never>(() => {}));
+
+  it("denies after GATE_TIMEOUT_MS instead of forwarding or waiting forever", async () => {
+    const started = Date.now();
+    const response = await post({ jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "echo", arguments: {} } }, hanging, { GATE_TIMEOUT_MS: "50" });
+    const body: any = await response.json();
+    expect(body.result.content[0].text).toMatch(/^\[POLICY DENIED\] The policy service is unavailable/);
+    expect(body.result._meta["io.mcp-policy-gateway/decision"].code).toBe("unavailable");
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 });
