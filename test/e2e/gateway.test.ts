@@ -7,6 +7,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminClient, startGateway } from "../support/workerd.mjs";
 import { freePort, startEverything, startSdkServer } from "../support/upstreams.mjs";
+import { mcpHeaders, readAudit } from "../support/mcp-http";
 
 type Admin = (method: string, path: string, body?: unknown) => Promise<any>;
 type AuditRecord = Record<string, any>;
@@ -32,16 +33,7 @@ async function connect(url: string, token: string): Promise<Client> {
   return client;
 }
 
-async function audit(grantId: string): Promise<AuditRecord[]> {
-  const records: AuditRecord[] = [];
-  let after = 0;
-  for (;;) {
-    const page = await admin("GET", `/grants/${grantId}/audit?after=${after}&limit=200`);
-    records.push(...page.records);
-    if (page.next === null) return records;
-    after = page.next;
-  }
-}
+const audit = (grantId: string): Promise<AuditRecord[]> => readAudit(admin, grantId);
 
 const text = (result: any): string => result.content?.[0]?.text;
 
@@ -140,7 +132,7 @@ describe("through the gateway to an SDK McpServer with JSON responses", () => {
       Array.from({ length: 50 }, (_, i) =>
         fetch(created.url, {
           method: "POST",
-          headers: { authorization: `Bearer ${created.token}`, "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-06-18" },
+          headers: mcpHeaders(created.token),
           body: JSON.stringify({ jsonrpc: "2.0", id: i, method: "tools/call", params: { name: "add", arguments: { a: i, b: 1 } } }),
         }).then((r) => r.json() as Promise<any>),
       ),

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminClient, startGateway } from "../support/workerd.mjs";
 import { startSdkServer } from "../support/upstreams.mjs";
+import { mcpHeaders } from "../support/mcp-http";
 
 type Admin = (method: string, path: string, body?: unknown) => Promise<any>;
 
@@ -34,8 +35,8 @@ async function newGrant(serverId: string, label: string) {
 }
 
 function call(url: string, token: string | null, body: unknown = { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "echo", arguments: { message: "m" } } }) {
-  const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-06-18" };
-  if (token !== null) headers.authorization = `Bearer ${token}`;
+  const headers = mcpHeaders(token ?? "");
+  if (token === null) delete headers.authorization;
   return fetch(url, { method: "POST", headers, body: JSON.stringify(body) });
 }
 

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { adminClient, startGateway } from "../../support/workerd.mjs";
 import { registerDemoTools, startRawRecorder, startSdkServer } from "../../support/upstreams.mjs";
+import { mcpHeaders, readAudit } from "../../support/mcp-http";
 
 type Admin = (method: string, path: string, body?: unknown) => Promise<any>;
 type Grant = { id: string; token: string; url: string };
@@ -74,13 +75,7 @@ async function newGrant(serverId: string, label: string, policyName: string): Pr
 async function post(grant: Grant, body: string | Uint8Array, headers: Record<string, string> = {}) {
   const res = await fetch(grant.url, {
     method: "POST",
-    headers: {
-      authorization: `Bearer ${grant.token}`,
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "mcp-protocol-version": "2025-06-18",
-      ...headers,
-    },
+    headers: mcpHeaders(grant.token, headers),
     body,
   });
   const text = await res.text();
@@ -92,16 +87,7 @@ async function post(grant: Grant, body: string | Uint8Array, headers: Record<str
   return { status: res.status, headers: res.headers, text, json };
 }
 
-async function audit(grantId: string): Promise<any[]> {
-  const records: any[] = [];
-  let after = 0;
-  for (;;) {
-    const page = await admin("GET", `/grants/${grantId}/audit?after=${after}&limit=500`);
-    records.push(...page.records);
-    if (page.next === null) return records;
-    after = page.next;
-  }
-}
+const audit = (grantId: string) => readAudit(admin, grantId);
 
 /** Runs `send` and returns what reached the recording upstream meanwhile. */
 async function reaching(send: () => Promise<void>): Promise<any[]> {
@@ -213,13 +199,7 @@ describe("bodies the gateway refuses before any policy", () => {
 
 /** POSTs with some default headers removed (e.g. no MCP-Protocol-Version at all). */
 async function fetchWithout(grant: Grant, body: string, headers: Record<string, string>, without: string[]) {
-  const all: Record<string, string> = {
-    authorization: `Bearer ${grant.token}`,
-    "content-type": "application/json",
-    accept: "application/json, text/event-stream",
-    "mcp-protocol-version": "2025-06-18",
-    ...headers,
-  };
+  const all = mcpHeaders(grant.token, headers);
   for (const name of without) delete all[name];
   const res = await fetch(grant.url, { method: "POST", headers: all, body });
   const text = await res.text();

@@ -6,6 +6,7 @@ import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminClient, startGateway } from "../../support/workerd.mjs";
 import { freePort, startConnectionWatcher, startRawRecorder, startScriptedSseUpstream, startSdkServer } from "../../support/upstreams.mjs";
+import { mcpHeaders, readAudit } from "../../support/mcp-http";
 
 type Admin = (method: string, path: string, body?: unknown) => Promise<any>;
 type Grant = { id: string; token: string; url: string; serverId: string };
@@ -39,21 +40,12 @@ async function grantFor(url: string, label: string, document: unknown = policy):
   return { id: created.grant.id, token: created.token, url: created.url, serverId: server.id };
 }
 
-async function audit(grantId: string): Promise<any[]> {
-  const page = await admin("GET", `/grants/${grantId}/audit?after=0&limit=1000`);
-  return page.records;
-}
+const audit = (grantId: string) => readAudit(admin, grantId);
 
 function post(grant: Grant, message: unknown, headers: Record<string, string> = {}, signal?: AbortSignal) {
   return fetch(grant.url, {
     method: "POST",
-    headers: {
-      authorization: `Bearer ${grant.token}`,
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "mcp-protocol-version": "2025-06-18",
-      ...headers,
-    },
+    headers: mcpHeaders(grant.token, headers),
     body: JSON.stringify(message),
     signal,
   });

@@ -1,0 +1,27 @@
+// Raw HTTP pieces the end-to-end tests share: the headers an MCP client sends to a grant URL, and
+// the whole audit log of a grant read through the admin API.
+
+type Admin = (method: string, path: string, body?: unknown) => Promise<any>;
+
+/** The headers of a Streamable HTTP POST to a grant URL, plus any the test adds or overrides. */
+export function mcpHeaders(token: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    authorization: `Bearer ${token}`,
+    "content-type": "application/json",
+    accept: "application/json, text/event-stream",
+    "mcp-protocol-version": "2025-06-18",
+    ...extra,
+  };
+}
+
+/** Every audit record of a grant, oldest first, following the admin API's paging. */
+export async function readAudit(admin: Admin, grantId: string): Promise<any[]> {
+  const records: any[] = [];
+  let after = 0;
+  for (;;) {
+    const page = await admin("GET", `/grants/${grantId}/audit?after=${after}&limit=500`);
+    records.push(...page.records);
+    if (page.next === null) return records;
+    after = page.next;
+  }
+}
