@@ -20,6 +20,7 @@ import { checkRoutingHeaders } from "./mcp/routing-headers";
 import { callUpstream, shapeResponse, upstreamRequestHeaders, type UpstreamAbort } from "./mcp/forward";
 import { jsonRpcError, parseBody, RpcErrorCode, toolCallTarget, type JsonRpcId, type JsonRpcMessage, type ParsedBody } from "./mcp/jsonrpc";
 import { isToolVisible } from "./policy/visibility";
+import { err, type Result } from "./result";
 
 type GatewayContext = Context<{ Bindings: Env }>;
 
@@ -90,6 +91,37 @@ function routingHeadersMismatch(headers: Headers, body: ParsedBody): string | nu
   if (body.kind === "batch") return "Mcp-Method and Mcp-Name cannot describe a batch";
   const checked = checkRoutingHeaders(routing, body.message);
   return checked.ok ? null : checked.error;
+}
+
+/** Why a request body is refused before any policy sees it: the HTTP status and the JSON-RPC error. */
+interface Rejection {
+  status: number;
+  id: JsonRpcId | null;
+  code: number;
+  message: string;
+}
+
+/**
+ * Reads and parses a POST body: size limit (413), strict UTF-8, strict JSON and JSON-RPC, batches
+ * only in 2025-03-26, and 2026-07-28 routing headers that agree with the body.
+ */
+async function readMessages(request: Request, limit: number): Promise<Result<ParsedBody, Rejection>> {
+  const bytes = await readBodyWithLimit(request, limit);
+  if (bytes === null) return err({ status: 413, id: null, code: RpcErrorCode.BodyTooLarge, message: `Request body exceeds ${limit} bytes` });
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    return err({ status: 400, id: null, code: RpcErrorCode.ParseError, message: "Request body is not valid UTF-8" });
+  }
+  const parsed = parseBody(text);
+  if (!parsed.ok) return err({ status: 400, id: parsed.error.id, code: parsed.error.code, message: parsed.error.message });
+  if (parsed.value.kind === "batch" && request.headers.get("mcp-protocol-version") !== BATCH_PROTOCOL_VERSION) {
+    return err({ status: 400, id: null, code: RpcErrorCode.InvalidRequest, message: "JSON-RPC batches are only accepted in protocol version 2025-03-26" });
+  }
+  const mismatch = routingHeadersMismatch(request.headers, parsed.value);
+  if (mismatch !== null) return err({ status: 400, id: null, code: RpcErrorCode.HeaderMismatch, message: mismatch });
+  return parsed;
 }
 
 /** What the grant's Durable Object is told about one parsed message. */
@@ -190,35 +222,17 @@ async function handleMcp(c: GatewayContext): Promise<Response> {
 
   // 2. Parse. A body that fails here is still recorded by the grant (below), then answered.
   let body: ParsedBody | null = null;
-  let rejection: { status: number; id: JsonRpcId | null; code: number; message: string } | null = null;
+  let rejection: Rejection | null = null;
   const messages: MessageSummary[] = [];
   if (httpMethod === "POST") {
-    const limit = Number(env.MAX_BODY_BYTES) || 4 * 1024 * 1024;
-    const bytes = await readBodyWithLimit(request, limit);
-    if (bytes === null) {
-      rejection = { status: 413, id: null, code: RpcErrorCode.BodyTooLarge, message: `Request body exceeds ${limit} bytes` };
+    const parsed = await readMessages(request, Number(env.MAX_BODY_BYTES) || 4 * 1024 * 1024);
+    if (!parsed.ok) {
+      rejection = parsed.error;
+      messages.push({ kind: "invalid", code: rejection.code, reason: rejection.message });
     } else {
-      let text: string | null = null;
-      try {
-        text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
-      } catch {
-        rejection = { status: 400, id: null, code: RpcErrorCode.ParseError, message: "Request body is not valid UTF-8" };
-      }
-      if (text !== null) {
-        const parsed = parseBody(text);
-        if (!parsed.ok) {
-          rejection = { status: 400, id: parsed.error.id, code: parsed.error.code, message: parsed.error.message };
-        } else if (parsed.value.kind === "batch" && request.headers.get("mcp-protocol-version") !== BATCH_PROTOCOL_VERSION) {
-          rejection = { status: 400, id: null, code: RpcErrorCode.InvalidRequest, message: "JSON-RPC batches are only accepted in protocol version 2025-03-26" };
-        } else {
-          const mismatch = routingHeadersMismatch(request.headers, parsed.value);
-          if (mismatch !== null) rejection = { status: 400, id: null, code: RpcErrorCode.HeaderMismatch, message: mismatch };
-          else body = parsed.value;
-        }
-      }
+      body = parsed.value;
+      for (const m of body.kind === "single" ? [body.message] : body.messages) messages.push(summarize(m));
     }
-    if (rejection !== null) messages.push({ kind: "invalid", code: rejection.code, reason: rejection.message });
-    else if (body !== null) for (const m of body.kind === "single" ? [body.message] : body.messages) messages.push(summarize(m));
   }
 
   // 3. One round trip to the grant's Durable Object.
