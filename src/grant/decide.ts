@@ -158,3 +158,34 @@ export function needsVisibility(
     decisions.some((d) => d.outcome === "deny" && (d.code === "hidden" || d.code === "invalid_name"))
   );
 }
+
+/**
+ * Refused requests recorded one by one per minute and grant. Anyone who knows a grant id can send
+ * it bad tokens, so without a bound they could grow its audit log at will; past the bound the
+ * refusals are counted, and the count is reported on the next refusal that is recorded.
+ */
+export const RECORDED_REFUSALS_PER_MINUTE = 60;
+
+export interface RefusalWindow {
+  /** Start of the current minute (epoch ms). */
+  start: number;
+  recorded: number;
+  /** Refusals not recorded one by one, in this window and earlier ones not yet reported. */
+  unreported: number;
+}
+
+/** Whether this refusal gets its own record; if so, how many earlier ones went unrecorded. */
+export function admitRefusal(window: RefusalWindow, now: number): { record: false } | { record: true; unreported: number } {
+  if (now - window.start >= 60_000 || now < window.start) {
+    window.start = now;
+    window.recorded = 0;
+  }
+  if (window.recorded >= RECORDED_REFUSALS_PER_MINUTE) {
+    window.unreported++;
+    return { record: false };
+  }
+  window.recorded++;
+  const unreported = window.unreported;
+  window.unreported = 0;
+  return { record: true, unreported };
+}

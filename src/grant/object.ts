@@ -3,7 +3,7 @@ import { parsePolicy, type PolicyDocument } from "../policy/schema";
 import { toolVisibility } from "../policy/visibility";
 import { GENESIS_HASH, sealRecordJson, ChainVerifier, type AuditDraft } from "./audit";
 import { CounterLedger } from "./counters";
-import { decideMessage, needsVisibility, retentionSeconds, tokenHashMatches, type DecisionFields } from "./decide";
+import { admitRefusal, decideMessage, needsVisibility, retentionSeconds, tokenHashMatches, type DecisionFields, type RefusalWindow } from "./decide";
 import type {
   AuditPage,
   AuditRecord,
@@ -94,6 +94,8 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
   #lastHash = GENESIS_HASH;
   #alarmAt: number | null = null;
   #prunedAt = 0;
+  /** Refused requests recorded per minute (memory only: after an eviction the count starts again). */
+  readonly #refusals: RefusalWindow = { start: 0, recorded: 0, unreported: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -139,8 +141,13 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
 
     const refusal = this.#authenticationFailure(grant, req);
     if (refusal !== null) {
-      // Recorded so that auditors see token guessing against a grant; the presented hash is not.
-      this.#append(this.#requestDraft(grant, req, time, policyRef, reject("unauthenticated", refusal)));
+      // Recorded so that auditors see token guessing against a grant (the presented hash is not),
+      // up to a bound per minute so that guessing cannot flood the log.
+      const admitted = admitRefusal(this.#refusals, now);
+      if (admitted.record) {
+        const message = admitted.unreported > 0 ? `${refusal} (${admitted.unreported} earlier refusals were counted but not recorded one by one)` : refusal;
+        this.#append(this.#requestDraft(grant, req, time, policyRef, reject("unauthenticated", message)));
+      }
       return UNAUTHENTICATED;
     }
     if (req.sessionId !== null && !this.#sessions.has(req.sessionId)) {

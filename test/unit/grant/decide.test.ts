@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decideMessage, needsVisibility, retentionSeconds, tokenHashMatches } from "../../../src/grant/decide";
+import { admitRefusal, decideMessage, needsVisibility, RECORDED_REFUSALS_PER_MINUTE, retentionSeconds, tokenHashMatches, type RefusalWindow } from "../../../src/grant/decide";
 import { withTotals, type CountedEvent } from "../../../src/grant/counters";
 import type { MessageSummary } from "../../../src/grant/protocol";
 import { parsePolicy, type PolicyDocument } from "../../../src/policy/schema";
@@ -105,4 +105,24 @@ it("needsVisibility: for tools/list, a hidden or badly named tool, or when there
   expect(needsVisibility(p, [call("refund")], [deny("invalid_name")])).toBe(true);
   expect(needsVisibility(p, [{ kind: "request", method: "tools/list", id: 1 }], [forward])).toBe(true);
   expect(needsVisibility(null, [], [])).toBe(true);
+});
+
+describe("admitRefusal: refused requests recorded one by one, at most 60 a minute", () => {
+  it("records the first 60 of a minute, counts the rest, and reports the count on the next record", () => {
+    const window: RefusalWindow = { start: 0, recorded: 0, unreported: 0 };
+    const t0 = 1_000_000;
+    const first = Array.from({ length: RECORDED_REFUSALS_PER_MINUTE }, (_, i) => admitRefusal(window, t0 + i));
+    expect(first.every((a) => a.record)).toBe(true);
+    expect(first.every((a) => a.record && a.unreported === 0)).toBe(true);
+    expect(admitRefusal(window, t0 + 100)).toEqual({ record: false });
+    expect(admitRefusal(window, t0 + 59_999)).toEqual({ record: false });
+    // A new minute: recorded again, with the two that were only counted.
+    expect(admitRefusal(window, t0 + 60_000)).toEqual({ record: true, unreported: 2 });
+    expect(admitRefusal(window, t0 + 60_001)).toEqual({ record: true, unreported: 0 });
+  });
+
+  it("starts a new window when the clock steps back", () => {
+    const window: RefusalWindow = { start: 5_000_000, recorded: RECORDED_REFUSALS_PER_MINUTE, unreported: 3 };
+    expect(admitRefusal(window, 4_000_000)).toEqual({ record: true, unreported: 3 });
+  });
 });

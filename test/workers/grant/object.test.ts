@@ -133,6 +133,22 @@ describe("gate: authentication", () => {
     expect(JSON.stringify(records)).not.toContain(sha256(TOKEN));
   });
 
+  it("token guessing cannot flood the log: 60 refusals a minute are recorded, the rest counted", async () => {
+    const { stub } = await provisioned();
+    const before = (await allRecords(stub)).length;
+    const guesses = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => stub.gate(gateRequest([call("list_customers")], { tokenHash: sha256(`guess-${i}`), requestId: `g-${i}` }))),
+    );
+    expect(guesses.every((g) => !g.ok && g.reason === "unauthenticated")).toBe(true);
+    const records = (await allRecords(stub)).slice(before);
+    expect(records).toHaveLength(60);
+    expect(records.every((r) => r.code === "unauthenticated")).toBe(true);
+    // The right token still works, and its request is recorded as usual.
+    const ok = allowed(await stub.gate(gateRequest([call("list_customers")])));
+    expect(ok.decisions[0]?.outcome).toBe("forward");
+    expect((await allRecords(stub)).length).toBe(before + 61);
+  });
+
   it("a server route must name the grant's own server", async () => {
     const { stub } = await provisioned();
     const other = await stub.gate(gateRequest([call("list_customers")], { route: { kind: "server", serverId: "srv-2" } }));
