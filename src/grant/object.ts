@@ -43,6 +43,11 @@ interface PendingOutcome {
 
 /** A forwarded request with no settle() after this long gets an "unknown" outcome record. */
 const OUTCOME_DEADLINE_MS = 2 * 60 * 1000;
+/**
+ * How many requests recorded as "unknown" are remembered (in memory) so that an outcome arriving
+ * later, such as a tool call streaming for longer than the deadline, is still appended.
+ */
+const LATE_OUTCOMES_KEPT = 1000;
 /** Counted events older than every window are deleted at most this often (it costs a write). */
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
 const DAY_MS = 86_400_000;
@@ -89,6 +94,8 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
   #policy: ActivePolicy | null = null;
   readonly #ledger = new CounterLedger();
   readonly #pending = new Map<number, PendingOutcome>();
+  /** Requests the alarm recorded as "unknown", oldest first; a late outcome is still appended. */
+  readonly #recordedUnknown = new Map<number, PendingOutcome>();
   readonly #sessions = new Set<string>();
   #nextSeq = 1;
   #lastHash = GENESIS_HASH;
@@ -202,18 +209,23 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
 
   #settle(s: Settlement): void {
     const grant = this.#grant;
-    const pending = this.#pending.get(s.seq);
+    const late = this.#recordedUnknown.get(s.seq);
+    const pending = this.#pending.get(s.seq) ?? late;
     // Unknown, already settled, or not this request's seq: nothing to do (settle is idempotent).
     if (grant === null || pending === undefined || pending.requestId !== s.requestId) return;
-    this.#pending.delete(s.seq);
-    this.#sql.exec("DELETE FROM pending WHERE seq = ?", s.seq);
+    if (late !== undefined) {
+      this.#recordedUnknown.delete(s.seq);
+    } else {
+      this.#pending.delete(s.seq);
+      this.#sql.exec("DELETE FROM pending WHERE seq = ?", s.seq);
+    }
 
-    let message: string | null = null;
+    let message: string | null = late === undefined ? null : "Reported after the deadline, when an unknown outcome had been recorded";
     if (!s.upstreamReceived) {
       // POLICY.md (ours): a reservation is released when the upstream never received the call.
       this.#ledger.release(s.seq, pending.lastSeq);
       this.#sql.exec("DELETE FROM counter_event WHERE decision_seq BETWEEN ? AND ?", s.seq, pending.lastSeq);
-      message = "The upstream never received the request; its reservations were released";
+      message = [message, "The upstream never received the request; its reservations were released"].filter((m) => m !== null).join(". ");
     }
     if (s.sessionOpened !== null) this.#bind(s.seq, s.sessionOpened);
     if (s.sessionClosed !== null && this.#sessions.delete(s.sessionClosed)) {
@@ -247,6 +259,10 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
       this.#pending.delete(seq);
       this.#sql.exec("DELETE FROM pending WHERE seq = ?", seq);
       if (grant === null) continue;
+      this.#recordedUnknown.set(seq, pending);
+      if (this.#recordedUnknown.size > LATE_OUTCOMES_KEPT) {
+        this.#recordedUnknown.delete(this.#recordedUnknown.keys().next().value!);
+      }
       this.#append({
         ...this.#baseDraft(grant, new Date(now).toISOString(), "outcome", null),
         requestId: pending.requestId,

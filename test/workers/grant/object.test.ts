@@ -488,7 +488,7 @@ describe("settle and pending outcomes", () => {
     expect((await allRecords(stub)).filter((r) => r.type === "outcome")).toHaveLength(1);
   });
 
-  it("the alarm writes an unknown outcome for a decision still pending after 2 minutes", async () => {
+  it("the alarm writes an unknown outcome for a decision still pending after 2 minutes; a late outcome is still appended", async () => {
     const { stub } = await provisioned();
     const { seq } = allowed(await stub.gate(gateRequest([call("list_customers")], { requestId: "lost" })));
     // Fired early, nothing is overdue yet: no record.
@@ -500,9 +500,18 @@ describe("settle and pending outcomes", () => {
     const outcome = (await allRecords(stub)).filter((r) => r.type === "outcome");
     expect(outcome).toHaveLength(1);
     expect(outcome[0]).toMatchObject({ ref: seq, requestId: "lost", decision: "unknown", message: "no outcome was reported" });
-    // Settled by the alarm: a late settle adds nothing.
-    await stub.settle({ requestId: "lost", seq, status: 200, latencyMs: 1, upstreamReceived: true, error: null, sessionOpened: null, sessionClosed: null });
-    expect((await allRecords(stub)).filter((r) => r.type === "outcome")).toHaveLength(1);
+    // A late outcome (a call that streamed past the deadline) is still appended, once, after the
+    // unknown one: the log is append-only, so both stay.
+    const late = { requestId: "lost", seq, status: 200, latencyMs: 150_000, upstreamReceived: true, error: null, sessionOpened: null, sessionClosed: null };
+    await stub.settle({ ...late, requestId: "someone-else" });
+    await stub.settle(late);
+    await stub.settle(late);
+    const outcomes = (await allRecords(stub)).filter((r) => r.type === "outcome");
+    expect(outcomes.map((r) => [r.ref, r.decision, r.status])).toEqual([
+      [seq, "unknown", null],
+      [seq, "ok", 200],
+    ]);
+    expect(outcomes[1]!.message).toMatch(/after the deadline/);
     expect(await stub.verifyAudit()).toMatchObject({ ok: true });
   });
 });
