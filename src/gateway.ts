@@ -18,7 +18,7 @@ import { hashToken, newRequestId, parseGrantToken } from "./grant/token";
 import { denialResponse } from "./mcp/denial";
 import { checkRoutingHeaders } from "./mcp/routing-headers";
 import { callUpstream, shapeResponse, upstreamRequestHeaders, type UpstreamAbort } from "./mcp/forward";
-import { jsonRpcError, parseBody, RpcErrorCode, toolCallTarget, type JsonRpcId, type JsonRpcMessage, type ParsedBody } from "./mcp/jsonrpc";
+import { jsonRpcError, messagesOf, parseBody, RpcErrorCode, serializeBody, toolCallTarget, type JsonRpcId, type JsonRpcMessage, type ParsedBody } from "./mcp/jsonrpc";
 import { isToolVisible } from "./policy/visibility";
 import { err, type Result } from "./result";
 
@@ -231,7 +231,7 @@ async function handleMcp(c: GatewayContext): Promise<Response> {
       messages.push({ kind: "invalid", code: rejection.code, reason: rejection.message });
     } else {
       body = parsed.value;
-      for (const m of body.kind === "single" ? [body.message] : body.messages) messages.push(summarize(m));
+      for (const m of messagesOf(body)) messages.push(summarize(m));
     }
   }
 
@@ -255,7 +255,7 @@ async function handleMcp(c: GatewayContext): Promise<Response> {
   }
   if (rejection !== null) return jsonRpcErrorResponse(rejection.status, rejection.id, rejection.code, rejection.message);
 
-  const parsedMessages = body === null ? [] : body.kind === "single" ? [body.message] : body.messages;
+  const parsedMessages = body === null ? [] : messagesOf(body);
   const denied = result.decisions.some((d) => d.outcome === "deny");
   if (denied) {
     // Answer locally. In a batch, one denial keeps the whole batch from the upstream (the gateway
@@ -279,8 +279,7 @@ async function handleMcp(c: GatewayContext): Promise<Response> {
   // 4. Forward the canonical re-serialization, never the bytes the agent sent.
   const upstreamConfig = result.upstream;
   const headers = upstreamRequestHeaders(request.headers, upstreamConfig);
-  const forwardedBody =
-    body === null ? undefined : JSON.stringify(body.kind === "single" ? body.message.raw : body.messages.map((m) => m.raw));
+  const forwardedBody = body === null ? undefined : serializeBody(body);
   const requestIds = new Set<JsonRpcId>();
   const toolsListIds = new Set<JsonRpcId>();
   for (const m of parsedMessages) {

@@ -120,9 +120,14 @@ export function parseBody(text: string, limits?: JsonLimits): Result<ParsedBody,
   return ok({ kind: "batch", messages });
 }
 
+/** The messages of a body, in order: one, or the batch's. */
+export function messagesOf(body: ParsedBody): JsonRpcMessage[] {
+  return body.kind === "single" ? [body.message] : body.messages;
+}
+
 /** The bytes the gateway forwards: the value it checked, re-serialized, never the client's bytes. */
-export function serializeMessage(m: JsonRpcMessage): string {
-  return JSON.stringify(m.raw);
+export function serializeBody(body: ParsedBody): string {
+  return JSON.stringify(body.kind === "single" ? body.message.raw : body.messages.map((m) => m.raw));
 }
 
 /** The one JSON-RPC error builder. */

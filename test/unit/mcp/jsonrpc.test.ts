@@ -4,7 +4,7 @@ import {
   jsonRpcError,
   parseBody,
   RpcErrorCode,
-  serializeMessage,
+  serializeBody,
   toolCallTarget,
   type JsonRpcMessage,
 } from "../../../src/mcp/jsonrpc";
@@ -165,15 +165,21 @@ describe("toolCallTarget", () => {
   });
 });
 
-describe("serializeMessage forwards the checked value, not the client's bytes", () => {
+describe("serializeBody forwards the checked value, not the client's bytes", () => {
   it("re-serializes escapes and whitespace canonically", () => {
     const message = single(String.raw` { "jsonrpc" : "2.0", "id" : 1, "method" : "tools\u002fcall", "params" : { "name" : "\u0065cho" } } `);
-    expect(serializeMessage(message)).toBe('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}}');
+    expect(serializeBody({ kind: "single", message })).toBe('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}}');
+  });
+
+  it("re-serializes a batch element by element", () => {
+    const parsed = parseBody(String.raw`[ {"jsonrpc":"2.0","id":1,"method":"tools/list"} , {"jsonrpc":"2.0","method":"notifications/initialized"} ]`);
+    if (!parsed.ok) throw new Error("expected a batch");
+    expect(serializeBody(parsed.value)).toBe('[{"jsonrpc":"2.0","id":1,"method":"tools/list"},{"jsonrpc":"2.0","method":"notifications/initialized"}]');
   });
 
   it("keeps a __proto__ argument as data", () => {
     const message = single('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"__proto__":{"admin":true}}}}');
-    expect(serializeMessage(message)).toBe('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"__proto__":{"admin":true}}}}');
+    expect(serializeBody({ kind: "single", message })).toBe('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"__proto__":{"admin":true}}}}');
     const target = toolCallTarget(message);
     if (!target.ok) throw new Error("expected a target");
     expect((target.value.args as { admin?: unknown }).admin).toBeUndefined();
