@@ -10,6 +10,7 @@
 import { createServer } from "node:http";
 import { McpServer, acceptedContent, createMcpHandler, inputRequired } from "@modelcontextprotocol/server";
 import { z } from "zod";
+import { paginateToolsList, readRawBody } from "./upstreams.mjs";
 
 /** tools/list page size: small enough that the matrix's tool set spans several pages. */
 export const V2_TOOLS_PAGE_SIZE = 3;
@@ -63,33 +64,6 @@ function buildV2Server() {
   return server;
 }
 
-/**
- * McpServer answers tools/list in one page; real servers paginate, and a gateway that filters
- * tools must keep cursors working. Wrap the SDK's own handler and serve its list in pages, with
- * the cursor being the decimal offset (opaque to clients, as the spec requires).
- */
-function paginateToolsList(server, pageSize) {
-  const handlers = server.server._requestHandlers;
-  const whole = handlers?.get("tools/list");
-  if (typeof whole !== "function") throw new Error("v2 SDK internals changed: no tools/list handler to paginate");
-  handlers.set("tools/list", async (request, ctx) => {
-    const full = await whole({ ...request, params: { ...request.params, cursor: undefined } }, ctx);
-    const start = request.params?.cursor === undefined ? 0 : Number(request.params.cursor);
-    if (!Number.isInteger(start) || start < 0 || start > full.tools.length) throw new Error("invalid cursor");
-    const end = start + pageSize;
-    return { ...full, tools: full.tools.slice(start, end), ...(end < full.tools.length ? { nextCursor: String(end) } : { nextCursor: undefined }) };
-  });
-}
-
-function readBody(req) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    req.on("data", (c) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
-
 /** node:http request -> web Request (aborted when the client goes away, which cancels the call). */
 async function toWebRequest(req, res, origin) {
   const headers = new Headers();
@@ -102,7 +76,7 @@ async function toWebRequest(req, res, origin) {
   return new Request(new URL(req.url ?? "/", origin), {
     method: req.method,
     headers,
-    body: hasBody ? await readBody(req) : undefined,
+    body: hasBody ? await readRawBody(req) : undefined,
     signal: controller.signal,
   });
 }

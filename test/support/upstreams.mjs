@@ -49,15 +49,6 @@ export function registerDemoTools(server) {
   );
 }
 
-function readBody(req) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    req.on("data", (c) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
-
 /**
  * An SDK McpServer on 127.0.0.1. `json: true` answers with application/json (enableJsonResponse);
  * `stateful: true` keeps sessions (one transport per session), otherwise a new transport per request.
@@ -87,7 +78,7 @@ export async function startSdkServer(options = {}) {
 
   const http = createServer(async (req, res) => {
     try {
-      const text = req.method === "POST" ? await readBody(req) : "";
+      const text = req.method === "POST" ? (await readRawBody(req)).toString("utf8") : "";
       requests.push({ method: req.method, url: req.url, headers: { ...req.headers } });
       let body;
       if (text) {
@@ -228,25 +219,29 @@ function registerMatrixSurface(server) {
   server.registerPrompt("greet", { description: "Greet someone", argsSchema: { name: z.string() } }, ({ name }) => ({
     messages: [{ role: "user", content: { type: "text", text: `Say hello to ${name}` } }],
   }));
-  // McpServer answers tools/list in one page; serve its own list in pages so cursors cross the
-  // proxy. The cursor is the decimal offset (opaque to clients).
+  paginateToolsList(server, SDK_TOOLS_PAGE_SIZE);
+}
+
+/**
+ * McpServer (v1 and v2 alike) answers tools/list in one page; real servers paginate, and a gateway
+ * that filters tools must keep cursors working. Wraps the SDK's own handler and serves its list in
+ * pages; the cursor is the decimal offset (opaque to clients, as the spec requires).
+ */
+export function paginateToolsList(server, pageSize) {
   const handlers = server.server._requestHandlers;
-  const whole = handlers.get("tools/list");
+  const whole = handlers?.get("tools/list");
+  if (typeof whole !== "function") throw new Error("SDK internals changed: no tools/list handler to paginate");
   handlers.set("tools/list", async (request, extra) => {
     const full = await whole({ ...request, params: { ...request.params, cursor: undefined } }, extra);
     const start = request.params?.cursor === undefined ? 0 : Number(request.params.cursor);
     if (!Number.isInteger(start) || start < 0 || start > full.tools.length) throw new Error("invalid cursor");
-    const end = start + SDK_TOOLS_PAGE_SIZE;
+    const end = start + pageSize;
     return { ...full, tools: full.tools.slice(start, end), ...(end < full.tools.length ? { nextCursor: String(end) } : {}) };
   });
 }
 
-// ---- Raw upstreams for the bypass corpus and the fault tests ---------------------------------
-// These speak just enough HTTP to stand in for an MCP server, so a test controls every byte the
-// gateway receives from its upstream and sees every byte the gateway sent.
-
 /** Reads a request body as raw bytes. */
-function readRawBody(req) {
+export function readRawBody(req) {
   return new Promise((resolve, reject) => {
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
@@ -254,6 +249,10 @@ function readRawBody(req) {
     req.on("error", reject);
   });
 }
+
+// ---- Raw upstreams for the bypass corpus and the fault tests ---------------------------------
+// These speak just enough HTTP to stand in for an MCP server, so a test controls every byte the
+// gateway receives from its upstream and sees every byte the gateway sent.
 
 /** The id of the first request in a body (for answering it), or null. */
 function firstRequestId(text) {
