@@ -15,7 +15,7 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { ADMIN_TOKEN: "test-admin-token" } },
+            miniflare: { bindings: { ADMIN_TOKEN: "test-admin-token", GRANT_ID_SECRET: "test-grant-id-secret" } },
           }),
         ],
         test: { name: "workers", include: ["test/workers/**/*.test.ts"] },

@@ -14,7 +14,7 @@ import { freePort } from "../test/support/upstreams.mjs";
 import { measure } from "./load.mjs";
 import { benchmarkPaths, probe } from "./paths.mjs";
 import { createCleanup } from "./processes.mjs";
-import { ADMIN_TOKEN, seedGateway, startUpstream, startWorkerInMiniflare } from "./stack.mjs";
+import { ADMIN_TOKEN, GRANT_ID_SECRET, seedGateway, startUpstream, startWorkerInMiniflare } from "./stack.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -88,7 +88,7 @@ try {
   const configPath = isBare
     ? join(root, "bench/passthrough/wrangler.toml")
     : args["gateway-config"] ? resolve(args["gateway-config"]) : join(root, "wrangler.toml");
-  const worker = await startWorkerInMiniflare(cleanup, configPath, isBare ? { UPSTREAM_URL: upstream.url } : { ADMIN_TOKEN }, { inspectorPort });
+  const worker = await startWorkerInMiniflare(cleanup, configPath, isBare ? { UPSTREAM_URL: upstream.url } : { ADMIN_TOKEN, GRANT_ID_SECRET }, { inspectorPort });
   const gateway = isBare ? null : await seedGateway(worker.origin, upstream.url);
   const path = benchmarkPaths({ upstreamUrl: upstream.url, passthroughOrigin: worker.origin, gateway, wranglerDev: null }).find((p) => p.key === args.row);
   if (!path) throw new Error(`no row ${args.row}`);

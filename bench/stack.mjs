@@ -14,6 +14,7 @@ import { POLICIES } from "./paths.mjs";
 import { withNewWorkerd } from "./processes.mjs";
 
 export const ADMIN_TOKEN = "bench-admin-token";
+export const GRANT_ID_SECRET = "bench-grant-id-secret";
 
 /** The upstream SDK server in its own Node process (bench/upstream.mjs). */
 export async function startUpstream(cleanup) {
@@ -89,7 +90,7 @@ export async function seedGateway(origin, upstreamUrl) {
 
 /** The gateway as tests start it (test/support/workerd.mjs), or another build of it from its wrangler config. */
 export async function startGatewayInMiniflare(cleanup, configPath = null) {
-  if (configPath) return startWorkerInMiniflare(cleanup, configPath, { ADMIN_TOKEN });
+  if (configPath) return startWorkerInMiniflare(cleanup, configPath, { ADMIN_TOKEN, GRANT_ID_SECRET });
   const { value: gateway, workerdPid } = await withNewWorkerd(async () => {
     const started = await startGateway({ adminToken: ADMIN_TOKEN });
     cleanup.add(() => started.dispose());
@@ -128,6 +129,7 @@ export async function startWranglerDev(cleanup, configPath) {
       "--inspector-ip", "127.0.0.1", "--inspector-port", String(inspectorPort),
       "--persist-to", persistTo,
       "--var", `ADMIN_TOKEN:${ADMIN_TOKEN}`,
+      "--var", `GRANT_ID_SECRET:${GRANT_ID_SECRET}`,
       "--show-interactive-dev-session=false",
     ],
     { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } },

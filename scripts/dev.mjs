@@ -13,10 +13,16 @@ const gatewayPort = Number(process.env.GATEWAY_PORT ?? 8787);
 const upstreamPort = Number(process.env.DEMO_UPSTREAM_PORT ?? 8788);
 const origin = `http://127.0.0.1:${gatewayPort}`;
 
-// The admin token lives in .dev.vars (git-ignored), created on first run.
+// The secrets live in .dev.vars (git-ignored): each one missing is generated on first run.
 const devVars = join(root, ".dev.vars");
-if (!existsSync(devVars)) writeFileSync(devVars, `ADMIN_TOKEN=${randomBytes(24).toString("base64url")}\n`, { mode: 0o600 });
-const adminToken = /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(devVars, "utf8"))?.[1]?.trim();
+const secretOf = (name) => new RegExp(`^${name}=(.*)$`, "m").exec(existsSync(devVars) ? readFileSync(devVars, "utf8") : "")?.[1]?.trim();
+for (const name of ["ADMIN_TOKEN", "GRANT_ID_SECRET"]) {
+  if (secretOf(name)) continue;
+  const existing = existsSync(devVars) ? readFileSync(devVars, "utf8") : "";
+  const separator = existing === "" || existing.endsWith("\n") ? "" : "\n";
+  writeFileSync(devVars, `${existing}${separator}${name}=${randomBytes(32).toString("base64url")}\n`, { mode: 0o600 });
+}
+const adminToken = secretOf("ADMIN_TOKEN");
 if (!adminToken) throw new Error(".dev.vars has no ADMIN_TOKEN");
 
 const children = [];

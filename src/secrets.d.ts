@@ -3,5 +3,7 @@ declare namespace Cloudflare {
   interface Env {
     /** Guards /admin/*. When unset, the admin API refuses every request. */
     ADMIN_TOKEN?: string;
+    /** MACs grant ids (src/grant/token.ts). When unset, the gateway forwards nothing and no grant can be created. */
+    GRANT_ID_SECRET?: string;
   }
 }

@@ -4,10 +4,9 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { GRANT_ID } from "../grant/token";
 import { validate } from "./body";
 import { notFound } from "./errors";
-import { callGrant } from "./grant-object";
+import { callGrant, isGrantId } from "./grant-object";
 
 const AuditQuery = z.strictObject({
   after: z.coerce.number().int().min(0).default(0),
@@ -16,7 +15,7 @@ const AuditQuery = z.strictObject({
 
 /** The id of a grant whose Durable Object was provisioned; never creates state for a made-up id. */
 async function provisionedGrant(env: Env, grantId: string): Promise<string> {
-  if (!GRANT_ID.test(grantId)) throw notFound("grant", grantId);
+  if (!isGrantId(env, grantId)) throw notFound("grant", grantId);
   const info = await callGrant(env, grantId, (grant) => grant.info());
   if (info === null) throw notFound("grant", grantId);
   return grantId;

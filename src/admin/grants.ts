@@ -7,14 +7,14 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import type { GrantInfo, GrantObjectApi, PolicySnapshot } from "../grant/protocol";
-import { GRANT_ID, hashToken, newGrantId, newGrantToken } from "../grant/token";
+import type { GrantInfo, GrantObjectApi, GrantResult, PolicySnapshot } from "../grant/protocol";
+import { hashToken, newGrantId, newGrantToken } from "../grant/token";
 import { GrantRecord, deleteGrant, getGrant, grantLabelSchema, listGrants, listServerGrants, putGrant } from "../store/grants";
 import { latestPolicy, policyNameSchema } from "../store/policies";
 import { getServer, serverIdSchema, upstreamOf } from "../store/servers";
 import { readBody, validate } from "./body";
 import { AdminError, notFound } from "./errors";
-import { callGrant } from "./grant-object";
+import { callGrant, changeGrant, grantIdSecret, isGrantId } from "./grant-object";
 
 const CreateGrant = z.strictObject({
   label: grantLabelSchema,
@@ -31,8 +31,12 @@ const UpdateGrant = z
 const ListQuery = z.strictObject({ serverId: serverIdSchema.optional() });
 
 export interface GrantView extends GrantRecord {
-  /** The policy version the Durable Object enforces; null without a policy (or before it answered). */
+  /** The policy version the Durable Object enforces; null without a policy. */
   policyVersion: number | null;
+  /** The SHA-256 of the policy document it enforces. */
+  policySha256: string | null;
+  /** The server record version whose upstream it uses. */
+  upstreamVersion: number;
 }
 
 /** The KV record, overridden by what the Durable Object enforces. */
@@ -41,6 +45,8 @@ export const grantView = (record: GrantRecord, info: GrantInfo): GrantView => ({
   label: info.label,
   policyName: info.policyName,
   policyVersion: info.policyVersion,
+  policySha256: info.policySha256,
+  upstreamVersion: info.upstreamVersion,
   revoked: info.revoked,
   rotated: info.rotated,
 });
@@ -61,7 +67,7 @@ async function snapshotFor(kv: KVNamespace, serverId: string, policyName: string
 
 /** A grant in KV together with its Durable Object's state; 404 for ids that are not grants at all. */
 async function requireGrant(env: Env, grantId: string): Promise<{ record: GrantRecord; info: GrantInfo }> {
-  const record = GRANT_ID.test(grantId) ? await getGrant(env.RECORDS, grantId) : null;
+  const record = isGrantId(env, grantId) ? await getGrant(env.RECORDS, grantId) : null;
   if (record === null) throw notFound("grant", grantId);
   const info = await callGrant(env, grantId, (grant) => grant.info());
   // KV is written only after the Durable Object took the grant: a record without one is corrupt.
@@ -74,10 +80,10 @@ const refuseRevoked = (info: GrantInfo): void => {
 };
 
 /** Call the Durable Object, then write what it now enforces back to KV. */
-async function change(env: Env, record: GrantRecord, call: (grant: GrantObjectApi) => Promise<GrantInfo>): Promise<GrantView> {
-  const info = await callGrant(env, record.id, call);
+async function change(env: Env, record: GrantRecord, call: (grant: GrantObjectApi) => Promise<GrantResult>): Promise<GrantView> {
+  const info = await changeGrant(env, record.id, call);
   const view = grantView(record, info);
-  const { policyVersion: _, ...next } = view;
+  const { policyVersion: _version, policySha256: _sha256, upstreamVersion: _upstream, ...next } = view;
   await putGrant(env.RECORDS, next);
   return view;
 }
@@ -91,17 +97,17 @@ grants.post("/grants", async (c) => {
   const policyName = body.policyName ?? null;
   const policy = await snapshotFor(c.env.RECORDS, server.id, policyName);
 
-  const id = newGrantId();
+  const id = newGrantId(grantIdSecret(c.env));
   const token = newGrantToken(id);
   const created = new Date().toISOString();
-  const info = await callGrant(c.env, id, async (grant) =>
+  const info = await changeGrant(c.env, id, async (grant) =>
     grant.provision({
       grantId: id,
       label: body.label,
       serverId: server.id,
       policyName,
       created,
-      tokenHash: await hashToken(token),
+      tokenHash: hashToken(token),
       upstream: upstreamOf(server),
       policy,
     }),
@@ -142,7 +148,7 @@ grants.post("/grants/:id/rotate", async (c) => {
   const { record, info } = await requireGrant(c.env, c.req.param("id"));
   refuseRevoked(info);
   const token = newGrantToken(record.id);
-  const tokenHash = await hashToken(token);
+  const tokenHash = hashToken(token);
   const view = await change(c.env, record, (grant) => grant.rotate(tokenHash));
   // The only response that ever carries this token; the previous one stopped working.
   return c.json({ grant: view, token });
@@ -156,7 +162,7 @@ grants.post("/grants/:id/revoke", async (c) => {
 // The Durable Object keeps the audit log: /admin/grants/:id/audit still answers after this.
 grants.delete("/grants/:id", async (c) => {
   const { record } = await requireGrant(c.env, c.req.param("id"));
-  await callGrant(c.env, record.id, (grant) => grant.revoke());
+  await changeGrant(c.env, record.id, (grant) => grant.revoke());
   await deleteGrant(c.env.RECORDS, record);
   return c.json({ id: record.id, deleted: true });
 });

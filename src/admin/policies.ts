@@ -1,13 +1,14 @@
 /**
  * /admin/servers/:id/policies: named policies, each saved as a new immutable version.
  *
- * Saving pushes the new version to every live grant of the server that uses the name, so they enforce
- * it from their next request. Deleting pushes "no policy" first (those grants then deny every call:
- * fail closed) and removes the head only once every grant took it, so a failed delete can be retried.
+ * Saving: the server's Durable Object allocates the version number (strongly consistent), the
+ * immutable version is written, the version is pushed to every live grant of the server that uses
+ * the name (they enforce it from their next request), and only then does the head move. Deleting
+ * pushes "no policy" first (those grants then deny every call: fail closed) and removes the head
+ * only once every grant took it. A failed save or delete can be retried.
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import type { PolicySnapshot } from "../grant/protocol";
 import { formatPolicyErrors, parsePolicy } from "../policy/schema";
 import { listServerGrants, type GrantRecord } from "../store/grants";
 import {
@@ -17,12 +18,16 @@ import {
   latestPolicy,
   listPolicyHeads,
   policyNameSchema,
-  savePolicyVersion,
+  movePolicyHead,
+  putPolicyVersion,
+  snapshotOf,
+  storedPolicyVersion,
 } from "../store/policies";
 import { readJson, validate } from "./body";
 import { AdminError, notFound } from "./errors";
 import { pushFailed, pushToGrants } from "./grant-object";
 import { requireServer } from "./servers";
+import { serverObject } from "./server-object";
 
 const versionSchema = z.coerce.number().int().positive().max(9_999_999_999);
 
@@ -40,13 +45,17 @@ policies.put("/servers/:id/policies/:name", async (c) => {
   const server = await requireServer(c.env.RECORDS, c.req.param("id"));
   const parsed = parsePolicy(await readJson(c));
   if (!parsed.ok) throw new AdminError(400, "invalid_policy", formatPolicyErrors(parsed.error), parsed.error);
-  const { head, version } = await savePolicyVersion(c.env.RECORDS, server.id, name, parsed.value, new Date().toISOString());
-  const snapshot: PolicySnapshot = { name, version: version.version, document: version.document };
+  const now = new Date().toISOString();
+  const floor = await storedPolicyVersion(c.env.RECORDS, server.id, name);
+  const number = await serverObject(c.env, server.id).allocatePolicyVersion(name, floor);
+  const version = await putPolicyVersion(c.env.RECORDS, server.id, name, number, parsed.value, now);
+  const snapshot = snapshotOf(version);
   const grants = await grantsUsing(c.env.RECORDS, server.id, name);
   const failed = await pushToGrants(c.env, grants, (grant) => grant.setPolicy(name, snapshot));
-  const saved = { serverId: server.id, name, version: version.version, created: version.created, updated: head.updated, grants: grants.length };
-  if (failed.length > 0) throw pushFailed(`Version ${version.version} of policy ${name} was saved`, failed, saved);
-  return c.json(saved, 201);
+  const saved = { serverId: server.id, name, version: version.version, sha256: snapshot.sha256, created: version.created, grants: grants.length };
+  if (failed.length > 0) throw pushFailed(`Version ${version.version} of policy ${name}`, failed, saved);
+  const head = await movePolicyHead(c.env.RECORDS, server.id, name, version.version, now);
+  return c.json({ ...saved, updated: head.updated }, 201);
 });
 
 policies.get("/servers/:id/policies", async (c) => {
@@ -60,7 +69,7 @@ policies.get("/servers/:id/policies/:name", async (c) => {
   const head = await getPolicyHead(c.env.RECORDS, server.id, name);
   const latest = await latestPolicy(c.env.RECORDS, server.id, name);
   if (head === null || latest === null) throw notFound("policy", name);
-  return c.json({ ...head, version: latest.version, document: latest.document });
+  return c.json({ ...head, version: latest.version, sha256: latest.sha256, document: latest.document });
 });
 
 // Versions outlive their head and their server: audit records of deleted grants still name them.
@@ -78,7 +87,7 @@ policies.delete("/servers/:id/policies/:name", async (c) => {
   if ((await getPolicyHead(c.env.RECORDS, server.id, name)) === null) throw notFound("policy", name);
   const grants = await grantsUsing(c.env.RECORDS, server.id, name);
   const failed = await pushToGrants(c.env, grants, (grant) => grant.setPolicy(name, null));
-  if (failed.length > 0) throw pushFailed(`Policy ${name} was not deleted (retry to finish); the grants that took the change now deny every call`, failed, { serverId: server.id, name, deleted: false });
+  if (failed.length > 0) throw pushFailed(`The deletion of policy ${name} (the grants that took it deny every call)`, failed, { serverId: server.id, name, deleted: false });
   await deletePolicyHead(c.env.RECORDS, server.id, name);
   return c.json({ serverId: server.id, name, deleted: true, grants: grants.length });
 });

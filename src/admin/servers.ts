@@ -1,6 +1,7 @@
 /**
  * /admin/servers: upstream MCP servers. Header values are write-only: responses list header names.
- * A change reaches every live grant of the server (setUpstream) after it is saved.
+ * A change reaches every live grant of the server (setUpstream) first, and KV only once every grant
+ * took it, so the record never claims an upstream the grants do not use.
  */
 import { Hono } from "hono";
 import { z } from "zod";
@@ -75,12 +76,12 @@ servers.patch("/servers/:id", async (c) => {
   const current = await requireServer(c.env.RECORDS, c.req.param("id"));
   const patch = await readBody(c, UpdateServer);
   const server: ServerRecord = { ...current, ...patch, version: current.version + 1, updated: new Date().toISOString() };
-  await putServer(c.env.RECORDS, server);
   // Revoked grants never reach an upstream again; they need no update.
   const live = (await listServerGrants(c.env.RECORDS, server.id)).filter((grant) => grant.revoked === null);
   const upstream = upstreamOf(server);
   const failed = await pushToGrants(c.env, live, (grant) => grant.setUpstream(upstream));
-  if (failed.length > 0) throw pushFailed(`Version ${server.version} of server ${server.id} was saved`, failed, serverView(server));
+  if (failed.length > 0) throw pushFailed(`Version ${server.version} of server ${server.id}`, failed, serverView(server));
+  await putServer(c.env.RECORDS, server);
   return c.json(serverView(server));
 });
 

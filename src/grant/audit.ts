@@ -6,67 +6,16 @@
  * first record's prevHash is 64 zeros. Changing, removing or reordering any record breaks every
  * later link, so an edit is only hidden by rewriting the rest of the chain.
  *
- * node:crypto's createHash is used because it is synchronous: crypto.subtle.digest returns a
- * promise, and an await inside gate() would split its storage step (see object.ts).
+ * The hash is synchronous (src/digest.ts): an await inside gate() would split its storage step.
  */
-import { createHash } from "node:crypto";
+import { canonicalJson } from "../canonical-json";
+import { sha256Hex } from "../digest";
 import type { AuditRecord } from "./protocol";
 
 export const GENESIS_HASH = "0".repeat(64);
 
 /** An audit record before it is chained. */
 export type AuditDraft = Omit<AuditRecord, "prevHash" | "hash">;
-
-/**
- * JSON with every object's keys sorted (by UTF-16 code units, recursively), no whitespace, so the
- * same record always hashes the same whatever order its fields were built in. Members whose value
- * is undefined are left out, as JSON.stringify does.
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") {
-    // JSON.stringify(undefined) is undefined; inside arrays JSON writes null for it.
-    return JSON.stringify(value) ?? "null";
-  }
-  if (Array.isArray(value)) {
-    let out = "[";
-    for (let i = 0; i < value.length; i++) out += (i === 0 ? "" : ",") + canonicalJson(value[i]);
-    return out + "]";
-  }
-  const object = value as Record<string, unknown>;
-  const keys = sortedKeys(object);
-  let out = "{";
-  for (const key of keys) {
-    const member = object[key];
-    if (member === undefined) continue;
-    out += (out.length === 1 ? "" : ",") + quotedKey(key) + ":" + canonicalJson(member);
-  }
-  return out + "}";
-}
-
-// Records repeat the same few keys; quoting each once saves most of the serialization time.
-const QUOTED_KEYS = new Map<string, string>();
-
-function quotedKey(key: string): string {
-  let quoted = QUOTED_KEYS.get(key);
-  if (quoted === undefined) {
-    quoted = JSON.stringify(key);
-    if (QUOTED_KEYS.size < 256) QUOTED_KEYS.set(key, quoted);
-  }
-  return quoted;
-}
-
-/** Keys in code-unit order; records are built with sorted keys, so usually no sort is needed. */
-function sortedKeys(object: object): string[] {
-  const keys = Object.keys(object);
-  for (let i = 1; i < keys.length; i++) {
-    if (keys[i - 1]! > keys[i]!) return keys.sort();
-  }
-  return keys;
-}
-
-export function sha256Hex(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
-}
 
 /** The hash a record must carry, computed from everything in it except `hash`. */
 export function recordHash(record: Omit<AuditRecord, "hash">): string {
@@ -156,9 +105,4 @@ export function verifyChain(records: Iterable<AuditRecord>, prevHash: string = G
   const verifier = new ChainVerifier(prevHash);
   for (const record of records) if (!verifier.push(record)) break;
   return verifier.result();
-}
-
-/** Sorted top-level argument names of a tools/call: what was passed, never its values. */
-export function argKeysOf(args: Record<string, unknown> | undefined): string[] {
-  return args === undefined ? [] : Object.keys(args).sort();
 }

@@ -12,6 +12,7 @@
  * shared count with its own window and `max`.
  */
 import type { LimitRequest } from "../policy/evaluate";
+import { describeWindow } from "../policy/windows";
 
 /** One counted call on one counter. Events of a counter are kept sorted by `at`. */
 export interface CounterEvent {
@@ -143,14 +144,6 @@ function firstInWindow(events: readonly CounterEvent[], cutoff: number): number 
 export function withTotals<E extends CounterEvent>(events: readonly E[]): (E & { total: number })[] {
   let total = 0;
   return events.map((e) => ({ ...e, total: (total += e.amount) }));
-}
-
-/** "minute", "hour", "day", or "N seconds": how PolicyLayer authors wrote the window. */
-export function describeWindow(windowSeconds: number): string {
-  if (windowSeconds === 60) return "minute";
-  if (windowSeconds === 3600) return "hour";
-  if (windowSeconds === 86400) return "day";
-  return `${windowSeconds} seconds`;
 }
 
 function exceededMessage(limit: LimitRequest, retryAfter: number): string {

@@ -1,26 +1,20 @@
 /**
  * The pure part of `GrantObject.gate()`: token comparison, and the decision for one JSON-RPC
  * message (evaluate the policy, reserve quota, apply monitor mode) together with the audit fields
- * that describe it. The Durable Object supplies the counters' current events and the time, then
- * writes what this returns.
+ * that describe it. The Durable Object supplies the counters' current events, the tasks it holds
+ * and the time, then writes what this returns.
  */
-import { evaluateToolCall } from "../policy/evaluate";
+import { constantTimeEqual } from "../digest";
+import type { Denial, DenyCode } from "../policy/decision";
+import { evaluateToolCall, type Evaluation } from "../policy/evaluate";
 import type { PolicyDocument } from "../policy/schema";
-import { argKeysOf } from "./audit";
+import { windowSeconds } from "../policy/windows";
 import { reserve, type CountedEvent, type CounterTake } from "./counters";
-import type { DenyCode, MessageDecision, MessageSummary } from "./protocol";
+import type { MessageDecision, MessageSummary } from "./protocol";
+import { argKeysOf, boundedId, boundedText } from "./records";
 
-/**
- * Compares two SHA-256 hex digests in time independent of where they differ, so response timing
- * does not reveal how much of a guessed token hash was right.
- */
-export function tokenHashMatches(presented: string, stored: string): boolean {
-  let difference = presented.length ^ stored.length;
-  for (let i = 0; i < stored.length; i++) {
-    difference |= (presented.charCodeAt(i) | 0) ^ stored.charCodeAt(i);
-  }
-  return difference === 0;
-}
+/** Compares SHA-256 hex digests in constant time, so timing does not reveal how much of a guess was right. */
+export const tokenHashMatches = (presented: string, stored: string): boolean => constantTimeEqual(presented, stored);
 
 /** The audit fields that describe one message's decision (the shell adds seq, time, grant, chain). */
 export interface DecisionFields {
@@ -38,73 +32,113 @@ export interface DecisionFields {
 export interface MessagePlan {
   decision: MessageDecision;
   audit: DecisionFields;
-  /** What to add to the counters; non-empty only for an allowed tools/call with limits. */
+  /** What to add to the counters; non-empty only for a forwarded tools/call with limits. */
   take: CounterTake[];
 }
 
-interface Denial {
-  code: DenyCode;
-  rule: string | null;
-  message: string;
-  retryAfter?: number;
+/** What a decision reads besides the policy and the message. */
+export interface DecisionContext {
+  eventsFor: (counter: string) => readonly CountedEvent[];
+  /** Whether a task id was created through this grant. */
+  taskBound: (taskId: string) => boolean;
+  now: number;
 }
 
 const FORWARD: MessageDecision = { outcome: "forward", monitored: null };
+/** Methods whose `params.taskId` must name a task of this grant (MCP 2025-11-25 "Tasks"). */
+export const TASK_METHODS: ReadonlySet<string> = new Set(["tasks/get", "tasks/result", "tasks/cancel"]);
 
 /**
- * Decides one message. Only tools/call is evaluated; every other request, notification and
- * response passes through (the gateway filters tools/list itself using the grant's visibility).
+ * Decides one message. Only tools/call is evaluated against the policy; task requests are checked
+ * against the grant's own tasks; every other request, notification and response passes through
+ * (the gateway filters tools/list itself using the grant's visibility).
  */
-export function decideMessage(
-  policy: PolicyDocument | null,
-  message: MessageSummary,
-  eventsFor: (counter: string) => readonly CountedEvent[],
-  now: number,
-): MessagePlan {
+export function decideMessage(policy: PolicyDocument | null, message: MessageSummary, context: DecisionContext): MessagePlan {
   switch (message.kind) {
     case "invalid":
       // The gateway has already answered this message; it is recorded, never forwarded, and
       // monitor mode does not apply because no policy was consulted.
       return {
         decision: { outcome: "deny", code: "invalid_message", rule: null, message: message.reason },
-        audit: fields(null, null, null, null, { code: "invalid_message", rule: null, message: message.reason }, false),
+        audit: fields(null, null, null, null, { code: "invalid_message", rule: null, message: message.reason }, "deny"),
         take: [],
       };
     case "notification":
-      return { decision: FORWARD, audit: fields(message.method, null, null, null, null, false), take: [] };
+      return { decision: FORWARD, audit: fields(message.method, null, null, null, null, "allow"), take: [] };
     case "response":
-      return { decision: FORWARD, audit: fields(null, message.id, null, null, null, false), take: [] };
+      return { decision: FORWARD, audit: fields(null, message.id, null, null, null, "allow"), take: [] };
     case "request":
-      break;
+      if (message.method === "tools/call") return decideToolCall(policy, message, context);
+      if (message.taskId !== undefined && TASK_METHODS.has(message.method) && !context.taskBound(message.taskId)) {
+        // Another grant's task (or none at all) on a shared upstream: answered as a task that does not exist.
+        const audit = fields(message.method, message.id, null, null, FOREIGN_TASK, "deny");
+        return { decision: { outcome: "forward", monitored: null, conceal: "task" }, audit, take: [] };
+      }
+      return { decision: FORWARD, audit: fields(message.method, message.id, null, null, null, "allow"), take: [] };
   }
-  if (message.method !== "tools/call") {
-    return { decision: FORWARD, audit: fields(message.method, message.id, null, null, null, false), take: [] };
-  }
+}
 
+const FOREIGN_TASK: Denial = {
+  code: "unknown_task",
+  rule: null,
+  message: "The task was not created through this grant; it was answered as a task that does not exist",
+};
+
+function decideToolCall(
+  policy: PolicyDocument | null,
+  message: Extract<MessageSummary, { kind: "request" }>,
+  context: DecisionContext,
+): MessagePlan {
   const tool = message.tool ?? "";
   const args = message.args ?? {};
-  const argKeys = argKeysOf(args);
-  const describe = (denial: Denial | null, monitored: boolean) =>
-    fields("tools/call", message.id, message.tool ?? null, argKeys, denial, monitored);
+  const describe = (denial: Denial | null, decision: DecisionFields["decision"]) =>
+    fields("tools/call", message.id, message.tool ?? null, argKeysOf(args), denial, decision);
 
   const evaluation = evaluateToolCall(policy, tool, args);
+  const monitor = policy?.mode === "monitor";
+  if (evaluation.kind === "conceal" && !monitor) return concealed(evaluation, describe, context);
   let denial: Denial;
   if (evaluation.kind === "deny") {
     denial = { code: evaluation.code, rule: evaluation.rule, message: evaluation.message };
+  } else if (evaluation.kind === "conceal") {
+    denial = { code: "hidden", rule: evaluation.rule, message: `Tool ${tool} not found` };
   } else {
-    const reservation = reserve(evaluation.limits, eventsFor, now);
-    if (reservation.ok) return { decision: FORWARD, audit: describe(null, false), take: reservation.take };
+    const reservation = reserve(evaluation.limits, context.eventsFor, context.now);
+    if (reservation.ok) return { decision: FORWARD, audit: describe(null, "allow"), take: reservation.take };
     denial = { code: "rate_limited", rule: reservation.rule, message: reservation.message };
     if (reservation.retryAfter !== null) denial.retryAfter = reservation.retryAfter;
   }
 
-  if (policy?.mode === "monitor") {
+  if (monitor) {
     // Monitor mode: decide and record everything, block nothing. A call over a limit is
     // forwarded without being counted, so the counters keep showing what enforcement would allow.
-    const monitored = { code: denial.code, rule: denial.rule, message: denial.message };
-    return { decision: { outcome: "forward", monitored }, audit: describe(denial, true), take: [] };
+    return { decision: { outcome: "forward", monitored: denial }, audit: describe(denial, "monitor_deny"), take: [] };
   }
-  return { decision: { outcome: "deny", ...denial }, audit: describe(denial, false), take: [] };
+  return { decision: { outcome: "deny", ...denial }, audit: describe(denial, "deny"), take: [] };
+}
+
+const CONCEALED = "Hidden tool: the upstream was asked for a tool that does not exist in its place, and its answer relayed";
+
+/**
+ * A hidden tool under default allow gets exactly what a missing tool would: a stand-in forwarded
+ * and counted against all_tools, or the same refusal. The record keeps the real reason.
+ */
+function concealed(
+  evaluation: Extract<Evaluation, { kind: "conceal" }>,
+  describe: (denial: Denial | null, decision: DecisionFields["decision"]) => DecisionFields,
+  context: DecisionContext,
+): MessagePlan {
+  const hidden = (message: string) => describe({ code: "hidden", rule: evaluation.rule, message }, "deny");
+  const missing = evaluation.asMissing;
+  if (missing.kind === "deny") {
+    const denial = { code: missing.code, rule: missing.rule, message: missing.message };
+    return { decision: { outcome: "deny", ...denial }, audit: hidden(`Hidden tool, refused as a missing tool would be: ${missing.message}`), take: [] };
+  }
+  const reservation = reserve(missing.limits, context.eventsFor, context.now);
+  if (reservation.ok) return { decision: { outcome: "forward", monitored: null, conceal: "tool" }, audit: hidden(CONCEALED), take: reservation.take };
+  const denial: Denial = { code: "rate_limited", rule: reservation.rule, message: reservation.message };
+  if (reservation.retryAfter !== null) denial.retryAfter = reservation.retryAfter;
+  return { decision: { outcome: "deny", ...denial }, audit: hidden(`Hidden tool, refused as a missing tool would be: ${reservation.message}`), take: [] };
 }
 
 function fields(
@@ -113,37 +147,30 @@ function fields(
   tool: string | null,
   argKeys: string[] | null,
   denial: Denial | null,
-  monitored: boolean,
+  decision: DecisionFields["decision"],
 ): DecisionFields {
   return {
-    rpcMethod,
-    rpcId,
-    tool,
+    rpcMethod: rpcMethod === null ? null : boundedText(rpcMethod),
+    rpcId: boundedId(rpcId),
+    tool: tool === null ? null : boundedText(tool),
     argKeys,
-    decision: denial === null ? "allow" : monitored ? "monitor_deny" : "deny",
+    decision,
     code: denial?.code ?? null,
     rule: denial?.rule ?? null,
     message: denial?.message ?? null,
   };
 }
 
-/**
- * The longest window any limit of the policy counts over, in seconds: counted events older than
- * that can be forgotten. (Mirrors the window names of evaluate.ts.)
- */
+/** The longest window any limit of the policy counts over, in seconds: older counted events can be forgotten. */
 export function retentionSeconds(policy: PolicyDocument): number {
   const limits = [
     ...(policy.all_tools?.limits ?? []),
     ...Object.values(policy.tools ?? {}).flatMap((rules) => rules.limits ?? []),
   ];
   let longest = 0;
-  for (const { window } of limits) {
-    longest = Math.max(longest, typeof window === "number" ? window : WINDOW_SECONDS[window]);
-  }
+  for (const { window } of limits) longest = Math.max(longest, windowSeconds(window));
   return longest;
 }
-
-const WINDOW_SECONDS = { minute: 60, hour: 3600, day: 86400 } as const;
 
 /** Whether the gateway needs the grant's tool visibility to answer this request. */
 export function needsVisibility(
@@ -189,3 +216,4 @@ export function admitRefusal(window: RefusalWindow, now: number): { record: fals
   window.unreported = 0;
   return { record: true, unreported };
 }
+

@@ -1,13 +1,15 @@
 /**
  * The contract between the Worker (gateway and admin API) and a grant's Durable Object.
  *
- * The grant's Durable Object is the authority for everything that must change instantly:
- * the token hash, revocation, the current policy version (with its document) and the upstream
- * configuration. KV holds the same records for listing and for the admin API, but the hot path
- * never reads KV: one `gate()` call per request authenticates, evaluates, reserves quota and makes
- * the decision record durable; one `settle()` call after the response records the outcome.
+ * The grant's Durable Object is the authority for everything that must change instantly: the token
+ * hash, revocation, the current policy version (with its document) and the upstream configuration.
+ * KV holds the same records for listing and for the admin API, but the hot path never reads KV: one
+ * `gate()` call per request authenticates, evaluates, reserves quota and makes the decision record
+ * durable; the outcome is recorded after the response (docs/storage.md).
  */
+import type { Denial, ToolVisibility } from "../policy/decision";
 import type { PolicyDocument } from "../policy/schema";
+import type { Result } from "../result";
 
 /** Where and how to reach a server's upstream. `headers` are secrets: never logged or returned by the API. */
 export interface Upstream {
@@ -15,7 +17,7 @@ export interface Upstream {
   serverName: string;
   url: string;
   headers: Record<string, string>;
-  /** Bumped on every change of the server record. */
+  /** Bumped on every change of the server record; a grant never goes back to an older one. */
   version: number;
 }
 
@@ -23,7 +25,16 @@ export interface Upstream {
 export interface PolicySnapshot {
   name: string;
   version: number;
+  /** SHA-256 (hex) of the document's canonical JSON: names exactly one document, whatever its version number. */
+  sha256: string;
   document: PolicyDocument;
+}
+
+/** How audit records and the admin API name the policy a decision was made under. */
+export interface PolicyRef {
+  name: string;
+  version: number;
+  sha256: string;
 }
 
 /** Everything a grant's Durable Object needs to enforce; pushed by the admin API. */
@@ -48,6 +59,9 @@ export interface GrantInfo {
   serverId: string;
   policyName: string | null;
   policyVersion: number | null;
+  policySha256: string | null;
+  /** The server record version whose upstream the grant enforces. */
+  upstreamVersion: number;
   created: string;
   /** ISO time of revocation, or null. */
   revoked: string | null;
@@ -55,17 +69,30 @@ export interface GrantInfo {
   rotated: string | null;
 }
 
+/** Why an admin change was refused; the admin API maps each to its HTTP status. */
+export type GrantError =
+  | { code: "not_provisioned" }
+  | { code: "revoked"; revoked: string }
+  | { code: "grant_mismatch"; holds: string }
+  | { code: "server_mismatch" }
+  | { code: "policy_mismatch" }
+  | { code: "invalid_token_hash" }
+  | { code: "invalid_policy" };
+
 /** What the gateway tells the grant's Durable Object about one JSON-RPC message. */
 export type MessageSummary =
-  /** A request. For tools/call, `tool` is params.name and `args` params.arguments (absent: {}). */
-  | { kind: "request"; method: string; id: string | number; tool?: string; args?: Record<string, unknown> }
+  /**
+   * A request. For tools/call, `tool` is params.name and `args` params.arguments (absent: {}).
+   * For tasks/get, tasks/result and tasks/cancel, `taskId` is params.taskId.
+   */
+  | { kind: "request"; method: string; id: string | number; tool?: string; args?: Record<string, unknown>; taskId?: string }
   | { kind: "notification"; method: string }
   | { kind: "response"; id: string | number }
   /** Rejected by the gateway's wire checks before any policy; recorded, never forwarded. */
   | { kind: "invalid"; code: number; reason: string };
 
 export interface GateRequest {
-  /** One per HTTP request; the same id appears in the audit record and in `settle()`. */
+  /** One per HTTP request; the same id appears in the audit record and in the outcome. */
   requestId: string;
   /** SHA-256 (lowercase hex) of the presented bearer token. */
   tokenHash: string;
@@ -87,56 +114,34 @@ export interface GateRequest {
   settlements?: Settlement[];
 }
 
-/** Why a message is not forwarded. Every code appears in audit records and in `_meta`. */
-export type DenyCode =
-  | "no_policy"
-  | "hidden"
-  | "invalid_name"
-  | "not_permitted"
-  | "require"
-  | "deny_if"
-  | "invalid_cost"
-  | "rate_limited"
-  | "invalid_message"
-  | "unavailable";
-
 export type MessageDecision =
   | {
       outcome: "forward";
       /** Non-null when the message passed a policy in monitor mode that would have denied it. */
-      monitored: null | { code: DenyCode; rule: string | null; message: string };
+      monitored: null | Denial;
+      /**
+       * Forward in place of the named target a stand-in that does not exist upstream, and relay
+       * what the upstream answers: a hidden tool under `default: "allow"` ("tool"), or a task of
+       * another grant ("task"), is then answered exactly as a missing one (docs/policy.md).
+       */
+      conceal?: "tool" | "task";
     }
-  | {
-      outcome: "deny";
-      code: DenyCode;
-      /** JSON pointer into the policy document, e.g. /tools/create_refund/deny_if/0, or null. */
-      rule: string | null;
-      message: string;
-      /** Seconds until a call would be allowed again (rate_limited only). */
-      retryAfter?: number;
-    };
-
-/** Which tools a grant may see in tools/list (and call at all). */
-export interface ToolVisibility {
-  default: "allow" | "deny";
-  /** Exact names under `hide`, or ["*"]. */
-  hide: string[];
-  /** Exact names under `tools`. */
-  listed: string[];
-}
+  | ({ outcome: "deny" } & Denial);
 
 export type GateResult =
   /** 401 with no detail: unknown grant, wrong token, revoked, or a server URL the grant does not belong to. */
   | { ok: false; reason: "unauthenticated" }
-  /** 404: the Mcp-Session-Id was not opened by this grant. */
+  /** 404: the Mcp-Session-Id was not opened by this grant, has ended, or has been idle too long. */
   | { ok: false; reason: "unknown_session" }
+  /** The decision records could not be stored: nothing may be forwarded (fail closed). */
+  | { ok: false; reason: "unavailable" }
   | {
       ok: true;
       /** Sequence number of the first decision record written for this request. */
       seq: number;
       grant: { id: string; label: string; serverId: string };
       upstream: Upstream;
-      policy: { name: string; version: number } | null;
+      policy: PolicyRef | null;
       /** Present when any message is tools/list, or the policy is null (nothing visible). */
       visibility: ToolVisibility | null;
       /** One per `messages` element, same order; one `forward` for GET and DELETE. */
@@ -151,7 +156,10 @@ export interface Settlement {
   /** Upstream HTTP status, or null if no response came. */
   status: number | null;
   latencyMs: number;
-  /** False when the upstream certainly never received the request (e.g. connection refused): reservations are released. */
+  /**
+   * False only when the upstream provably never received the request: the last byte of its body
+   * never left the gateway (connection refused, DNS or TLS failure). Reservations are then released.
+   */
   upstreamReceived: boolean;
   /** A short error name such as "upstream_unreachable", "upstream_timeout", "upstream_auth", "upstream_invalid"; never a secret. */
   error: string | null;
@@ -178,11 +186,12 @@ export interface AuditRecord {
   label: string;
   serverId: string;
   httpMethod: string | null;
+  /** Agent-controlled text fields are length-bounded (src/grant/records.ts). */
   rpcMethod: string | null;
   rpcId: string | number | null;
   tool: string | null;
-  policy: { name: string; version: number } | null;
-  /** decision records: "allow" | "deny" | "reject"; outcome records: "ok" | "error"; admin: the action. */
+  policy: PolicyRef | null;
+  /** decision records: "allow" | "deny" | "monitor_deny" | "reject"; outcome records: "ok" | "error" | "unknown"; admin: the action. */
   decision: string;
   code: string | null;
   rule: string | null;
@@ -198,21 +207,29 @@ export interface AuditRecord {
   hash: string;
 }
 
+export type GrantResult = Result<GrantInfo, GrantError>;
+
 /**
  * The RPC surface of `GrantObject` (src/grant/object.ts implements it).
- * Admin methods are called by the admin API; `gate`, `bindSession` and `settle` by the gateway.
+ * Admin methods are called by the admin API; `gate`, `bindSession`, `bindTasks`, `boundTasks` and
+ * `settle` by the gateway.
  */
 export interface GrantObjectApi {
   /** Create the grant, or replace its whole enforcement state. Appends an admin audit record. */
-  provision(p: GrantProvision): Promise<GrantInfo>;
+  provision(p: GrantProvision): Promise<GrantResult>;
   /** Replace the token hash; the old token stops working on the very next request. Fails on a revoked grant. */
-  rotate(tokenHash: string): Promise<GrantInfo>;
+  rotate(tokenHash: string): Promise<GrantResult>;
   /** Revoke for good: every later request is unauthenticated. Idempotent. */
-  revoke(): Promise<GrantInfo>;
-  setLabel(label: string): Promise<GrantInfo>;
-  /** Attach a policy name and its latest version (null snapshot: that policy has no version, deny every call). */
-  setPolicy(policyName: string | null, snapshot: PolicySnapshot | null): Promise<GrantInfo>;
-  setUpstream(upstream: Upstream): Promise<GrantInfo>;
+  revoke(): Promise<GrantResult>;
+  setLabel(label: string): Promise<GrantResult>;
+  /**
+   * Attach a policy name and its latest version (null snapshot: that policy has no version, deny
+   * every call). A version older than the one held for the same name is ignored, so two saves
+   * racing each other cannot roll a grant back.
+   */
+  setPolicy(policyName: string | null, snapshot: PolicySnapshot | null): Promise<GrantResult>;
+  /** Take a server's new upstream; an older version than the one held is ignored. */
+  setUpstream(upstream: Upstream): Promise<GrantResult>;
   /** null when the grant was never provisioned. */
   info(): Promise<GrantInfo | null>;
   /** Records with seq > after, oldest first, at most `limit` (1..1000). */
@@ -224,6 +241,10 @@ export interface GrantObjectApi {
   gate(req: GateRequest): Promise<GateResult>;
   /** Bind an upstream-minted Mcp-Session-Id to this grant; awaited before the initialize response is returned. */
   bindSession(seq: number, sessionId: string): Promise<void>;
+  /** Bind task ids the upstream created for this grant; awaited before the answer naming them is relayed. */
+  bindTasks(seq: number, taskIds: string[]): Promise<void>;
+  /** Which of `taskIds` belong to this grant (tasks/list answers are filtered to them). */
+  boundTasks(taskIds: string[]): Promise<string[]>;
   /** Record outcomes after the response; releases reservations when the upstream never received the call. */
   settle(batch: Settlement | Settlement[]): Promise<void>;
 }

@@ -16,7 +16,8 @@
  *   `error` (integer `code`, string `message`). The SDK also accepts an error without an id; a
  *   client has no reason to send one, so it is refused.
  * - `params` is an object or an array; for `tools/call` it is an object with a string `name` and,
- *   if present, an object `arguments` (else InvalidParams, answered with the request's id).
+ *   if present, an object `arguments` (else InvalidParams, answered with the request's id). The
+ *   parsed target travels with the message (`call`), so nothing downstream reads params again.
  */
 import { isJsonObject, parseStrictJson, type JsonLimits } from "./json";
 import { err, ok, type Result } from "../result";
@@ -24,8 +25,16 @@ import { err, ok, type Result } from "../result";
 export type JsonRpcId = string | number;
 export type JsonRpcParams = Record<string, unknown> | unknown[];
 
+/** The target of a `tools/call`, read once when the message is classified. */
+export interface ToolCall {
+  tool: string;
+  /** `params.arguments`; `{}` when absent. */
+  args: Record<string, unknown>;
+}
+
 export type JsonRpcMessage =
-  | { kind: "request"; id: JsonRpcId; method: string; params?: JsonRpcParams; raw: Record<string, unknown> }
+  /** `call` is present exactly when `method` is "tools/call". */
+  | { kind: "request"; id: JsonRpcId; method: string; params?: JsonRpcParams; raw: Record<string, unknown>; call?: ToolCall }
   | { kind: "notification"; method: string; params?: JsonRpcParams; raw: Record<string, unknown> }
   /** Has exactly one of `result` or `error`, both in `raw`. */
   | { kind: "response"; id: JsonRpcId; raw: Record<string, unknown> };
@@ -41,13 +50,20 @@ export const RpcErrorCode = {
   MethodNotFound: -32601,
   InvalidParams: -32602,
   InternalError: -32603,
-  // The gateway's own codes stay in -32000..-32019 (MCP-NOTES.md, "Denials").
-  UpstreamUnavailable: -32001,
+  // The gateway's own codes: each means one thing, in -32000..-32019 (docs/mcp.md, "Error codes").
+  Unauthorized: -32000,
+  /** The MCP SDK servers' code for an unknown or ended Mcp-Session-Id; the gateway answers alike. */
+  SessionNotFound: -32001,
   UpstreamTimeout: -32002,
   UpstreamAuth: -32003,
+  /** The upstream answered, but not with something the gateway can pass on (5xx, redirect, not JSON-RPC, cut short). */
   UpstreamInvalid: -32004,
   PolicyUnavailable: -32005,
   BodyTooLarge: -32006,
+  UpstreamUnreachable: -32007,
+  OriginForbidden: -32008,
+  UnsupportedMediaType: -32009,
+  ResponseTooLarge: -32010,
   // Defined by MCP 2026-07-28: a Mcp-Method / Mcp-Name / MCP-Protocol-Version header disagrees with the body.
   HeaderMismatch: -32020,
 } as const;
@@ -82,8 +98,9 @@ export function classifyMessage(value: unknown): Result<JsonRpcMessage, RpcProbl
       return ok(hasParams ? { kind: "notification", method, params: params as JsonRpcParams, raw } : { kind: "notification", method, raw });
     }
     if (method === "tools/call") {
-      const problem = toolCallParamsProblem(params);
-      if (problem !== null) return err({ code: RpcErrorCode.InvalidParams, message: problem, id });
+      const call = toolCallOf(params);
+      if (!call.ok) return err({ code: RpcErrorCode.InvalidParams, message: call.error, id });
+      return ok({ kind: "request", id, method, params: params as JsonRpcParams, raw, call: call.value });
     }
     return ok(hasParams ? { kind: "request", id, method, params: params as JsonRpcParams, raw } : { kind: "request", id, method, raw });
   }
@@ -140,36 +157,18 @@ export function jsonRpcError(
   return { jsonrpc: "2.0", id, error: data === undefined ? { code, message } : { code, message, data } };
 }
 
-/**
- * The tool and arguments of a `tools/call` request (`arguments` absent: `{}`). Any other message,
- * or params that are not a tools/call's, is an error to answer with: InvalidParams with the id.
- * classifyMessage already refuses such params; this re-checks so a hand-built message cannot skip it.
- */
-export function toolCallTarget(m: JsonRpcMessage): Result<{ tool: string; args: Record<string, unknown> }, RpcProblem> {
-  if (m.kind !== "request" || m.method !== "tools/call") {
-    return invalidRequest(m.kind === "notification" ? null : m.id, "not a tools/call request");
-  }
-  const params = m.params;
-  const problem = toolCallParamsProblem(params);
-  if (problem !== null || !isJsonObject(params)) {
-    return err({ code: RpcErrorCode.InvalidParams, message: problem ?? "invalid tools/call params", id: m.id });
-  }
-  const args = params.arguments;
-  return ok({ tool: params.name as string, args: isJsonObject(args) ? args : {} });
-}
-
 export function isJsonRpcId(value: unknown): value is JsonRpcId {
   return typeof value === "string" || Number.isSafeInteger(value);
 }
 
-/** Why `params` cannot be a `tools/call`'s (MCP "Calling Tools"), or null when it can. */
-function toolCallParamsProblem(params: unknown): string | null {
-  if (!isJsonObject(params)) return "tools/call params must be an object";
-  if (typeof params.name !== "string") return "tools/call params.name must be a string";
-  if (Object.hasOwn(params, "arguments") && !isJsonObject(params.arguments)) {
-    return "tools/call params.arguments must be an object";
-  }
-  return null;
+/** The tool and arguments of `tools/call` params (MCP "Calling Tools"), or why they cannot be one. */
+function toolCallOf(params: unknown): Result<ToolCall, string> {
+  if (!isJsonObject(params)) return err("tools/call params must be an object");
+  if (typeof params.name !== "string") return err("tools/call params.name must be a string");
+  if (!Object.hasOwn(params, "arguments")) return ok({ tool: params.name, args: {} });
+  const args = params.arguments;
+  if (!isJsonObject(args)) return err("tools/call params.arguments must be an object");
+  return ok({ tool: params.name, args });
 }
 
 function isErrorObject(value: unknown): boolean {

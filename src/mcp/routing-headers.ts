@@ -1,6 +1,6 @@
 /**
  * MCP 2026-07-28 routing headers: `Mcp-Method` and `Mcp-Name` repeat what the body says so that
- * intermediaries can route without parsing. The gateway still decides from the body (MCP-NOTES
+ * intermediaries can route without parsing. The gateway still decides from the body (docs/mcp.md,
  * "Two eras"), and refuses a request whose headers disagree with it: an upstream or a load
  * balancer that trusted the header would otherwise act on a different call than the one evaluated.
  */
@@ -13,6 +13,23 @@ const NAMED_TARGET: Readonly<Record<string, "name" | "uri">> = {
   "prompts/get": "name",
   "resources/read": "uri",
 };
+
+/** The value of `Mcp-Name` for a message: its named target, if its method has one. */
+export function routingTarget(message: JsonRpcMessage): string | undefined {
+  if (message.kind === "response") return undefined;
+  const field = NAMED_TARGET[message.method];
+  const params = message.params;
+  const target = field !== undefined && params !== undefined && !Array.isArray(params) ? params[field] : undefined;
+  return typeof target === "string" ? target : undefined;
+}
+
+/** A header value as MCP sends it: visible ASCII as is, anything else as `=?base64?…?=` of its UTF-8. */
+export function encodeHeaderValue(value: string): string {
+  if (/^[\x21-\x7e]*$/.test(value) && !value.startsWith("=?base64?")) return value;
+  let binary = "";
+  for (const byte of new TextEncoder().encode(value)) binary += String.fromCharCode(byte);
+  return `=?base64?${btoa(binary)}?=`;
+}
 
 /** A header value, decoded from the `=?base64?…?=` form used for non-ASCII values. Null if malformed. */
 export function decodeHeaderValue(value: string): string | null {
@@ -40,10 +57,8 @@ export function checkRoutingHeaders(headers: { method: string | null; name: stri
     return err("Mcp-Method header does not match the body's method");
   }
   if (headers.name !== null) {
-    const field = NAMED_TARGET[message.method];
-    const params = message.params;
-    const target = field !== undefined && params !== undefined && !Array.isArray(params) ? params[field] : undefined;
-    if (typeof target !== "string" || decodeHeaderValue(headers.name) !== target) {
+    const target = routingTarget(message);
+    if (target === undefined || decodeHeaderValue(headers.name) !== target) {
       return err("Mcp-Name header does not match the body's target");
     }
   }

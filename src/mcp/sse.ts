@@ -30,10 +30,15 @@ export interface SseEvent {
 }
 
 export interface SseTransformOptions {
-  /** Characters one pending line or event may buffer before the stream fails; default 16 Mi. */
+  /** Characters one pending line or event may buffer; default 16 Mi. */
   maxEventChars?: number;
   /** Called once when the upstream stream ends normally; the events it returns are emitted last. */
   onEnd?: () => SseEvent[];
+  /**
+   * Called when one event outgrows `maxEventChars`: the events it returns are emitted and the stream
+   * ends there. Without it the stream fails.
+   */
+  onOverflow?: () => SseEvent[];
 }
 
 export const defaultMaxEventChars = 16 * 1024 * 1024;
@@ -52,64 +57,78 @@ export function serializeSseEvent(e: SseEvent): string {
   return `${out}\n`;
 }
 
+/** What the parser found in one chunk, in order: events to shape, or text to write as it is. */
+type Parsed = { event: SseEvent } | { text: string };
+
 /**
  * Parses an upstream SSE byte stream and emits, as soon as each event is complete, what `onEvent`
- * makes of it: the event itself, several events, a replacement, or nothing (null).
- * An event larger than `maxEventChars`, or an `onEvent` that throws, errors the stream.
+ * makes of it: the event itself, several events, a replacement, or nothing (null). `onEvent` may
+ * be async; events are shaped one at a time, in order. An `onEvent` that throws errors the stream.
  */
 export function sseTransform(
-  onEvent: (e: SseEvent) => SseEvent | SseEvent[] | null,
+  onEvent: (e: SseEvent) => SseEvent | SseEvent[] | null | Promise<SseEvent | SseEvent[] | null>,
   options: SseTransformOptions = {},
 ): TransformStream<Uint8Array, Uint8Array> {
   const maxEventChars = options.maxEventChars ?? defaultMaxEventChars;
   const encoder = new TextEncoder();
   // Streaming decode: a multi-byte character split across chunks is joined, not replaced.
   const decoder = new TextDecoder("utf-8");
-  // What the chunk being fed produced; flushed once per input chunk.
-  let pending = "";
+  let found: Parsed[] = [];
   let overflow = false;
+  let ended = false;
   let endsWithCR = false;
 
   const parser = createParser({
-    onEvent(message: EventSourceMessage) {
-      const emitted = onEvent(toSseEvent(message));
-      if (emitted === null) return;
-      for (const e of Array.isArray(emitted) ? emitted : [emitted]) pending += serializeSseEvent(e);
+    onEvent: (message: EventSourceMessage) => found.push({ event: toSseEvent(message) }),
+    onRetry: (retry: number) => {
+      if (Number.isSafeInteger(retry)) found.push({ text: `retry: ${retry}\n\n` });
     },
-    onRetry(retry: number) {
-      if (Number.isSafeInteger(retry)) pending += `retry: ${retry}\n\n`;
-    },
-    onComment() {
-      pending += ":\n\n";
-    },
-    onError(error) {
+    onComment: () => found.push({ text: ":\n\n" }),
+    onError: (error) => {
       if (error.type === "max-buffer-size-exceeded") overflow = true;
     },
     maxBufferSize: maxEventChars,
   });
 
-  function feed(text: string, controller: TransformStreamDefaultController<Uint8Array>): void {
+  async function feed(text: string, controller: TransformStreamDefaultController<Uint8Array>): Promise<void> {
     endsWithCR = text.endsWith("\r");
     parser.feed(text);
-    if (pending !== "") {
-      controller.enqueue(encoder.encode(pending));
-      pending = "";
+    const parsed = found;
+    found = [];
+    let out = "";
+    for (const item of parsed) {
+      if ("text" in item) {
+        out += item.text;
+        continue;
+      }
+      const emitted = await onEvent(item.event);
+      if (emitted === null) continue;
+      for (const e of Array.isArray(emitted) ? emitted : [emitted]) out += serializeSseEvent(e);
     }
-    if (overflow) throw new Error(`SSE event larger than ${maxEventChars} characters`);
+    if (out !== "") controller.enqueue(encoder.encode(out));
+    if (!overflow) return;
+    if (options.onOverflow === undefined) throw new Error(`SSE event larger than ${maxEventChars} characters`);
+    const closing = options.onOverflow();
+    if (closing.length > 0) controller.enqueue(encoder.encode(closing.map(serializeSseEvent).join("")));
+    ended = true;
+    controller.terminate();
   }
 
   return new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
+    async transform(chunk, controller) {
+      if (ended) return;
       const text = decoder.decode(chunk, { stream: true });
-      if (text !== "") feed(text, controller);
+      if (text !== "") await feed(text, controller);
     },
-    flush(controller) {
+    async flush(controller) {
+      if (ended) return;
       // A trailing partial character decodes to U+FFFD; the open event it belongs to is dropped anyway.
       let text = decoder.decode();
       // eventsource-parser holds back a final CR in case LF follows; at the end it is a line end
       // (WHATWG), and adding the LF makes that CRLF without adding a line.
       if (text === "" ? endsWithCR : text.endsWith("\r")) text += "\n";
-      if (text !== "") feed(text, controller);
+      if (text !== "") await feed(text, controller);
+      if (ended) return;
       const closing = options.onEnd?.() ?? [];
       if (closing.length > 0) controller.enqueue(encoder.encode(closing.map(serializeSseEvent).join("")));
     },

@@ -1,5 +1,5 @@
 /**
- * The decision for one tools/call, in POLICY.md's order; the first denial wins:
+ * The decision for one tools/call, in the order of docs/policy.md; the first denial wins:
  *   1 no policy · 2 hidden · 2b name outside the MCP charset · 3 not permitted by default deny ·
  *   4 require · 5 deny_if · 6 the limits to reserve (counted by the grant's Durable Object).
  *
@@ -11,9 +11,10 @@
  * Monitor mode is not applied here: this always reports the real decision, and the Durable
  * Object decides whether to enforce it.
  */
-import type { DenyCode } from "../grant/protocol";
 import { argumentAt, ruleHolds } from "./conditions";
+import type { DenyCode } from "./decision";
 import { pointer, type Limit, type PolicyDocument } from "./schema";
+import { windowSeconds } from "./windows";
 
 export interface LimitRequest {
   /** JSON pointer of the limit, e.g. /tools/create_refund/limits/0 or /all_tools/limits/0. */
@@ -28,12 +29,16 @@ export interface LimitRequest {
 
 export type Evaluation =
   | { kind: "allow"; limits: LimitRequest[] }
+  /**
+   * A hidden tool under `default: "allow"`: answered exactly as a tool that does not exist, which
+   * under that default reaches the upstream and counts against `all_tools`. `asMissing` is how a
+   * missing tool's call would be evaluated; `rule` is the `hide` entry. The hidden tool never runs.
+   */
+  | { kind: "conceal"; rule: string; asMissing: Extract<Evaluation, { kind: "allow" | "deny" }> }
   | { kind: "deny"; code: DenyCode; rule: string | null; message: string };
 
 /** MCP 2025-11-25 tool names: `[A-Za-z0-9_.-]{1,128}`. */
 export const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
-
-const WINDOW_SECONDS = { minute: 60, hour: 3600, day: 86400 } as const;
 
 /** `tools[name]`, own properties only: "constructor" or "toString" are not listed by accident. */
 export function listedTool(policy: PolicyDocument, tool: string) {
@@ -59,7 +64,13 @@ export function evaluateToolCall(
   // message is that answer's; the code keeps the real reason for the audit record.
   const notFound = `Tool ${tool} not found`;
   const hidden = hiddenAt(policy.hide, tool);
-  if (hidden >= 0) return { kind: "deny", code: "hidden", rule: pointer(["hide", hidden]), message: notFound };
+  if (hidden >= 0) {
+    const rule = pointer(["hide", hidden]);
+    // A name outside the charset is refused like any unlisted odd name (below), hidden or not.
+    if (policy.default !== "allow" || !TOOL_NAME.test(tool)) return { kind: "deny", code: "hidden", rule, message: notFound };
+    const limits = limitRequests(policy.all_tools?.limits ?? [], (i) => pointer(["all_tools", "limits", i]), args);
+    return { kind: "conceal", rule, asMissing: "code" in limits ? limits : { kind: "allow", limits } };
+  }
 
   const rules = listedTool(policy, tool);
   if (!TOOL_NAME.test(tool) && rules === undefined) {
@@ -86,29 +97,35 @@ export function evaluateToolCall(
     }
   }
 
+  const own = limitRequests(rules?.limits ?? [], (i) => pointer(["tools", tool, "limits", i]), args);
+  if ("code" in own) return own;
+  const shared = limitRequests(policy.all_tools?.limits ?? [], (i) => pointer(["all_tools", "limits", i]), args);
+  if ("code" in shared) return shared;
+  return { kind: "allow", limits: [...own, ...shared] };
+}
+
+/** The limits a call must fit, with what it costs on each; an invalid cost denies the call. */
+function limitRequests(
+  list: readonly Limit[],
+  pointerOf: (i: number) => string,
+  args: Record<string, unknown>,
+): LimitRequest[] | Extract<Evaluation, { kind: "deny" }> {
   const limits: LimitRequest[] = [];
-  const sources: [Limit[], (i: number) => string][] = [
-    [rules?.limits ?? [], (i) => pointer(["tools", tool, "limits", i])],
-    [policy.all_tools?.limits ?? [], (i) => pointer(["all_tools", "limits", i])],
-  ];
-  for (const [list, pointerOf] of sources) {
-    for (const [i, limit] of list.entries()) {
-      const rule = pointerOf(i);
-      const cost = limit.cost === undefined ? 1 : argumentAt(limit.cost, args);
-      if (typeof cost !== "number" || !Number.isFinite(cost) || cost < 0) {
-        // Never echo the value: argument values stay out of messages and audit records.
-        return {
-          kind: "deny",
-          code: "invalid_cost",
-          rule,
-          message: `This call must give ${limit.cost} as a number of at least 0 (it is counted against "${limit.counter}")`,
-        };
-      }
-      const windowSeconds = typeof limit.window === "number" ? limit.window : WINDOW_SECONDS[limit.window];
-      limits.push({ rule, counter: limit.counter, windowSeconds, max: limit.max, cost });
+  for (const [i, limit] of list.entries()) {
+    const rule = pointerOf(i);
+    const cost = limit.cost === undefined ? 1 : argumentAt(limit.cost, args);
+    if (typeof cost !== "number" || !Number.isFinite(cost) || cost < 0) {
+      // Never echo the value: argument values stay out of messages and audit records.
+      return {
+        kind: "deny",
+        code: "invalid_cost",
+        rule,
+        message: `This call must give ${limit.cost} as a number of at least 0 (it is counted against "${limit.counter}")`,
+      };
     }
+    limits.push({ rule, counter: limit.counter, windowSeconds: windowSeconds(limit.window), max: limit.max, cost });
   }
-  return { kind: "allow", limits };
+  return limits;
 }
 
 /** POLICY.md step 3's message; also what a hidden tool gets under `default: "deny"`, so the two look alike. */

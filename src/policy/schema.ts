@@ -1,6 +1,6 @@
 /**
  * The policy document: PolicyLayer's `policy.json` version "1", plus this project's extensions
- * (see /work/shared/POLICY.md and docs/policy.md).
+ * (docs/policy.md).
  *
  * Every object is strict: an unknown key is an error, so a typo (`"deny_iff"`, `"limts"`) can never
  * silently drop a rule and weaken a policy. Extensions that are specified but not built yet
@@ -11,6 +11,8 @@
  * and its regular expressions are known to compile.
  */
 import { z } from "zod";
+import { canonicalJson } from "../canonical-json";
+import { sha256Hex } from "../digest";
 import { err, ok, type Result } from "../result";
 
 export interface PolicyError {
@@ -182,6 +184,11 @@ export function parsePolicy(input: unknown): Result<PolicyDocument, PolicyError[
   const parsed = policySchema.safeParse(input, { error: readableIssue });
   if (!parsed.success) return err(parsed.error.issues.flatMap(toPolicyErrors));
   return ok(deepFreeze(parsed.data));
+}
+
+/** SHA-256 (hex) of a document's canonical JSON: what audit records and grants name a policy by. */
+export function policySha256(document: PolicyDocument): string {
+  return sha256Hex(canonicalJson(document));
 }
 
 export function formatPolicyErrors(errors: PolicyError[]): string {

@@ -7,7 +7,7 @@
  * The predicate mirrors `evaluateToolCall` steps 1–3 over the reduced `ToolVisibility` that the
  * grant's Durable Object hands the gateway; a property test holds the two together.
  */
-import type { ToolVisibility } from "../grant/protocol";
+import type { ToolVisibility } from "./decision";
 import { hiddenAt, TOOL_NAME } from "./evaluate";
 import type { PolicyDocument } from "./schema";
 

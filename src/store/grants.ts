@@ -7,12 +7,12 @@
  * The token hash is never stored here.
  */
 import { z } from "zod";
-import { GRANT_ID } from "../grant/token";
+import { GRANT_ID_SHAPE } from "../grant/token";
 import { listKeys, readAll, readRecord, writeRecord } from "./kv";
 import { GRANT_PREFIX, grantKey, serverGrantKey, serverGrantsPrefix } from "./keys";
 import { policyNameSchema } from "./policies";
 
-export const grantIdSchema = z.string().regex(GRANT_ID, "must be a grant id (g + 24 hex digits)");
+export const grantIdSchema = z.string().regex(GRANT_ID_SHAPE, "must be a grant id (g + 32 hex digits)");
 export const grantLabelSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, "must be 1-64 letters, digits, '_', '.', ':' or '-'");
 
 export const GrantRecord = z.strictObject({

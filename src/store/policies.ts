@@ -5,11 +5,13 @@
  * - `policy-version:<serverId>:<name>:<0000000007>` → one version's document; written once, never
  *   rewritten, kept when the head is deleted (audit records name versions; numbering continues).
  *
- * A saved version takes effect through the grants' Durable Objects (the admin API pushes it there);
- * the gateway never reads these records.
+ * Version numbers are allocated by the server's Durable Object, where writes are strongly
+ * consistent, so each number names exactly one document (its `sha256` says which). A saved version
+ * takes effect through the grants' Durable Objects (the admin API pushes it there); the gateway
+ * never reads these records.
  */
 import { z } from "zod";
-import { parsePolicy, type PolicyDocument } from "../policy/schema";
+import { parsePolicy, policySha256, type PolicyDocument } from "../policy/schema";
 import type { PolicySnapshot } from "../grant/protocol";
 import { CorruptRecordError, listKeys, readAll, readRecord, writeRecord } from "./kv";
 import { policyKey, policyPrefix, policyVersionKey, policyVersionPrefix, versionOfKey } from "./keys";
@@ -37,6 +39,8 @@ export const PolicyVersionRecord = z.strictObject({
   serverId: z.string(),
   name: policyNameSchema,
   version: z.int().positive(),
+  /** SHA-256 of the document's canonical JSON; absent on versions saved before it was kept. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   document: storedDocument,
   created: z.iso.datetime(),
 });
@@ -61,29 +65,39 @@ export async function latestPolicy(kv: KVNamespace, serverId: string, name: stri
   const latest = await getPolicyVersion(kv, serverId, name, head.latest);
   // A head whose version is missing is as corrupt as an unparsable record: never fall back to an older one.
   if (latest === null) throw new CorruptRecordError(policyKey(serverId, name));
-  return { name, version: latest.version, document: latest.document };
+  return snapshotOf(latest);
+}
+
+/** A stored version as a grant enforces it, named by its digest. */
+export function snapshotOf(version: PolicyVersionRecord): PolicySnapshot {
+  return { name: version.name, version: version.version, sha256: version.sha256 ?? policySha256(version.document), document: version.document };
 }
 
 /**
- * Store `document` (already validated with parsePolicy) as the next version and move the head to it.
- * The version is written before the head, so a head never names a version that is not there yet.
- * KV has no compare-and-set: two saves of the same policy at the same moment can pick the same
- * number (docs/storage.md, "Consistency").
+ * Stores `document` (already validated with parsePolicy) as version `version`, which the server's
+ * Durable Object allocated (src/server/object.ts): versions are written once and never rewritten.
  */
-export async function savePolicyVersion(
-  kv: KVNamespace,
-  serverId: string,
-  name: string,
-  document: PolicyDocument,
-  now: string,
-): Promise<{ head: PolicyHead; version: PolicyVersionRecord }> {
+export async function putPolicyVersion(kv: KVNamespace, serverId: string, name: string, version: number, document: PolicyDocument, now: string): Promise<PolicyVersionRecord> {
+  const record: PolicyVersionRecord = { serverId, name, version, sha256: policySha256(document), document, created: now };
+  await writeRecord(kv, policyVersionKey(serverId, name, version), record);
+  return record;
+}
+
+/**
+ * Moves the head to `version`, written only after every grant took it. A head never moves back:
+ * if a later version got there first, it stays.
+ */
+export async function movePolicyHead(kv: KVNamespace, serverId: string, name: string, version: number, now: string): Promise<PolicyHead> {
   const head = await getPolicyHead(kv, serverId, name);
-  const previous = head?.latest ?? (await highestStoredVersion(kv, serverId, name));
-  const version: PolicyVersionRecord = { serverId, name, version: previous + 1, document, created: now };
-  const nextHead: PolicyHead = { serverId, name, latest: version.version, created: head?.created ?? now, updated: now };
-  await writeRecord(kv, policyVersionKey(serverId, name, version.version), version);
-  await writeRecord(kv, policyKey(serverId, name), nextHead);
-  return { head: nextHead, version };
+  const next: PolicyHead = { serverId, name, latest: Math.max(head?.latest ?? 0, version), created: head?.created ?? now, updated: now };
+  await writeRecord(kv, policyKey(serverId, name), next);
+  return next;
+}
+
+/** The highest version KV already holds: the floor for the next allocation. */
+export async function storedPolicyVersion(kv: KVNamespace, serverId: string, name: string): Promise<number> {
+  const head = await getPolicyHead(kv, serverId, name);
+  return head?.latest ?? (await highestStoredVersion(kv, serverId, name));
 }
 
 /** After a head was deleted its versions remain; a new head continues after the highest of them. */

@@ -5,7 +5,7 @@
  * Durable Object, and the admin API only ever returns their names.
  */
 import { z } from "zod";
-import { GRANT_ID } from "../grant/token";
+import { GRANT_ID_SHAPE } from "../grant/token";
 import type { Upstream } from "../grant/protocol";
 import { listKeys, readAll, readRecord, writeRecord } from "./kv";
 import { SERVER_PREFIX, policyPrefix, serverGrantsPrefix, serverKey } from "./keys";
@@ -14,7 +14,7 @@ export const serverIdSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be 1-63 lowercase letters, digits or '-', starting with a letter or digit")
   // `/mcp/<id>` takes a grant id or a server id: the two must never be confused.
-  .refine((id) => !GRANT_ID.test(id), "must not look like a grant id (g + 24 hex digits)");
+  .refine((id) => !GRANT_ID_SHAPE.test(id), "must not look like a grant id (g + 32 hex digits)");
 
 export const serverNameSchema = z
   .string()

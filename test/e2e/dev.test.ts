@@ -38,8 +38,8 @@ it("npm run dev prints a grant URL, token and client config that work at once", 
 
   const url = /^\s+URL\s+(\S+)$/m.exec(output)?.[1];
   const token = /^\s+token\s+(\S+)$/m.exec(output)?.[1];
-  expect(url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${gatewayPort}/mcp/g[0-9a-f]{24}$`));
-  expect(token).toMatch(/^mpg_g[0-9a-f]{24}_[A-Za-z0-9_-]{43}$/);
+  expect(url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${gatewayPort}/mcp/g[0-9a-f]{32}$`));
+  expect(token).toMatch(/^mpg_g[0-9a-f]{32}_[A-Za-z0-9_-]{43}$/);
   const config = JSON.parse(output.slice(output.indexOf("{\n"), output.indexOf("\n}\n") + 2));
   expect(config.mcpServers["demo-via-gateway"]).toEqual({ type: "http", url, headers: { Authorization: `Bearer ${token}` } });
 

@@ -45,7 +45,7 @@ export async function startGateway(options = {}) {
     modules: true,
     scriptPath,
     modulesRoot: dirname(scriptPath),
-    bindings: { ...workerOptions.bindings, ...(options.vars ?? {}), ADMIN_TOKEN: adminToken },
+    bindings: { ...workerOptions.bindings, GRANT_ID_SECRET: "e2e-grant-id-secret", ...(options.vars ?? {}), ADMIN_TOKEN: adminToken },
     host: "127.0.0.1",
     port: options.port ?? 0,
     verbose: false,

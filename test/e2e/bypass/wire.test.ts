@@ -101,6 +101,21 @@ const callText = (name: string, args: string = "{}", id: string = "1") =>
 const resultText = (r: { json: any }) => r.json?.result?.content?.[0]?.text;
 const notPermitted = (tool: string) => `[POLICY DENIED] Tool "${tool}" is not permitted by policy`;
 const unknownTool = (tool: string) => `MCP error -32602: Tool ${tool} not found`;
+/**
+ * Under default allow a hidden tool is answered as a missing one by asking the upstream for a
+ * stand-in that cannot exist (docs/policy.md): what may reach the upstream is that stand-in, with
+ * no arguments, never rm itself.
+ */
+const STAND_IN_FOR_RM = /^rm-[0-9a-f]{16}$/;
+function expectOnlyStandIns(reached: any[]) {
+  for (const m of reached.filter((r) => r.method === "tools/call")) {
+    expect(m.params.name).not.toBe("rm");
+    if (m.params.name.startsWith("rm")) {
+      expect(m.params.name).toMatch(STAND_IN_FOR_RM);
+      expect(m.params.arguments).toEqual({});
+    }
+  }
+}
 
 /** A body the gateway must refuse with 400 before any policy, forwarding nothing. */
 interface RejectedCase {
@@ -241,14 +256,17 @@ describe("batches (2025-03-26 only)", () => {
     expect(reached).toEqual([]);
   });
 
-  it("[echo, rm] under default allow: nothing forwarded, rm answered as a missing tool", async () => {
+  it("[echo, rm] under default allow is [echo, missing tool]: forwarded whole, rm answered as a missing tool, rm never run", async () => {
     const reached = await reaching(async () => {
-      const r = await post(open, batch(callText('"echo"', '{"message":"x"}', "1"), callText('"rm"', "{}", "2")), v2025_03_26);
+      const r = await post(open, batch(callText('"echo"', '{"message":"x"}', "1"), callText('"rm"', '{"path":"/"}', "2")), v2025_03_26);
       expect(r.status).toBe(200);
       const rm = r.json.find((m: any) => m.id === 2);
       expect(rm.result.content[0].text).toBe(unknownTool("rm"));
+      const missing = await post(open, batch(callText('"echo"', '{"message":"x"}', "1"), callText('"no_such_tool"', '{"path":"/"}', "2")), v2025_03_26);
+      expect(JSON.stringify(r.json)).toBe(JSON.stringify(missing.json).replaceAll("no_such_tool", "rm"));
     });
-    expect(reached).toEqual([]);
+    expectOnlyStandIns(reached);
+    expect(reached.filter((m) => m.params?.name === "echo")).toHaveLength(2);
   });
 
   it("[rm, echo] in the other order is refused the same way", async () => {
@@ -280,7 +298,7 @@ describe("escaped names are decided as what they decode to", () => {
       const o = await post(open, body);
       expect(resultText(o)).toBe(unknownTool("rm"));
     });
-    expect(reached).toEqual([]);
+    expectOnlyStandIns(reached);
     const records = await audit(strict.id);
     expect(records.some((a) => a.rpcId === 31 && a.tool === "rm" && a.code === "hidden")).toBe(true);
   });
@@ -493,11 +511,13 @@ describe("a hidden tool cannot be reached or discovered by another path", () => 
       const hidden = await post(open, callText('"rm"'));
       const missing = await post(open, callText('"no_such_tool"'));
       expect(resultText(missing)).toBe(unknownTool("no_such_tool"));
-      expect(hidden.json).toEqual(JSON.parse(JSON.stringify(missing.json).replaceAll("no_such_tool", "rm")));
+      expect(hidden.text).toBe(missing.text.replaceAll("no_such_tool", "rm"));
+      expect(hidden.status).toBe(missing.status);
       expect(hidden.headers.get("content-type")).toBe(missing.headers.get("content-type"));
     });
-    // Only the nonexistent tool went upstream.
-    expect(reached.map((m) => m.params.name)).toEqual(["no_such_tool"]);
+    // rm itself never went upstream: a stand-in without arguments did, as the missing tool did.
+    expectOnlyStandIns(reached);
+    expect(reached.map((m) => m.params.name)).toEqual([expect.stringMatching(STAND_IN_FOR_RM), "no_such_tool"]);
   });
 
   it("tools/list hides rm from both grants", async () => {
@@ -510,20 +530,23 @@ describe("a hidden tool cannot be reached or discovered by another path", () => 
     expect(names).not.toContain("rm");
   });
 
-  it("a task-augmented call of rm is refused without reaching the upstream, so no task exists for it", async () => {
+  it("a task-augmented call of rm never runs rm, so no task exists for it", async () => {
     // MCP 2025-11-25 tasks: `params.task` asks the server to run the call as a task. The gateway
-    // decides on params.name, so the call never reaches the upstream and no task is created.
+    // decides on params.name: rm never reaches the upstream (only a stand-in that cannot exist does).
     const reached = await reaching(async () => {
       const r = await post(open, '{"jsonrpc":"2.0","id":41,"method":"tools/call","params":{"name":"rm","arguments":{},"task":{"ttl":60000}}}', {
         "mcp-protocol-version": "2025-11-25",
       });
-      expect(resultText(r)).toBe(unknownTool("rm"));
-      expect(r.json.result.task).toBeUndefined();
+      const missing = await post(open, '{"jsonrpc":"2.0","id":41,"method":"tools/call","params":{"name":"no_such_tool","arguments":{},"task":{"ttl":60000}}}', {
+        "mcp-protocol-version": "2025-11-25",
+      });
+      expect(r.text).toBe(missing.text.replaceAll("no_such_tool", "rm"));
+      expect(r.json.result?.task).toBeUndefined();
       const list = await post(open, '{"jsonrpc":"2.0","id":42,"method":"tasks/list"}', { "mcp-protocol-version": "2025-11-25" });
       expect(list.text).not.toContain('"rm"');
       expect(list.text).not.toContain(RM_MARKER);
     });
-    expect(reached.some((m) => m.method === "tools/call")).toBe(false);
+    expectOnlyStandIns(reached);
   });
 
   it("completion/complete has no tool reference: a tool-shaped ref surfaces nothing about rm", async () => {

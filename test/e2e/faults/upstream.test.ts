@@ -110,12 +110,12 @@ async function sseMessages(res: Response): Promise<any[]> {
 }
 
 describe("upstream faults", () => {
-  it("connection refused: 502 / -32001, upstream_unreachable, and the reservation released", async () => {
+  it("connection refused: 502 / -32007, upstream_unreachable, and the reservation released", async () => {
     const grant = await grantFor(`http://127.0.0.1:${await freePort()}/mcp`, "refused", onePerMinute);
     const res = await post(grant, echo(1, "into the void"));
     expect(res.status).toBe(502);
     const body: any = await res.json();
-    expect(body).toMatchObject({ jsonrpc: "2.0", id: 1, error: { code: -32001 } });
+    expect(body).toMatchObject({ jsonrpc: "2.0", id: 1, error: { code: -32007 } });
     expect(body.error.message).toMatch(/could not be reached/);
     expect((await outcomeOfCall(grant.id, 1)).code).toBe("upstream_unreachable");
 

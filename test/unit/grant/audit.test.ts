@@ -1,8 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
-  argKeysOf,
-  canonicalJson,
   GENESIS_HASH,
   recordHash,
   sealRecord,
@@ -11,6 +9,7 @@ import {
   type AuditDraft,
 } from "../../../src/grant/audit";
 import type { AuditRecord } from "../../../src/grant/protocol";
+import { canonicalJson } from "../../../src/canonical-json";
 
 describe("canonicalJson", () => {
   it.each([
@@ -49,7 +48,7 @@ const draft = (seq: number, overrides: Partial<AuditDraft> = {}): AuditDraft => 
   rpcMethod: "tools/call",
   rpcId: seq,
   tool: "create_refund",
-  policy: { name: "refunds", version: 2 },
+  policy: { name: "refunds", version: 2, sha256: "a".repeat(64) },
   decision: "allow",
   code: null,
   rule: null,
@@ -125,7 +124,3 @@ describe("hash chain", () => {
   });
 });
 
-it("argKeysOf sorts names and never carries values", () => {
-  expect(argKeysOf({ reason: "secret-value", amount: 5 })).toEqual(["amount", "reason"]);
-  expect(argKeysOf(undefined)).toEqual([]);
-});

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CounterLedger, countInWindow, describeWindow, earliestFit, reserve, withTotals } from "../../../src/grant/counters";
+import { CounterLedger, countInWindow, earliestFit, reserve, withTotals } from "../../../src/grant/counters";
+import { describeWindow } from "../../../src/policy/windows";
 import type { LimitRequest } from "../../../src/policy/evaluate";
 
 const MINUTE = 60;

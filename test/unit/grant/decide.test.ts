@@ -22,6 +22,7 @@ const limited = (mode: "enforce" | "monitor") =>
 const call = (tool: string, args: Record<string, unknown> = {}): MessageSummary => ({ kind: "request", method: "tools/call", id: 1, tool, args });
 const none = (): readonly CountedEvent[] => [];
 const full = (counter: string): readonly CountedEvent[] => (counter === "r" ? withTotals([{ at: 0, amount: 1 }]) : []);
+const at = (now: number, eventsFor: (counter: string) => readonly CountedEvent[] = none, taskBound = (_: string) => false) => ({ eventsFor, taskBound, now });
 
 describe("tokenHashMatches", () => {
   const a = "a".repeat(64);
@@ -39,7 +40,7 @@ describe("tokenHashMatches", () => {
 
 describe("decideMessage", () => {
   it("an allowed tools/call takes one event per counter and records argument keys only", () => {
-    const plan = decideMessage(limited("enforce"), call("refund", { why: "x", amount: 3 }), none, 1000);
+    const plan = decideMessage(limited("enforce"), call("refund", { why: "x", amount: 3 }), at(1000, none));
     expect(plan.decision).toEqual({ outcome: "forward", monitored: null });
     expect(plan.take).toEqual([
       { counter: "r", amount: 1 },
@@ -52,29 +53,29 @@ describe("decideMessage", () => {
   });
 
   it("over the limit: denied with retryAfter, nothing taken", () => {
-    const plan = decideMessage(limited("enforce"), call("refund"), full, 30_000);
+    const plan = decideMessage(limited("enforce"), call("refund"), at(30_000, full));
     expect(plan.decision).toMatchObject({ outcome: "deny", code: "rate_limited", rule: "/tools/refund/limits/0", retryAfter: 30 });
     expect(plan.take).toEqual([]);
     expect(plan.audit).toMatchObject({ decision: "deny", code: "rate_limited" });
   });
 
   it("monitor mode forwards the would-be denial, takes nothing, and audits monitor_deny", () => {
-    const plan = decideMessage(limited("monitor"), call("refund"), full, 30_000);
+    const plan = decideMessage(limited("monitor"), call("refund"), at(30_000, full));
     expect(plan.decision).toEqual({
       outcome: "forward",
-      monitored: { code: "rate_limited", rule: "/tools/refund/limits/0", message: expect.stringContaining("retry in 30s") },
+      monitored: { code: "rate_limited", rule: "/tools/refund/limits/0", message: expect.stringContaining("retry in 30s"), retryAfter: 30 },
     });
     expect(plan.take).toEqual([]);
     expect(plan.audit).toMatchObject({ decision: "monitor_deny", code: "rate_limited", rule: "/tools/refund/limits/0" });
   });
 
   it("monitor mode does not forward an invalid message", () => {
-    const plan = decideMessage(limited("monitor"), { kind: "invalid", code: -32600, reason: "batch" }, none, 0);
+    const plan = decideMessage(limited("monitor"), { kind: "invalid", code: -32600, reason: "batch" }, at(0, none));
     expect(plan.decision).toEqual({ outcome: "deny", code: "invalid_message", rule: null, message: "batch" });
   });
 
   it("a tools/call without a name is denied as an invalid name", () => {
-    const plan = decideMessage(limited("enforce"), { kind: "request", method: "tools/call", id: 1 }, none, 0);
+    const plan = decideMessage(limited("enforce"), { kind: "request", method: "tools/call", id: 1 }, at(0, none));
     expect(plan.decision).toMatchObject({ outcome: "deny", code: "invalid_name" });
     expect(plan.audit).toMatchObject({ tool: null, argKeys: [] });
   });
@@ -85,8 +86,52 @@ describe("decideMessage", () => {
       { kind: "notification", method: "notifications/cancelled" },
       { kind: "response", id: 3 },
     ] as MessageSummary[]) {
-      expect(decideMessage(null, m, none, 0)).toMatchObject({ decision: { outcome: "forward", monitored: null }, take: [] });
+      expect(decideMessage(null, m, at(0, none))).toMatchObject({ decision: { outcome: "forward", monitored: null }, take: [] });
     }
+  });
+});
+
+describe("a hidden tool under default allow is answered as a missing one", () => {
+  const open = (mode: "enforce" | "monitor") =>
+    policy({ version: "1", default: "allow", mode, hide: ["rm"], tools: { rm: { limits: [{ counter: "own", window: "minute", max: 5 }] } }, all_tools: { limits: [{ counter: "all", window: "minute", max: 3 }] } });
+
+  it("forwards a stand-in, counted against all_tools only (as a missing tool is), and records the real reason", () => {
+    const plan = decideMessage(open("enforce"), call("rm", { path: "/" }), at(0));
+    expect(plan.decision).toEqual({ outcome: "forward", monitored: null, conceal: "tool" });
+    expect(plan.take).toEqual([{ counter: "all", amount: 1 }]);
+    expect(plan.audit).toMatchObject({ decision: "deny", code: "hidden", rule: "/hide/0", tool: "rm", argKeys: ["path"] });
+  });
+
+  it("over all_tools, it is rate-limited exactly as a missing tool would be", () => {
+    const busy = (counter: string) => (counter === "all" ? withTotals([{ at: 0, amount: 3 }]) : []);
+    expect(decideMessage(open("enforce"), call("rm"), at(1000, busy)).decision).toMatchObject({ outcome: "deny", code: "rate_limited", rule: "/all_tools/limits/0" });
+    expect(decideMessage(open("enforce"), call("no_such_tool"), at(1000, busy)).decision).toMatchObject({ outcome: "deny", code: "rate_limited", rule: "/all_tools/limits/0" });
+  });
+
+  it("in monitor mode the real call is forwarded and recorded as monitor_deny hidden", () => {
+    const plan = decideMessage(open("monitor"), call("rm"), at(0));
+    expect(plan.decision).toMatchObject({ outcome: "forward", monitored: { code: "hidden", rule: "/hide/0" } });
+    expect(plan.decision).not.toHaveProperty("conceal");
+    expect(plan.audit).toMatchObject({ decision: "monitor_deny", code: "hidden" });
+  });
+
+  it("a name outside the charset is refused locally whether hidden or not", () => {
+    expect(decideMessage(open("enforce"), call("r m"), at(0)).decision).toMatchObject({ outcome: "deny", code: "invalid_name" });
+  });
+});
+
+describe("task requests", () => {
+  const task = (method: string, taskId: string): MessageSummary => ({ kind: "request", method, id: 9, taskId });
+  const mine = (id: string) => id === "t-mine";
+
+  it.each(["tasks/get", "tasks/result", "tasks/cancel"])("%s of a task of this grant is forwarded as it is", (method) => {
+    expect(decideMessage(null, task(method, "t-mine"), at(0, none, mine)).decision).toEqual({ outcome: "forward", monitored: null });
+  });
+
+  it.each(["tasks/get", "tasks/result", "tasks/cancel"])("%s of another grant's task is answered as a missing task", (method) => {
+    const plan = decideMessage(null, task(method, "t-other"), at(0, none, mine));
+    expect(plan.decision).toEqual({ outcome: "forward", monitored: null, conceal: "task" });
+    expect(plan.audit).toMatchObject({ decision: "deny", code: "unknown_task", rpcMethod: method });
   });
 });
 

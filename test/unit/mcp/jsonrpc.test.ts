@@ -5,7 +5,6 @@ import {
   parseBody,
   RpcErrorCode,
   serializeBody,
-  toolCallTarget,
   type JsonRpcMessage,
 } from "../../../src/mcp/jsonrpc";
 
@@ -139,29 +138,37 @@ describe("classifyMessage", () => {
   });
 });
 
-describe("toolCallTarget", () => {
+describe("the parsed tools/call target travels with the message", () => {
+  const call = (text: string) => {
+    const m = single(text);
+    if (m.kind !== "request") throw new Error("expected a request");
+    return m.call;
+  };
+
   it("reads name and arguments", () => {
-    const target = toolCallTarget(single('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"},"_meta":{"progressToken":1}}}'));
-    expect(target).toEqual({ ok: true, value: { tool: "echo", args: { text: "hi" } } });
+    expect(call('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"},"_meta":{"progressToken":1}}}')).toEqual({ tool: "echo", args: { text: "hi" } });
   });
 
   it("absent arguments are an empty object", () => {
-    expect(toolCallTarget(single('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}}'))).toEqual({ ok: true, value: { tool: "echo", args: {} } });
+    expect(call('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}}')).toEqual({ tool: "echo", args: {} });
   });
 
   it("sees through escapes in the tool name", () => {
-    const target = toolCallTarget(single(String.raw`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"\u0065cho"}}`));
-    expect(target).toMatchObject({ ok: true, value: { tool: "echo" } });
+    expect(call(String.raw`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"\u0065cho"}}`)).toMatchObject({ tool: "echo" });
   });
 
-  it("is an error for any other message", () => {
-    expect(toolCallTarget(single('{"jsonrpc":"2.0","id":7,"method":"tools/list"}'))).toMatchObject({ ok: false, error: { id: 7 } });
-    expect(toolCallTarget(single('{"jsonrpc":"2.0","method":"notifications/initialized"}'))).toMatchObject({ ok: false, error: { id: null } });
+  it("is absent on any other request", () => {
+    expect(call('{"jsonrpc":"2.0","id":7,"method":"tools/list"}')).toBeUndefined();
   });
 
-  it("re-checks params of a hand-built message", () => {
-    const handBuilt: JsonRpcMessage = { kind: "request", id: 3, method: "tools/call", params: { name: "echo", arguments: [] }, raw: {} };
-    expect(toolCallTarget(handBuilt)).toMatchObject({ ok: false, error: { code: InvalidParams, id: 3 } });
+  it.each([
+    ['{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":[]}}', "arguments must be an object"],
+    ['{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":5}}', "name must be a string"],
+    ['{"jsonrpc":"2.0","id":3,"method":"tools/call","params":[]}', "params must be an object"],
+  ])("refuses params that are not a tools/call's: %s", (text, message) => {
+    const parsed = parseBody(text);
+    expect(parsed).toMatchObject({ ok: false, error: { code: InvalidParams, id: 3 } });
+    if (!parsed.ok) expect(parsed.error.message).toContain(message);
   });
 });
 
@@ -180,9 +187,8 @@ describe("serializeBody forwards the checked value, not the client's bytes", () 
   it("keeps a __proto__ argument as data", () => {
     const message = single('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"__proto__":{"admin":true}}}}');
     expect(serializeBody({ kind: "single", message })).toBe('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"__proto__":{"admin":true}}}}');
-    const target = toolCallTarget(message);
-    if (!target.ok) throw new Error("expected a target");
-    expect((target.value.args as { admin?: unknown }).admin).toBeUndefined();
+    if (message.kind !== "request" || message.call === undefined) throw new Error("expected a tools/call");
+    expect((message.call.args as { admin?: unknown }).admin).toBeUndefined();
   });
 });
 
@@ -200,8 +206,11 @@ describe("jsonRpcError", () => {
     });
   });
 
-  it("keeps the gateway's own codes in -32000..-32019", () => {
-    const own = [RpcErrorCode.UpstreamUnavailable, RpcErrorCode.UpstreamTimeout, RpcErrorCode.UpstreamAuth, RpcErrorCode.UpstreamInvalid, RpcErrorCode.PolicyUnavailable, RpcErrorCode.BodyTooLarge];
-    for (const code of own) expect(code >= -32019 && code <= -32000).toBe(true);
+  it("keeps the gateway's own codes in -32000..-32019, each meaning one thing", () => {
+    const standard = new Set(["ParseError", "InvalidRequest", "MethodNotFound", "InvalidParams", "InternalError", "HeaderMismatch"]);
+    const own = Object.entries(RpcErrorCode).filter(([name]) => !standard.has(name));
+    expect(own.length).toBeGreaterThanOrEqual(11);
+    for (const [, code] of own) expect(code >= -32019 && code <= -32000).toBe(true);
+    expect(new Set(Object.values(RpcErrorCode)).size).toBe(Object.keys(RpcErrorCode).length);
   });
 });

@@ -9,9 +9,11 @@ function policyOf(input: unknown): PolicyDocument {
   return parsed.value;
 }
 
-/** The decision without the LimitRequests, for tables. */
+/** The decision without the LimitRequests, for tables; a concealed hidden tool reads as hidden. */
 function verdict(e: Evaluation): string {
-  return e.kind === "allow" ? "allow" : `${e.code} ${e.rule ?? "-"}`;
+  if (e.kind === "allow") return "allow";
+  if (e.kind === "conceal") return `hidden ${e.rule}`;
+  return `${e.code} ${e.rule ?? "-"}`;
 }
 
 describe("the example of POLICY.md behaves as described", () => {

@@ -96,7 +96,10 @@ function actual(doc: Json | null, tool: string, args: Record<string, unknown>): 
     policy = parsed.value;
   }
   const e = evaluateToolCall(policy, tool, args);
-  return e.kind === "allow" ? { kind: "allow", costs: e.limits.map((l) => l.cost) } : { kind: "deny", code: e.code, rule: e.rule };
+  if (e.kind === "allow") return { kind: "allow", costs: e.limits.map((l) => l.cost) };
+  // A hidden tool under default allow is denied too; it is only answered by asking the upstream.
+  if (e.kind === "conceal") return { kind: "deny", code: "hidden", rule: e.rule };
+  return { kind: "deny", code: e.code, rule: e.rule };
 }
 
 const documents = fc.option(policyInput, { nil: null, freq: 10 });

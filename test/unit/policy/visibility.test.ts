@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import type { DenyCode } from "../../../src/grant/protocol";
-import { evaluateToolCall } from "../../../src/policy/evaluate";
+import type { DenyCode } from "../../../src/policy/decision";
+import { evaluateToolCall, hiddenAt } from "../../../src/policy/evaluate";
 import { formatPolicyErrors, parsePolicy, type PolicyDocument } from "../../../src/policy/schema";
 import { isToolVisible, toolVisibility } from "../../../src/policy/visibility";
 import { calledToolNames, policyInput, toolArguments } from "./arbitraries";
@@ -67,7 +67,9 @@ describe("isToolVisible agrees with evaluateToolCall on steps 1-3", () => {
         (input, name, args) => {
           const policy = input === null ? null : policyOf(input);
           const e = evaluateToolCall(policy, name, args);
-          const refused = e.kind === "deny" && refusedOutright.includes(e.code);
+          // A hidden tool under default allow is evaluated as a missing one (all_tools may still refuse it).
+          const hidden = policy !== null && hiddenAt(policy.hide, name) >= 0;
+          const refused = hidden || e.kind === "conceal" || (e.kind === "deny" && refusedOutright.includes(e.code));
           expect(isToolVisible(toolVisibility(policy), name)).toBe(!refused);
         },
       ),

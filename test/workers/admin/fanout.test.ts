@@ -8,7 +8,7 @@ import { ALLOW_ALL, DENY_ALL, admin, createGrant, createServer, grantStub, saveP
  * ("not_provisioned"), the way a grant that cannot be reached would.
  */
 async function unreachableGrant(serverId: string, policyName: string): Promise<string> {
-  const id = newGrantId();
+  const id = newGrantId(env.GRANT_ID_SECRET!);
   const record = { id, label: "ghost", serverId, policyName, created: new Date().toISOString(), revoked: null, rotated: null };
   await env.RECORDS.put(`grant:${id}`, JSON.stringify(record));
   await env.RECORDS.put(`server-grants:${serverId}:${id}`, "");
@@ -16,7 +16,7 @@ async function unreachableGrant(serverId: string, policyName: string): Promise<s
 }
 
 describe("pushing a change to a server's grants", () => {
-  it("names the grants that did not take a server change (502) and updates the others", async () => {
+  it("names the grants that did not take a server change (502), updates the others, and writes KV only once all took it", async () => {
     const server = uniqueServerId("fan-srv");
     await createServer(server);
     await savePolicy(server, "p", ALLOW_ALL);
@@ -29,11 +29,20 @@ describe("pushing a change to a server's grants", () => {
     expect(reply.json.details.grants).toEqual([ghost]);
     expect(reply.json.message).toContain(ghost);
     expect(reply.json.message).not.toContain(good.id);
-    expect(reply.json.details.saved).toMatchObject({ id: server, version: 2 });
-    expect((await admin("GET", `/servers/${server}`)).json.name).toBe("Renamed");
+    expect(reply.json.details.attempted).toMatchObject({ id: server, version: 2 });
+    // The grants come first: the one that took it uses version 2 already; KV still says what every grant has.
+    expect(await grantStub(good.id).info()).toMatchObject({ upstreamVersion: 2 });
+    expect((await admin("GET", `/servers/${server}`)).json).toMatchObject({ name: `Server ${server}`, version: 1 });
+
+    // Repeating the request converges once every grant can take it.
+    await env.RECORDS.delete(`grant:${ghost}`);
+    await env.RECORDS.delete(`server-grants:${server}:${ghost}`);
+    expect((await admin("PATCH", `/servers/${server}`, { name: "Renamed" })).status).toBe(200);
+    expect((await admin("GET", `/servers/${server}`)).json).toMatchObject({ name: "Renamed", version: 2 });
+    expect(await grantStub(good.id).info()).toMatchObject({ upstreamVersion: 2 });
   });
 
-  it("names the grants that did not take a new policy version, which is still saved", async () => {
+  it("names the grants that did not take a new policy version; the head moves only once all took it", async () => {
     const server = uniqueServerId("fan-pol");
     await createServer(server);
     await savePolicy(server, "p", ALLOW_ALL);
@@ -42,9 +51,16 @@ describe("pushing a change to a server's grants", () => {
 
     const reply = await savePolicy(server, "p", DENY_ALL);
     expect(reply.status).toBe(502);
-    expect(reply.json.details).toMatchObject({ grants: [ghost], saved: { name: "p", version: 2 } });
+    expect(reply.json.details).toMatchObject({ grants: [ghost], attempted: { name: "p", version: 2 } });
     expect(await grantStub(good.id).info()).toMatchObject({ policyVersion: 2 });
-    expect((await admin("GET", `/servers/${server}/policies/p`)).json.version).toBe(2);
+    // The head moves only once every grant took the version; the immutable version itself is kept.
+    expect((await admin("GET", `/servers/${server}/policies/p`)).json.version).toBe(1);
+    expect((await admin("GET", `/servers/${server}/policies/p/versions/2`)).status).toBe(200);
+
+    await env.RECORDS.delete(`grant:${ghost}`);
+    await env.RECORDS.delete(`server-grants:${server}:${ghost}`);
+    expect((await savePolicy(server, "p", DENY_ALL)).json).toMatchObject({ version: 3 });
+    expect((await admin("GET", `/servers/${server}/policies/p`)).json.version).toBe(3);
   });
 
   it("keeps the policy when a grant did not take its deletion, so the delete can be retried", async () => {

@@ -25,7 +25,7 @@ describe("grants", () => {
     const server = await serverWithPolicy("create");
     const { id, token, reply } = await createGrant(server, "support", "agent:alice");
     expect(reply.json.grant).toMatchObject({ id, label: "agent:alice", serverId: server, policyName: "support", policyVersion: 1, revoked: null, rotated: null });
-    expect(id).toMatch(/^g[0-9a-f]{24}$/);
+    expect(id).toMatch(/^g[0-9a-f]{32}$/);
     expect(token).toMatch(new RegExp(`^mpg_${id}_[A-Za-z0-9_-]{43}$`));
     expect(reply.json.url).toBe(`${ORIGIN}/mcp/${id}`);
     expect(reply.json.serverUrl).toBe(`${ORIGIN}/mcp/${server}`);

@@ -50,7 +50,7 @@ describe("servers", () => {
     [{ name: "x", url: "ftp://example.com/mcp" }, "/url"],
     [{ name: "x", url: "https://user:pw@example.com/mcp" }, "/url"],
     [{ id: "Upper", name: "x", url: "https://example.com" }, "/id"],
-    [{ id: "g0123456789abcdef01234567", name: "x", url: "https://example.com" }, "/id"],
+    [{ id: "g0123456789abcdef0123456789abcdef", name: "x", url: "https://example.com" }, "/id"],
     [{ name: "x", url: "https://example.com", headers: { "Bad Header": "v" } }, "/headers/Bad Header"],
     [{ name: "x", url: "https://example.com", headers: { "X-A": "a\r\nInjected: yes" } }, "/headers/X-A"],
     [{ name: "x", url: "https://example.com", headers: { "Mcp-Session-Id": "s" } }, "/headers/Mcp-Session-Id"],

@@ -4,8 +4,10 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../../src/app";
+import { newGrantId } from "../../../src/grant/token";
 
-const grantId = "g0123456789abcdef01234567";
+// A real grant id under the test environment's GRANT_ID_SECRET, so the request reaches the object.
+const grantId = newGrantId(env.GRANT_ID_SECRET!);
 const token = `mpg_${grantId}_${"A".repeat(43)}`;
 
 function brokenGrants(failure: () => Promise<never>): DurableObjectNamespace {

@@ -5,13 +5,15 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { GrantObject } from "../../../src/grant/object";
 import type {
   AuditRecord,
+  GrantInfo,
+  GrantResult,
   GateRequest,
   GateResult,
   GrantProvision,
   MessageSummary,
   PolicySnapshot,
 } from "../../../src/grant/protocol";
-import { parsePolicy } from "../../../src/policy/schema";
+import { parsePolicy, policySha256 } from "../../../src/policy/schema";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 const TOKEN = "mpg_test_token_one";
@@ -20,7 +22,7 @@ const SECRET_ARG = "zebra-7731-do-not-log";
 function snapshot(document: unknown, version = 1, name = "refunds"): PolicySnapshot {
   const parsed = parsePolicy(document);
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
-  return { name, version, document: parsed.value };
+  return { name, version, sha256: policySha256(parsed.value), document: parsed.value };
 }
 
 const refundPolicy = (extra: Record<string, unknown> = {}) =>
@@ -52,7 +54,7 @@ async function provisioned(policy: PolicySnapshot | null = refundPolicy()) {
     upstream: { serverId: "srv-1", serverName: "billing", url: "https://upstream.test/mcp", headers: { authorization: "Bearer upstream-secret" }, version: 1 },
     policy,
   };
-  const info = await stub.provision(p);
+  const info = accepted(await stub.provision(p));
   return { stub, grantId, info };
 }
 
@@ -93,18 +95,10 @@ async function allRecords(stub: DurableObjectStub<GrantObject>): Promise<AuditRe
   }
 }
 
-/**
- * Asserts an admin method rejects. Called inside the object because a rejecting call through the
- * stub leaks an unhandled rejection in vitest-pool-workers (cloudflare/workers-sdk#14736).
- */
-async function expectRejection(
-  stub: DurableObjectStub<GrantObject>,
-  act: (grant: GrantObject) => Promise<unknown>,
-  message: RegExp,
-): Promise<void> {
-  await runInDurableObject(stub, async (grant: GrantObject) => {
-    await expect(act(grant)).rejects.toThrow(message);
-  });
+/** The info of an admin change the object accepted. */
+function accepted(result: GrantResult): GrantInfo {
+  if (!result.ok) throw new Error(`refused: ${result.error.code}`);
+  return result.value;
 }
 
 afterEach(() => {
@@ -117,6 +111,11 @@ describe("gate: authentication", () => {
     expect(await stub.gate(gateRequest([call("list_customers")]))).toEqual({ ok: false, reason: "unauthenticated" });
     expect(await stub.info()).toBeNull();
     expect((await stub.readAudit(0, 10)).records).toEqual([]);
+    expect(await stub.verifyAudit()).toEqual({ ok: true, count: 0 });
+    // Not a table, not a row: a stray request cannot grow storage.
+    await runInDurableObject(stub, (_grant: GrantObject, state: DurableObjectState) => {
+      expect(state.storage.sql.exec("SELECT name FROM sqlite_master").toArray()).toEqual([]);
+    });
   });
 
   it("a wrong token is refused and recorded without the presented hash", async () => {
@@ -160,7 +159,7 @@ describe("gate: authentication", () => {
   it("rotation: the old token fails on the very next call and the new one works", async () => {
     const { stub } = await provisioned();
     expect((await stub.gate(gateRequest([call("list_customers")]))).ok).toBe(true);
-    const info = await stub.rotate(sha256("new-token"));
+    const info = accepted(await stub.rotate(sha256("new-token")));
     expect(info.rotated).not.toBeNull();
     expect(await stub.gate(gateRequest([call("list_customers")]))).toEqual({ ok: false, reason: "unauthenticated" });
     expect((await stub.gate(gateRequest([call("list_customers")], { tokenHash: sha256("new-token") }))).ok).toBe(true);
@@ -171,27 +170,23 @@ describe("gate: authentication", () => {
 
   it("revocation is immediate, idempotent, and blocks rotation and re-provisioning", async () => {
     const { stub, grantId } = await provisioned();
-    const revoked = await stub.revoke();
+    const revoked = accepted(await stub.revoke());
     expect(revoked.revoked).not.toBeNull();
     expect(await stub.gate(gateRequest([call("list_customers")]))).toEqual({ ok: false, reason: "unauthenticated" });
-    expect((await stub.revoke()).revoked).toBe(revoked.revoked);
-    await expectRejection(stub, (grant) => grant.rotate(sha256("x")), /^revoked:/);
+    expect(accepted(await stub.revoke()).revoked).toBe(revoked.revoked);
+    expect(await stub.rotate(sha256("x"))).toEqual({ ok: false, error: { code: "revoked", revoked: revoked.revoked } });
     const current = await stub.info();
-    await expectRejection(
-      stub,
-      (grant) =>
-        grant.provision({
-          grantId,
-          label: "again",
-          serverId: "srv-1",
-          policyName: null,
-          created: current!.created,
-          tokenHash: sha256("fresh"),
-          upstream: { serverId: "srv-1", serverName: "billing", url: "https://upstream.test/mcp", headers: {}, version: 1 },
-          policy: null,
-        }),
-      /^revoked:/,
-    );
+    const again = await stub.provision({
+      grantId,
+      label: "again",
+      serverId: "srv-1",
+      policyName: null,
+      created: current!.created,
+      tokenHash: sha256("fresh"),
+      upstream: { serverId: "srv-1", serverName: "billing", url: "https://upstream.test/mcp", headers: {}, version: 1 },
+      policy: null,
+    });
+    expect(again).toMatchObject({ ok: false, error: { code: "revoked" } });
     expect(await stub.gate(gateRequest([call("list_customers")], { tokenHash: sha256("fresh") }))).toEqual({
       ok: false,
       reason: "unauthenticated",
@@ -200,9 +195,13 @@ describe("gate: authentication", () => {
     expect(records.filter((r) => r.decision === "revoke")).toHaveLength(1);
   });
 
-  it("admin calls on an unprovisioned grant fail with not_provisioned", async () => {
+  it("admin calls on an unprovisioned grant are refused with not_provisioned, and create nothing", async () => {
     const stub = env.GRANTS.get(env.GRANTS.idFromName("never-provisioned-admin"));
-    await expectRejection(stub, (grant) => grant.setLabel("x"), /^not_provisioned:/);
+    expect(await stub.setLabel("x")).toEqual({ ok: false, error: { code: "not_provisioned" } });
+    expect(await stub.revoke()).toEqual({ ok: false, error: { code: "not_provisioned" } });
+    await runInDurableObject(stub, (_grant: GrantObject, state: DurableObjectState) => {
+      expect(state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table'").toArray()).toEqual([]);
+    });
   });
 });
 
@@ -225,7 +224,7 @@ describe("gate: decisions", () => {
       { outcome: "deny", code: "not_permitted", rule: "/default", message: 'Tool "delete_account" is not permitted by policy' },
       { outcome: "deny", code: "hidden", rule: "/hide/0", message: "Tool drop_database not found" },
     ]);
-    expect(result.policy).toEqual({ name: "refunds", version: 1 });
+    expect(result.policy).toEqual({ name: "refunds", version: 1, sha256: refundPolicy().sha256 });
     expect(result.grant).toMatchObject({ label: "refund agent", serverId: "srv-1" });
     expect(result.upstream.url).toBe("https://upstream.test/mcp");
     // A hidden tool is answered like an unknown one, which depends on `default`: the gateway gets it.
@@ -320,11 +319,27 @@ describe("gate: decisions", () => {
   it("setPolicy takes effect on the next call", async () => {
     const { stub } = await provisioned();
     expect(allowed(await stub.gate(gateRequest([call("delete_account")]))).decisions[0]?.outcome).toBe("deny");
-    await stub.setPolicy("open", snapshot({ version: "1", default: "allow" }, 3, "open"));
+    const open = snapshot({ version: "1", default: "allow" }, 3, "open");
+    await stub.setPolicy("open", open);
     const result = allowed(await stub.gate(gateRequest([call("delete_account")])));
     expect(result.decisions[0]?.outcome).toBe("forward");
-    expect(result.policy).toEqual({ name: "open", version: 3 });
-    expect((await allRecords(stub)).find((r) => r.decision === "set_policy")?.message).toBe('policy "open" version 3');
+    expect(result.policy).toEqual({ name: "open", version: 3, sha256: open.sha256 });
+    const records = await allRecords(stub);
+    expect(records.find((r) => r.decision === "set_policy")?.message).toBe(`policy "open" version 3 (sha256 ${open.sha256})`);
+    // Every decision record names the document by digest, not only by its version number.
+    expect(records.at(-1)).toMatchObject({ type: "decision", policy: { name: "open", version: 3, sha256: open.sha256 } });
+  });
+
+  it("a policy version older than the one held is ignored; a snapshot whose digest does not match is refused", async () => {
+    const { stub } = await provisioned();
+    const v5 = snapshot({ version: "1", default: "allow" }, 5, "refunds");
+    const v4 = snapshot({ version: "1", default: "deny" }, 4, "refunds");
+    expect(accepted(await stub.setPolicy("refunds", v5)).policyVersion).toBe(5);
+    expect(accepted(await stub.setPolicy("refunds", v4)).policyVersion).toBe(5);
+    expect(await stub.setPolicy("refunds", { ...v5, version: 6, sha256: v4.sha256 })).toEqual({ ok: false, error: { code: "policy_mismatch" } });
+    expect(accepted(await stub.setUpstream({ serverId: "srv-1", serverName: "billing", url: "https://new.test/mcp", headers: {}, version: 3 })).upstreamVersion).toBe(3);
+    expect(accepted(await stub.setUpstream({ serverId: "srv-1", serverName: "billing", url: "https://old.test/mcp", headers: {}, version: 2 })).upstreamVersion).toBe(3);
+    expect(allowed(await stub.gate(gateRequest([call("anything")]))).upstream.url).toBe("https://new.test/mcp");
   });
 });
 
@@ -429,7 +444,7 @@ describe("audit log", () => {
     expect(records[2]).toMatchObject({ label: "renamed", message: 'server "billing" version 2' });
     expect(JSON.stringify(records)).not.toMatch(/secret/);
     const elsewhere = { serverId: "srv-9", serverName: "x", url: "https://x.test", headers: {}, version: 1 };
-    await expectRejection(stub, (grant) => grant.setUpstream(elsewhere), /^server_mismatch:/);
+    expect(await stub.setUpstream(elsewhere)).toEqual({ ok: false, error: { code: "server_mismatch" } });
   });
 });
 

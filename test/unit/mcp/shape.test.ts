@@ -1,51 +1,26 @@
 import { describe, expect, it } from "vitest";
-import { clientResponseHeaders, shapeUpstreamText, upstreamRequestHeaders, type ResponseShaping } from "../../../src/mcp/forward";
+import { serializeShaped, shapeUpstreamText, type ResponseShaping } from "../../../src/mcp/shape";
 
-const shaping = (toolsListIds: (string | number)[] = []): ResponseShaping => ({
+const shaping = (toolsListIds: (string | number)[] = [], standIns: [string, string][] = []): ResponseShaping => ({
   toolsListIds: new Set(toolsListIds),
   isToolVisible: (name) => name !== "rm",
   requestIds: new Set(toolsListIds),
-  onComplete: () => {},
+  standIns: new Map(standIns),
 });
-const upstream = { serverId: "s", serverName: "s", url: "http://u", headers: { "X-Api-Key": "k" }, version: 1 };
-
-describe("upstreamRequestHeaders", () => {
-  it("passes the MCP allow-list, drops the agent's credentials, adds the server's", () => {
-    const incoming = new Headers({
-      authorization: "Bearer agent-token",
-      cookie: "a=b",
-      "mcp-session-id": "s1",
-      "mcp-protocol-version": "2025-06-18",
-      accept: "application/json, text/event-stream",
-      "x-forwarded-for": "1.2.3.4",
-      "x-api-key": "agent-supplied",
-    });
-    const out = upstreamRequestHeaders(incoming, upstream);
-    expect(out.get("authorization")).toBeNull();
-    expect(out.get("cookie")).toBeNull();
-    expect(out.get("x-forwarded-for")).toBeNull();
-    expect(out.get("mcp-session-id")).toBe("s1");
-    expect(out.get("mcp-protocol-version")).toBe("2025-06-18");
-    expect(out.get("x-api-key")).toBe("k");
-  });
-
-  it("returns only MCP headers to the agent, never an upstream challenge or cookie", () => {
-    const out = clientResponseHeaders(new Headers({ "content-type": "application/json", "www-authenticate": "Bearer x", "set-cookie": "a=b", "mcp-session-id": "s" }));
-    expect([...out.keys()].sort()).toEqual(["content-type", "mcp-session-id"]);
-  });
-});
+const text_ = (shaped: ReturnType<typeof shapeUpstreamText>) => (shaped === null ? null : serializeShaped(shaped));
 
 describe("shapeUpstreamText", () => {
   it("filters a tools/list result the gateway asked for and re-serializes it", () => {
     const text = '{ "jsonrpc":"2.0", "id":1, "result":{"tools":[{"name":"echo"},{"name":"rm"}],"nextCursor":"c"} }';
     const shaped = shapeUpstreamText(text, shaping([1]));
-    expect(shaped).toEqual({ text: '{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"echo"}],"nextCursor":"c"}}', answered: [1] });
+    expect(shaped?.answered).toEqual([1]);
+    expect(serializeShaped(shaped!)).toBe('{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"echo"}],"nextCursor":"c"}}');
   });
 
   it("leaves results of other forwarded requests alone", () => {
     const text = '{"jsonrpc":"2.0","id":2,"result":{"tools":[{"name":"rm"}]}}';
     const other: ResponseShaping = { ...shaping([1]), requestIds: new Set([1, 2]) };
-    expect(shapeUpstreamText(text, other)?.text).toBe(text);
+    expect(text_(shapeUpstreamText(text, other))).toBe(text);
   });
 
   it.each(['"1"', '"1.0"', "2"])("drops a response with id %s, which the gateway never sent", (id) => {
@@ -56,12 +31,14 @@ describe("shapeUpstreamText", () => {
   it("on a GET stream (replayed answers) filters any result that carries a tool list", () => {
     const text = '{"jsonrpc":"2.0","id":"7","result":{"tools":[{"name":"echo"},{"name":"rm"}]}}';
     const get: ResponseShaping = { ...shaping(), requestIds: null };
-    expect(shapeUpstreamText(text, get)?.text).toBe('{"jsonrpc":"2.0","id":"7","result":{"tools":[{"name":"echo"}]}}');
+    expect(text_(shapeUpstreamText(text, get))).toBe('{"jsonrpc":"2.0","id":"7","result":{"tools":[{"name":"echo"}]}}');
   });
 
   it("passes an id-null error (the upstream could not read a request)", () => {
     const text = '{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"Bad Request: No valid session ID provided"}}';
-    expect(shapeUpstreamText(text, shaping())).toEqual({ text, answered: [] });
+    const shaped = shapeUpstreamText(text, shaping());
+    expect(shaped?.answered).toEqual([]);
+    expect(text_(shaped)).toBe(text);
   });
 
   it.each([
@@ -74,5 +51,11 @@ describe("shapeUpstreamText", () => {
     ["array with a bad member", '[{"jsonrpc":"2.0","id":1,"result":{}}, 5]'],
   ])("refuses %s", (_, text) => {
     expect(shapeUpstreamText(text, shaping([1]))).toBeNull();
+  });
+
+  it("turns a stand-in back into the name the agent used, wherever the upstream repeats it", () => {
+    const upstream = '{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"MCP error -32602: Tool rm-00aa not found"}],"isError":true}}';
+    const shaped = shapeUpstreamText(upstream, { ...shaping([], [["rm-00aa", "rm"]]), requestIds: new Set([1]) });
+    expect(text_(shaped)).toBe('{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"MCP error -32602: Tool rm not found"}],"isError":true}}');
   });
 });

@@ -1,0 +1,34 @@
+/**
+ * Step 1 of a request (docs/architecture.md): the HTTP method, the browser Origin (DNS rebinding),
+ * and the bearer token's shape and grant id. Pure. A grant id without the gateway's MAC is refused
+ * here, before any Durable Object is addressed; the token itself is checked by the grant's object.
+ */
+import type { GateRequest } from "../grant/protocol";
+import { hashToken, isGenuineGrantId, parseGrantToken } from "../grant/token";
+import { bearerToken } from "../http";
+import { err, ok, type Result } from "../result";
+import type { GatewayRejection } from "./rejection";
+import type { GatewaySettings } from "./settings";
+
+/** The methods of MCP Streamable HTTP. HEAD is refused: it would reach the upstream as a GET. */
+const MCP_METHODS: ReadonlySet<string> = new Set(["POST", "GET", "DELETE"]);
+
+export interface Caller {
+  grantId: string;
+  /** SHA-256 of the presented token: the grant's object compares it with the one it holds. */
+  tokenHash: string;
+  route: GateRequest["route"];
+}
+
+export function authenticate(request: Request, routeId: string, settings: GatewaySettings): Result<Caller, GatewayRejection> {
+  if (!MCP_METHODS.has(request.method)) return err({ kind: "method_not_allowed" });
+  const origin = request.headers.get("origin");
+  // Non-browser clients send no Origin; a browser's must be allowed explicitly.
+  if (origin !== null && !settings.allowedOrigins.has(origin)) return err({ kind: "origin_forbidden" });
+  if (settings.grantIdSecret === null) return err({ kind: "not_configured", what: "GRANT_ID_SECRET" });
+  const bearer = bearerToken(request.headers.get("authorization"));
+  const token = bearer === null ? null : parseGrantToken(bearer);
+  if (bearer === null || token === null || !isGenuineGrantId(token.grantId, settings.grantIdSecret)) return err({ kind: "unauthenticated" });
+  const route: GateRequest["route"] = routeId === token.grantId ? { kind: "grant" } : { kind: "server", serverId: routeId };
+  return ok({ grantId: token.grantId, tokenHash: hashToken(bearer), route });
+}

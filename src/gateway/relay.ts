@@ -1,0 +1,120 @@
+/**
+ * The forwarded path of a request (docs/architecture.md, steps 4–7): send the gateway's own
+ * request upstream, map how that ended, bind a new session, relay the shaped answer, and record
+ * the outcome once. The agent disconnecting aborts the upstream call and, in the legacy era, tells
+ * the upstream with `notifications/cancelled`.
+ */
+import type { JsonRpcId, JsonRpcMessage } from "../mcp/jsonrpc";
+import { messagesOf, serializeBody } from "../mcp/jsonrpc";
+import { isStateless, revisionOf } from "../mcp/revision";
+import { isToolVisible } from "../policy/visibility";
+import { concealTarget, type StandIns } from "./conceal";
+import { cancelUpstream, sendUpstream, upstreamHeaders, type UpstreamAbort } from "./forward";
+import { upstreamOutcome } from "./outcome";
+import { policyUnavailable, renderRejection } from "./rejection";
+import { relayResponse } from "./respond";
+import type { Exchange } from "./route";
+import { sessionChange } from "./session";
+import { OutcomeRecorder } from "./settlement";
+import type { GatewaySettings } from "./settings";
+
+export async function relayForwarded(x: Exchange, settings: GatewaySettings): Promise<Response> {
+  const { request, gated } = x;
+  const method = request.httpMethod;
+  const standIns: StandIns = new Map();
+  const messages = request.body === null ? [] : messagesOf(request.body);
+  const forwarded = messages.map((m, i) => {
+    const decision = gated.decisions[i];
+    return decision?.outcome === "forward" && decision.conceal !== undefined && m.kind === "request" ? concealTarget(m, decision.conceal, standIns) : m;
+  });
+  const upstream = gated.upstream;
+  const headers = upstreamHeaders(request.headers, upstream, method, forwarded.length === 1 ? forwarded[0]! : null);
+  const body = request.body === null ? undefined : serializeBody(request.body.kind === "single" ? { kind: "single", message: forwarded[0]! } : { kind: "batch", messages: forwarded });
+  const ids = requestIdsOf(messages);
+  const recorder = new OutcomeRecorder(
+    { requestId: x.context.requestId, seq: gated.seq, status: null, upstreamReceived: true, error: null, sessionOpened: null, sessionClosed: null },
+    x.started,
+    x.clock,
+    x.deliver,
+  );
+  const revision = revisionOf(messages[0] ?? null, request.headers.protocolVersion);
+
+  let answered = false;
+  const abort = new AbortController();
+  x.c.req.raw.signal.addEventListener("abort", () => {
+    abort.abort("client_cancelled" satisfies UpstreamAbort);
+    if (answered) return;
+    recorder.settle({ error: "client_cancelled" });
+    // In 2026-07-28 closing the stream is the cancellation, which the aborted fetch already did.
+    if (!isStateless(revision)) x.c.executionCtx.waitUntil(cancelUpstream(upstream, request.headers, [...ids.all]));
+  });
+  // The timeout bounds the time to response headers only: a long-lived SSE stream is not cut off.
+  const timer = setTimeout(() => abort.abort("upstream_timeout" satisfies UpstreamAbort), settings.upstreamTimeoutMs);
+  const sent = await sendUpstream(upstream.url, { method, headers, body }, abort.signal);
+  clearTimeout(timer);
+
+  const answerId = ids.first;
+  const step = upstreamOutcome(sent.ok ? { kind: "answered", status: sent.value.status, headers: sent.value.headers } : { kind: "failed", failure: sent.error }, answerId, upstream.serverName);
+  if (step.kind !== "relay" || !sent.ok) {
+    if (sent.ok) await sent.value.body?.cancel();
+    recorder.settle(step.patch);
+    return step.kind === "reject" ? renderRejection(step.rejection, x.context) : new Response(null, { status: 499 });
+  }
+  const response = sent.value;
+  recorder.note(step.patch);
+
+  const session = sessionChange(method, messages, request.headers.sessionId, { ok: response.ok, sessionId: response.headers.get("mcp-session-id") });
+  if (session.open !== null) {
+    // Bound before the agent can use it: another grant presenting this id gets 404.
+    recorder.note({ sessionOpened: session.open });
+    try {
+      await x.stub.bindSession(gated.seq, session.open);
+    } catch {
+      await response.body?.cancel();
+      recorder.settle({ error: "unavailable" });
+      return renderRejection(policyUnavailable(request.body, request.headers.protocolVersion), x.context);
+    }
+  }
+  if (session.close !== null) recorder.note({ sessionClosed: session.close });
+
+  const visibility = gated.visibility;
+  const relayed = await relayResponse(response, {
+    shaping: {
+      toolsListIds: ids.toolsList,
+      isToolVisible: (name) => visibility !== null && isToolVisible(visibility, name),
+      requestIds: method === "GET" ? null : ids.all,
+      standIns,
+    },
+    taskListIds: ids.taskList,
+    tasks: { bind: (taskIds) => x.stub.bindTasks(gated.seq, taskIds), bound: (taskIds) => x.stub.boundTasks(taskIds) },
+    maxResponseBytes: settings.maxResponseBytes,
+    onComplete: (unanswered) => {
+      answered = true;
+      recorder.settle(unanswered.length > 0 ? { error: "upstream_truncated" } : {});
+    },
+  });
+  if (!relayed.ok) {
+    recorder.settle({ error: relayed.error });
+    const fault = { id: answerId, server: upstream.serverName };
+    return renderRejection(relayed.error === "response_too_large" ? { kind: relayed.error, limit: settings.maxResponseBytes, ...fault } : { kind: relayed.error, ...fault }, x.context);
+  }
+  // A GET stream lives as long as the session: its outcome is the upstream's answer to opening it.
+  if (method === "GET") recorder.settle();
+  return relayed.value;
+}
+
+/** The ids of the forwarded requests: all of them, the first, and those whose answers are shaped. */
+function requestIdsOf(messages: readonly JsonRpcMessage[]) {
+  const all = new Set<JsonRpcId>();
+  const toolsList = new Set<JsonRpcId>();
+  const taskList = new Set<JsonRpcId>();
+  let first: JsonRpcId | null = null;
+  for (const m of messages) {
+    if (m.kind !== "request") continue;
+    first ??= m.id;
+    all.add(m.id);
+    if (m.method === "tools/list") toolsList.add(m.id);
+    if (m.method === "tasks/list") taskList.add(m.id);
+  }
+  return { all, first, toolsList, taskList };
+}

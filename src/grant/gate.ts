@@ -1,0 +1,120 @@
+/**
+ * The plan for one `gate()` call, pure: authenticate, check the session, decide every message, and
+ * say which records, counter events and pending outcome to write. The Durable Object writes the
+ * plan in one transaction and only then applies it to memory (src/grant/object.ts).
+ */
+import { isoTime } from "../clock";
+import type { AuditDraft } from "./audit";
+import type { CountedEvent } from "./counters";
+import { decideMessage, needsVisibility, tokenHashMatches, type DecisionContext, type DecisionFields } from "./decide";
+import type { GateRequest, GateResult, MessageDecision } from "./protocol";
+import { draftRecord } from "./records";
+import type { SessionCheck } from "./sessions";
+import type { ActivePolicy, GrantState } from "./state";
+import type { CounterEventRow } from "./storage";
+import { toolVisibility } from "../policy/visibility";
+
+/** What the plan reads from the object's memory. */
+export interface GateView extends DecisionContext {
+  state: GrantState;
+  policy: ActivePolicy | null;
+  nextSeq: number;
+  sessionCheck: (id: string, now: number) => SessionCheck;
+}
+
+export type GatePlan =
+  /** The token or the route is wrong: the shell records it (bounded per minute) and answers 401. */
+  | { kind: "refused"; message: string }
+  | { kind: "unknown_session"; draft: AuditDraft; expired: string | null }
+  | {
+      kind: "decided";
+      drafts: AuditDraft[];
+      takes: CounterEventRow[];
+      /** The request's first and last decision seq, when anything is forwarded (its outcome is then awaited). */
+      pending: { seq: number; lastSeq: number } | null;
+      result: Extract<GateResult, { ok: true }>;
+    };
+
+const FORWARD: MessageDecision = { outcome: "forward", monitored: null };
+const NOTHING_VISIBLE = toolVisibility(null);
+
+export function planGate(view: GateView, req: GateRequest): GatePlan {
+  const { state, policy, now } = view;
+  const refusal = authenticationFailure(state, req);
+  if (refusal !== null) return { kind: "refused", message: refusal };
+  const time = isoTime(now);
+  const policyRef = policy?.ref ?? null;
+  const draft = (fields: Partial<AuditDraft> & Pick<AuditDraft, "decision">): AuditDraft =>
+    draftRecord(state, time, "decision", policyRef, { requestId: req.requestId, httpMethod: req.httpMethod, ...fields });
+
+  if (req.sessionId !== null) {
+    const session = view.sessionCheck(req.sessionId, now);
+    if (session !== "open") {
+      const message =
+        session === "expired"
+          ? "Mcp-Session-Id was idle for longer than the session idle limit and has ended"
+          : "Mcp-Session-Id was not opened through this grant, or has ended";
+      return { kind: "unknown_session", draft: draft({ decision: "reject", code: "unknown_session", message }), expired: session === "expired" ? req.sessionId : null };
+    }
+  }
+
+  const drafts: AuditDraft[] = [];
+  const takes: CounterEventRow[] = [];
+  const decisions: MessageDecision[] = [];
+  const record = (fields: Partial<DecisionFields> & Pick<AuditDraft, "decision">): number => {
+    const seq = view.nextSeq + drafts.length;
+    drafts.push({ ...draft(fields), seq });
+    return seq;
+  };
+  if (req.messages.length === 0) {
+    // GET (the server's SSE stream) and DELETE (end the session): nothing to evaluate.
+    record({ decision: "allow" });
+    decisions.push(FORWARD);
+  }
+  // A batch shares its counters: each message sees what the earlier ones reserved.
+  const context = { ...view, eventsFor: (counter: string) => withTakes(view.eventsFor(counter), takes, counter) };
+  for (const message of req.messages) {
+    const plan = decideMessage(policy?.document ?? null, message, context);
+    const seq = record(plan.audit);
+    for (const take of plan.take) takes.push({ decisionSeq: seq, counter: take.counter, at: now, amount: take.amount });
+    decisions.push(plan.decision);
+  }
+  const first = view.nextSeq;
+  const forwarded = decisions.some((d) => d.outcome === "forward");
+  const visible = needsVisibility(policy?.document ?? null, req.messages, decisions);
+  return {
+    kind: "decided",
+    drafts,
+    takes,
+    pending: forwarded ? { seq: first, lastSeq: first + drafts.length - 1 } : null,
+    result: {
+      ok: true,
+      seq: first,
+      grant: { id: state.grantId, label: state.label, serverId: state.serverId },
+      upstream: state.upstream,
+      policy: policyRef,
+      visibility: visible ? (policy?.visibility ?? NOTHING_VISIBLE) : null,
+      decisions,
+    },
+  };
+}
+
+/** A counter's events with this request's own reservations appended (they are the newest). */
+function withTakes(events: readonly CountedEvent[], takes: readonly CounterEventRow[], counter: string): readonly CountedEvent[] {
+  const own = takes.filter((take) => take.counter === counter);
+  if (own.length === 0) return events;
+  let total = events.at(-1)?.total ?? 0;
+  return [...events, ...own.map((take) => ({ at: take.at, amount: take.amount, total: (total += take.amount) }))];
+}
+
+/** Why the request is not the grant's own, or null. */
+function authenticationFailure(grant: GrantState, req: GateRequest): string | null {
+  // Compared even for a revoked grant, so timing does not tell revoked from wrong-token.
+  const tokenMatches = tokenHashMatches(req.tokenHash, grant.tokenHash);
+  if (grant.revoked !== null) return "The grant is revoked";
+  if (!tokenMatches) return "The presented token does not match the grant";
+  if (req.route.kind === "server" && req.route.serverId !== grant.serverId) {
+    return "The grant does not belong to the addressed server";
+  }
+  return null;
+}

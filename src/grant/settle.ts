@@ -1,0 +1,51 @@
+/**
+ * Recording an outcome, pure: given what the grant holds as pending and the outcome the gateway
+ * reports, say what to release, which sessions to open or close, and the outcome record to append.
+ */
+import type { AuditDraft } from "./audit";
+import type { PolicyRef, Settlement } from "./protocol";
+import { draftRecord, type RecordSubject } from "./records";
+import type { PendingRow } from "./storage";
+
+export interface SettlementPlan {
+  /** Decision seqs whose counted events are released: the upstream never received the request. */
+  release: { fromSeq: number; toSeq: number } | null;
+  draft: AuditDraft;
+  sessionOpened: string | null;
+  sessionClosed: string | null;
+}
+
+/**
+ * `pending` is the request still awaiting its outcome; `late` one the alarm already recorded as
+ * "unknown" (its real outcome is still appended). Null when neither matches: settling is idempotent.
+ */
+export function planSettlement(
+  subject: RecordSubject,
+  policy: PolicyRef | null,
+  pending: PendingRow | undefined,
+  late: PendingRow | undefined,
+  s: Settlement,
+  time: string,
+): SettlementPlan | null {
+  const held = pending ?? late;
+  if (held === undefined || held.requestId !== s.requestId) return null;
+  const notes: string[] = [];
+  if (pending === undefined) notes.push("Reported after the deadline, when an unknown outcome had been recorded");
+  // docs/policy.md, step 6: released only when the request provably never reached the upstream.
+  if (!s.upstreamReceived) notes.push("The upstream never received the request (its body never left the gateway); its reservations were released");
+  const failed = s.error !== null || s.status === null || s.status >= 400;
+  return {
+    release: s.upstreamReceived ? null : { fromSeq: s.seq, toSeq: held.lastSeq },
+    draft: draftRecord(subject, time, "outcome", policy, {
+      requestId: s.requestId,
+      decision: failed ? "error" : "ok",
+      code: s.error,
+      message: notes.length === 0 ? null : notes.join(". "),
+      ref: s.seq,
+      status: s.status,
+      latencyMs: s.latencyMs,
+    }),
+    sessionOpened: s.sessionOpened,
+    sessionClosed: s.sessionClosed,
+  };
+}

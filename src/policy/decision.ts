@@ -1,0 +1,39 @@
+/**
+ * What a policy decides, in the policy's own words: why a call is refused, and which tools a grant
+ * may see. The grant's Durable Object, the gateway and the admin API all speak these types; they are
+ * defined here, beside the evaluation that produces them (docs/policy.md).
+ */
+
+/** Why a message is not forwarded. Every code appears in audit records and in `_meta`. */
+export type DenyCode =
+  | "no_policy"
+  | "hidden"
+  | "invalid_name"
+  | "not_permitted"
+  | "require"
+  | "deny_if"
+  | "invalid_cost"
+  | "rate_limited"
+  | "invalid_message"
+  /** A task request naming a task this grant did not create (answered as a task that does not exist). */
+  | "unknown_task"
+  | "unavailable";
+
+/** A refusal: its code, the rule that fired (a JSON pointer into the policy), and the agent-facing text. */
+export interface Denial {
+  code: DenyCode;
+  /** JSON pointer into the policy document, e.g. /tools/create_refund/deny_if/0, or null. */
+  rule: string | null;
+  message: string;
+  /** Seconds until a call would be allowed again (rate_limited only). */
+  retryAfter?: number;
+}
+
+/** Which tools a grant may see in tools/list (and call at all). */
+export interface ToolVisibility {
+  default: "allow" | "deny";
+  /** Exact names under `hide`, or ["*"]. */
+  hide: string[];
+  /** Exact names under `tools`. */
+  listed: string[];
+}
