@@ -1,27 +1,48 @@
 /**
- * The eleven condition operators of POLICY.md, over the arguments of one tools/call.
+ * The eleven condition operators of docs/policy.md, over the arguments of one tools/call.
+ *
+ * A condition is true, false, or unsettled: the argument is present but cannot be read the way the
+ * operator needs (not a number where a numeric `value` needs one; a string too long to match).
+ * Unsettled fails closed, whichever list the rule is in: a `deny_if` rule that could hold denies,
+ * a `require` rule that cannot be shown to hold fails. Rules combine conditions with AND in
+ * three-valued (Kleene) logic: any false condition makes the rule false, because no reading of the
+ * unsettled argument could make it hold; otherwise any unsettled one makes the rule unsettled.
  *
  * Comparison rules, chosen to fail closed:
  * - A missing path (absent key, or `undefined`) makes every operator but `exists` false; `null`
- *   is present for every operator except `exists`, which treats it as absent (POLICY.md).
- * - `eq` compares two numbers as numbers; a string, number or boolean argument against the policy
- *   value as strings (`String(a) === String(b)`, so `"5"` eq `5` and `true` eq `"true"`).
- *   An object, list or null argument is equal to no policy value. `neq` is exactly "present and
- *   not `eq`": `neq` mostly guards a `deny_if` ("deny if env neq staging"), so an argument of an
- *   unexpected shape must make it true, never open a hole.
- * - `lt` `lte` `gt` `gte` need a number argument: `"20000"` is not greater than `10000`. Authors
- *   who need a number pin the type with a `require` rule such as `gte 0`.
+ *   is present for every operator except `exists`, which treats it as absent.
+ * - Reading a number: upstreams commonly coerce (`z.coerce.number()`, `Number(x)`), so a string
+ *   such as `"2e4"`, `" 1000 "` or `"0x3e8"` is the number an upstream would refund. An argument is
+ *   read as a number when it is a finite JSON number, or a string that `Number()` reads as finite
+ *   after trimming, except a blank one (`Number("")` is 0). Anything else (a list such as `[20000]`,
+ *   which `Number()` would read as 20000, a boolean, null, an object, `"1_000"`, `"Infinity"`) is not
+ *   a number, and a condition that needs one is unsettled rather than false.
+ * - `lt` `lte` `gt` `gte` always need a number. `eq` `neq` `in` `not_in` (and `contains` over a
+ *   list) need one for a numeric policy value and compare numerically: `"1e3"` eq `1000`.
+ * - Against a string or boolean policy value, a string, number or boolean argument compares as a
+ *   string (`String(a) === String(b)`, so `5` eq `"5"`, `true` eq `"true"`), and an object, list or
+ *   null is equal to nothing. `neq` is exactly "present and not `eq`": `neq` mostly guards a
+ *   `deny_if` ("deny if env neq staging"), so an argument of an unexpected shape must make it true,
+ *   never open a hole.
+ * - `regex` reads strings of at most MAX_MATCHED_LENGTH code units; a longer one is unsettled.
  * - Paths walk own properties of plain objects only: `args.__proto__`, `args.constructor` and
  *   `args.list.length` are missing unless the agent sent such a key itself.
  *
- * Regular expressions are written by operators, not agents, so a pattern is trusted to be sane;
- * a catastrophic pattern over a large argument (bodies are capped at 4 MiB upstream of here) can
- * still burn the request's CPU. Length-capping what `regex` reads was considered and not done:
- * it would change which arguments a `deny_if` sees.
+ * Messages for unsettled conditions name the policy's path, never the argument's value.
  */
+import { compilePattern, MAX_MATCHED_LENGTH, type Pattern } from "./pattern";
 import type { Condition } from "./schema";
 
 type Scalar = string | number | boolean;
+
+/** A condition the argument cannot settle; `message` is what the denied agent is told. */
+export interface Unsettled {
+  unsettled: string;
+}
+
+export type ConditionResult = boolean | Unsettled;
+
+export type RuleResult = { kind: "holds" } | { kind: "fails" } | { kind: "unsettled"; message: string };
 
 /** The argument at `path` ("args.a.b"), or MISSING. */
 const MISSING: unique symbol = Symbol("missing");
@@ -37,63 +58,119 @@ export function argumentAt(path: string, args: Record<string, unknown>): unknown
   return current === undefined ? MISSING : current;
 }
 
-function equals(argument: unknown, value: Scalar): boolean {
-  if (typeof argument === "number" && typeof value === "number") return argument === value;
+/**
+ * docs/policy.md "Reading a number": a finite JSON number, or a non-blank string that `Number()`
+ * reads as finite after trimming; null for anything else. -0 reads as 0.
+ */
+export function readNumber(value: unknown): number | null {
+  let n: number;
+  if (typeof value === "number") n = value;
+  else if (typeof value === "string") {
+    const trimmed = value.trim();
+    // Number("") and Number("  ") are 0: a blank string is no number, not zero.
+    if (trimmed === "") return null;
+    n = Number(trimmed);
+  } else return null;
+  return Number.isFinite(n) ? n + 0 : null;
+}
+
+const notANumber = (path: string): Unsettled => ({ unsettled: `${path} is not a number` });
+
+/** `eq` against one policy value; unsettled when a numeric value meets an argument that is no number. */
+function equals(argument: unknown, value: Scalar, path: string): ConditionResult {
+  if (typeof value === "number") {
+    const n = readNumber(argument);
+    return n === null ? notANumber(path) : n === value;
+  }
   if (typeof argument === "string" || typeof argument === "number" || typeof argument === "boolean") {
     return String(argument) === String(value);
   }
   return false;
 }
 
-const isNumber = (v: unknown): v is number => typeof v === "number" && !Number.isNaN(v);
+const not = (result: ConditionResult): ConditionResult => (typeof result === "boolean" ? !result : result);
 
-/** Compiled once per condition object; parsed policies are frozen, so the key is stable. */
-const compiled = new WeakMap<object, RegExp>();
-
-function patternOf(condition: Condition & { op: "regex" }): RegExp {
-  let regex = compiled.get(condition);
-  if (regex === undefined) {
-    // No flags: no `g`/`y`, so `test` keeps no lastIndex state between calls.
-    regex = new RegExp(condition.value);
-    compiled.set(condition, regex);
+/** Kleene OR: true if any is true; else the first unsettled; else false. */
+function any<T>(items: readonly T[], test: (item: T) => ConditionResult): ConditionResult {
+  let unsettled: Unsettled | null = null;
+  for (const item of items) {
+    const result = test(item);
+    if (result === true) return true;
+    if (result !== false) unsettled ??= result;
   }
-  return regex;
+  return unsettled ?? false;
 }
 
-export function conditionHolds(condition: Condition, args: Record<string, unknown>): boolean {
+function compare(argument: unknown, path: string, holds: (n: number) => boolean): ConditionResult {
+  const n = readNumber(argument);
+  return n === null ? notANumber(path) : holds(n);
+}
+
+/** Compiled once per condition object; parsed policies are frozen, so the key is stable. */
+const compiled = new WeakMap<object, Pattern | null>();
+
+function patternOf(condition: Condition & { op: "regex" }): Pattern | null {
+  let pattern = compiled.get(condition);
+  if (pattern === undefined) {
+    // parsePolicy has compiled it once already; null only if that ever stops being true.
+    const result = compilePattern(condition.value);
+    pattern = result.ok ? result.value : null;
+    compiled.set(condition, pattern);
+  }
+  return pattern;
+}
+
+function matches(condition: Condition & { op: "regex" }, argument: unknown): ConditionResult {
+  if (typeof argument !== "string") return false;
+  if (argument.length > MAX_MATCHED_LENGTH) {
+    return { unsettled: `${condition.path} is too long to check (over ${MAX_MATCHED_LENGTH} characters)` };
+  }
+  const pattern = patternOf(condition);
+  if (pattern === null) return { unsettled: `the pattern for ${condition.path} cannot be checked` };
+  return pattern.test(argument);
+}
+
+export function checkCondition(condition: Condition, args: Record<string, unknown>): ConditionResult {
   const argument = argumentAt(condition.path, args);
   if (condition.op === "exists") {
     const present = argument !== MISSING && argument !== null;
     return present === condition.value;
   }
   if (argument === MISSING) return false;
+  const { path } = condition;
   switch (condition.op) {
     case "eq":
-      return equals(argument, condition.value);
+      return equals(argument, condition.value, path);
     case "neq":
-      return !equals(argument, condition.value);
+      return not(equals(argument, condition.value, path));
     case "lt":
-      return isNumber(argument) && argument < condition.value;
+      return compare(argument, path, (n) => n < condition.value);
     case "lte":
-      return isNumber(argument) && argument <= condition.value;
+      return compare(argument, path, (n) => n <= condition.value);
     case "gt":
-      return isNumber(argument) && argument > condition.value;
+      return compare(argument, path, (n) => n > condition.value);
     case "gte":
-      return isNumber(argument) && argument >= condition.value;
+      return compare(argument, path, (n) => n >= condition.value);
     case "in":
-      return condition.value.some((v) => equals(argument, v));
+      return any(condition.value, (v) => equals(argument, v, path));
     case "not_in":
-      return !condition.value.some((v) => equals(argument, v));
+      return not(any(condition.value, (v) => equals(argument, v, path)));
     case "regex":
-      return typeof argument === "string" && patternOf(condition).test(argument);
+      return matches(condition, argument);
     case "contains":
       if (typeof argument === "string") return argument.includes(String(condition.value));
-      if (Array.isArray(argument)) return argument.some((element) => equals(element, condition.value));
+      if (Array.isArray(argument)) return any(argument, (element) => equals(element, condition.value, path));
       return false;
   }
 }
 
-/** A rule's conditions all hold (AND); an empty list always holds. */
-export function ruleHolds(conditions: readonly Condition[], args: Record<string, unknown>): boolean {
-  return conditions.every((condition) => conditionHolds(condition, args));
+/** A rule's conditions combined with AND (Kleene); an empty list always holds. */
+export function checkRule(conditions: readonly Condition[], args: Record<string, unknown>): RuleResult {
+  let unsettled: Unsettled | null = null;
+  for (const condition of conditions) {
+    const result = checkCondition(condition, args);
+    if (result === false) return { kind: "fails" };
+    if (result !== true) unsettled ??= result;
+  }
+  return unsettled === null ? { kind: "holds" } : { kind: "unsettled", message: unsettled.unsettled };
 }

@@ -11,7 +11,7 @@
  * Monitor mode is not applied here: this always reports the real decision, and the Durable
  * Object decides whether to enforce it.
  */
-import { argumentAt, ruleHolds } from "./conditions";
+import { argumentAt, checkRule, readNumber } from "./conditions";
 import type { DenyCode } from "./decision";
 import { pointer, type Limit, type PolicyDocument } from "./schema";
 import { windowSeconds } from "./windows";
@@ -86,14 +86,21 @@ export function evaluateToolCall(
     };
   }
 
+  // An unsettled rule (an argument present but unreadable as the rule needs it) denies under
+  // either list, with a message naming the path: the rule's on_deny would tell the agent the
+  // wrong thing ("Refund exceeds the policy limit" for an amount that is not a number).
   for (const [i, rule] of (rules?.require ?? []).entries()) {
-    if (!ruleHolds(rule.conditions, args)) {
-      return { kind: "deny", code: "require", rule: pointer(["tools", tool, "require", i]), message: rule.on_deny };
+    const result = checkRule(rule.conditions, args);
+    if (result.kind !== "holds") {
+      const message = result.kind === "unsettled" ? result.message : rule.on_deny;
+      return { kind: "deny", code: "require", rule: pointer(["tools", tool, "require", i]), message };
     }
   }
   for (const [i, rule] of (rules?.deny_if ?? []).entries()) {
-    if (ruleHolds(rule.conditions, args)) {
-      return { kind: "deny", code: "deny_if", rule: pointer(["tools", tool, "deny_if", i]), message: rule.on_deny };
+    const result = checkRule(rule.conditions, args);
+    if (result.kind !== "fails") {
+      const message = result.kind === "unsettled" ? result.message : rule.on_deny;
+      return { kind: "deny", code: "deny_if", rule: pointer(["tools", tool, "deny_if", i]), message };
     }
   }
 
@@ -113,8 +120,10 @@ function limitRequests(
   const limits: LimitRequest[] = [];
   for (const [i, limit] of list.entries()) {
     const rule = pointerOf(i);
-    const cost = limit.cost === undefined ? 1 : argumentAt(limit.cost, args);
-    if (typeof cost !== "number" || !Number.isFinite(cost) || cost < 0) {
+    // A cost is read as a number the way conditions read one: a coercing upstream charges 5
+    // for "5", so the counter must too.
+    const cost = limit.cost === undefined ? 1 : readNumber(argumentAt(limit.cost, args));
+    if (cost === null || cost < 0) {
       // Never echo the value: argument values stay out of messages and audit records.
       return {
         kind: "deny",

@@ -8,12 +8,13 @@
  * same reason: accepting and ignoring them would enforce less than the author wrote.
  *
  * `parsePolicy` is the only way a document enters the system; what it returns is deeply frozen,
- * and its regular expressions are known to compile.
+ * and its regular expressions are known to compile with RE2.
  */
 import { z } from "zod";
 import { canonicalJson } from "../canonical-json";
 import { sha256Hex } from "../digest";
 import { err, ok, type Result } from "../result";
+import { compilePattern } from "./pattern";
 
 export interface PolicyError {
   /** JSON pointer (RFC 6901) to the offending value, e.g. `/tools/run/limits/0/window`. */
@@ -44,16 +45,14 @@ const scalar = z.union([z.string(), z.number(), z.boolean()], expecting("expecte
 
 const number = z.number(expecting("expected a number"));
 
+/**
+ * Compiled here with the engine that will run it (RE2, src/policy/pattern.ts), so a pattern that
+ * could not run in linear time (a backreference, a lookaround) is refused at save time, never
+ * found on a live call.
+ */
 const pattern = z.string(expecting("expected a regular expression as a string")).check((ctx) => {
-  try {
-    new RegExp(ctx.value);
-  } catch (e) {
-    ctx.issues.push({
-      code: "custom",
-      input: ctx.value,
-      message: e instanceof Error ? e.message : "invalid regular expression",
-    });
-  }
+  const compiled = compilePattern(ctx.value);
+  if (!compiled.ok) ctx.issues.push({ code: "custom", input: ctx.value, message: compiled.error });
 });
 
 const condition = <Op extends string, V extends z.ZodType>(op: Op, value: V) =>

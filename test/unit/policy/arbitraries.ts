@@ -12,17 +12,32 @@ export const calledToolNames = [...policyToolNames, "other", "__proto__", "\u202
 const fields = ["a", "b", "constructor"];
 const scalars = [0, 1, 5, -1, 2.5, "1", "5", "x", "", "true", true, false];
 
+/**
+ * What an agent may send besides: numbers spelled as strings the way upstreams coerce them, strings
+ * that are no number although Number() reads some of them (blank, "1_0", "Infinity"), Unicode and
+ * vertical whitespace for `\s`, and strings on either side of the `regex` length limit.
+ */
+const argumentOnlyScalars = [" 5 ", "5.0", "0x5", "1e0", "+5", "-0", "2.5e0", "  ", "1_0", "Infinity", "NaN", "x\u00a0", "\u000b", "a b", "x1"];
+const longStrings = ["x".repeat(65_536), "x".repeat(65_537)];
+
 const scalar = fc.constantFrom(...scalars);
+const argumentScalar = fc.oneof(
+  { arbitrary: fc.constantFrom(...scalars, ...argumentOnlyScalars), weight: 20 },
+  { arbitrary: fc.constantFrom(...longStrings), weight: 4 },
+);
 const path = fc
   .array(fc.constantFrom(...fields), { minLength: 1, maxLength: 2 })
   .map((parts) => `args.${parts.join(".")}`);
 
 const condition = fc.oneof(
-  fc.record({ path, op: fc.constantFrom("eq", "neq", "contains"), value: scalar }),
-  fc.record({ path, op: fc.constantFrom("lt", "lte", "gt", "gte"), value: fc.constantFrom(0, 1, 5, -1, 2.5) }),
-  fc.record({ path, op: fc.constantFrom("in", "not_in"), value: fc.array(scalar, { maxLength: 3 }) }),
-  fc.record({ path, op: fc.constant("exists"), value: fc.boolean() }),
-  fc.record({ path, op: fc.constant("regex"), value: fc.constantFrom("^x$", "x", "1", "^$", "[0-9]") }),
+  { arbitrary: fc.record({ path, op: fc.constantFrom("eq", "neq", "contains"), value: scalar }), weight: 1 },
+  { arbitrary: fc.record({ path, op: fc.constantFrom("lt", "lte", "gt", "gte"), value: fc.constantFrom(0, 1, 5, -1, 2.5) }), weight: 1 },
+  { arbitrary: fc.record({ path, op: fc.constantFrom("in", "not_in"), value: fc.array(scalar, { maxLength: 3 }) }), weight: 1 },
+  { arbitrary: fc.record({ path, op: fc.constant("exists"), value: fc.boolean() }), weight: 1 },
+  {
+    arbitrary: fc.record({ path, op: fc.constant("regex"), value: fc.constantFrom("^x$", "x", "1", "^$", "[0-9]", "\\s", "^\\S+$", "x\\s?1", "^(x+)+$") }),
+    weight: 2,
+  },
 );
 
 const rule = fc.record({
@@ -62,10 +77,20 @@ export const policyInput = fc.record(
   { requiredKeys: ["version", "default"] },
 );
 
+/**
+ * Documents that always reach the rules: the tool "read" is listed with rules and nothing hides
+ * it, so every run exercises require and deny_if (most runs of policyInput stop at steps 1–3).
+ */
+export const rulesOfReadInput = fc.record({
+  version: fc.constant("1"),
+  default: fc.constantFrom("allow", "deny"),
+  tools: fc.record({ read: fc.record({ require: fc.array(rule, { maxLength: 2 }), deny_if: fc.array(rule, { maxLength: 2 }) }, { requiredKeys: [] }) }),
+});
+
 const argumentValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
   value: fc.oneof(
     { depthSize: "small", withCrossShrink: true },
-    scalar,
+    argumentScalar,
     fc.constant(null),
     fc.array(tie("value"), { maxLength: 2 }),
     fc.dictionary(fc.constantFrom(...fields), tie("value"), { maxKeys: 2 }),

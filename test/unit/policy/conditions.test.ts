@@ -1,8 +1,13 @@
 import { describe, expect, test } from "vitest";
-import { conditionHolds, ruleHolds } from "../../../src/policy/conditions";
+import { checkCondition, checkRule, readNumber } from "../../../src/policy/conditions";
+import { MAX_MATCHED_LENGTH } from "../../../src/policy/pattern";
 import type { Condition } from "../../../src/policy/schema";
 
-type Case = [description: string, condition: Condition, args: Record<string, unknown>, holds: boolean];
+/** true or false, or the message of an unsettled condition (present, but unreadable as needed). */
+type Expected = boolean | string;
+type Case = [description: string, condition: Condition, args: Record<string, unknown>, expected: Expected];
+
+const notANumber = (path: string) => `${path} is not a number`;
 
 const nested = { a: { b: { c: 5 } } };
 
@@ -12,8 +17,10 @@ const cases: Case[] = [
   ["eq string differs", { path: "args.env", op: "eq", value: "prod" }, { env: "Prod" }, false],
   ["eq numbers numerically", { path: "args.n", op: "eq", value: 5 }, { n: 5.0 }, true],
   ["eq -0 and 0 as numbers", { path: "args.n", op: "eq", value: 0 }, { n: -0 }, true],
-  ["eq number string vs number compares as strings", { path: "args.n", op: "eq", value: 5 }, { n: "5" }, true],
-  ["eq '5.0' vs 5 as strings differs", { path: "args.n", op: "eq", value: 5 }, { n: "5.0" }, false],
+  ["eq number string vs number reads the string as a number", { path: "args.n", op: "eq", value: 5 }, { n: "5" }, true],
+  ["eq '5.0' vs 5 compares numerically", { path: "args.n", op: "eq", value: 5 }, { n: "5.0" }, true],
+  ["eq number vs string value compares as strings", { path: "args.n", op: "eq", value: "5" }, { n: 5 }, true],
+  ["eq '5.0' vs string value '5' differs", { path: "args.n", op: "eq", value: "5" }, { n: "5.0" }, false],
   ["eq boolean vs string", { path: "args.f", op: "eq", value: "true" }, { f: true }, true],
   ["eq boolean vs boolean", { path: "args.f", op: "eq", value: false }, { f: false }, true],
   ["eq object argument never equal", { path: "args.o", op: "eq", value: "[object Object]" }, { o: {} }, false],
@@ -33,13 +40,13 @@ const cases: Case[] = [
   ["lte above", { path: "args.n", op: "lte", value: 10 }, { n: 10.5 }, false],
   ["gt holds", { path: "args.amount", op: "gt", value: 10000 }, { amount: 10001 }, true],
   ["gt equal", { path: "args.amount", op: "gt", value: 10000 }, { amount: 10000 }, false],
-  ["gt numeric string is not a number", { path: "args.amount", op: "gt", value: 10000 }, { amount: "20000" }, false],
-  ["gt boolean is not a number", { path: "args.amount", op: "gt", value: 0 }, { amount: true }, false],
-  ["gt NaN is false", { path: "args.amount", op: "gt", value: 0 }, { amount: Number.NaN }, false],
+  ["gt numeric string is read as a number", { path: "args.amount", op: "gt", value: 10000 }, { amount: "20000" }, true],
+  ["gt boolean is not a number", { path: "args.amount", op: "gt", value: 0 }, { amount: true }, notANumber("args.amount")],
+  ["gt NaN is not a number", { path: "args.amount", op: "gt", value: 0 }, { amount: Number.NaN }, notANumber("args.amount")],
   ["gt missing", { path: "args.amount", op: "gt", value: 0 }, {}, false],
   ["gte equal", { path: "args.n", op: "gte", value: 0 }, { n: 0 }, true],
   ["gte below", { path: "args.n", op: "gte", value: 0 }, { n: -1 }, false],
-  ["lt null is not a number", { path: "args.n", op: "lt", value: 10 }, { n: null }, false],
+  ["lt null is not a number", { path: "args.n", op: "lt", value: 10 }, { n: null }, notANumber("args.n")],
   // in / not_in
   ["in member", { path: "args.region", op: "in", value: ["eu", "us"] }, { region: "us" }, true],
   ["in member by string comparison", { path: "args.n", op: "in", value: ["1", 2] }, { n: 1 }, true],
@@ -83,52 +90,212 @@ const cases: Case[] = [
   ["string length is missing", { path: "args.a.length", op: "exists", value: true }, { a: "xyz" }, false],
 ];
 
-describe("conditionHolds", () => {
-  test.each(cases)("%s", (_description, condition, args, holds) => {
-    expect(conditionHolds(condition, args)).toBe(holds);
+const outcome = (condition: Condition, args: Record<string, unknown>): Expected => {
+  const result = checkCondition(condition, args);
+  return typeof result === "boolean" ? result : result.unsettled;
+};
+
+describe("checkCondition", () => {
+  test.each(cases)("%s", (_description, condition, args, expected) => {
+    expect(outcome(condition, args)).toBe(expected);
   });
 });
 
 describe("prototype paths are missing unless sent", () => {
   const inherited = ["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf"];
   test.each(inherited)("args.%s is missing on {}", (field) => {
-    expect(conditionHolds({ path: `args.${field}`, op: "exists", value: true }, {})).toBe(false);
-    expect(conditionHolds({ path: `args.${field}`, op: "exists", value: false }, {})).toBe(true);
-    expect(conditionHolds({ path: `args.${field}`, op: "neq", value: "x" }, {})).toBe(false);
+    expect(checkCondition({ path: `args.${field}`, op: "exists", value: true }, {})).toBe(false);
+    expect(checkCondition({ path: `args.${field}`, op: "exists", value: false }, {})).toBe(true);
+    expect(checkCondition({ path: `args.${field}`, op: "neq", value: "x" }, {})).toBe(false);
   });
 
   test("nested inherited field is missing", () => {
-    expect(conditionHolds({ path: "args.a.constructor.name", op: "eq", value: "Object" }, { a: {} })).toBe(false);
+    expect(checkCondition({ path: "args.a.constructor.name", op: "eq", value: "Object" }, { a: {} })).toBe(false);
   });
 
   test("an own __proto__ key sent by the agent is a real argument", () => {
     const args = JSON.parse('{"__proto__": "x"}') as Record<string, unknown>;
-    expect(conditionHolds({ path: "args.__proto__", op: "eq", value: "x" }, args)).toBe(true);
+    expect(checkCondition({ path: "args.__proto__", op: "eq", value: "x" }, args)).toBe(true);
   });
 
   test("null-prototype arguments work", () => {
     const args = Object.assign(Object.create(null) as Record<string, unknown>, { env: "prod" });
-    expect(conditionHolds({ path: "args.env", op: "eq", value: "prod" }, args)).toBe(true);
+    expect(checkCondition({ path: "args.env", op: "eq", value: "prod" }, args)).toBe(true);
   });
 });
 
 describe("regex", () => {
   test("the same condition gives the same answer on repeated calls (no lastIndex state)", () => {
     const condition: Condition = { path: "args.q", op: "regex", value: "a" };
-    const answers = [1, 2, 3].map(() => conditionHolds(condition, { q: "a" }));
+    const answers = [1, 2, 3].map(() => checkCondition(condition, { q: "a" }));
     expect(answers).toEqual([true, true, true]);
   });
 });
 
-describe("ruleHolds", () => {
+describe("checkRule: AND in three-valued logic", () => {
   const a: Condition = { path: "args.a", op: "eq", value: 1 };
   const b: Condition = { path: "args.b", op: "eq", value: 2 };
-  test.each<[string, Condition[], Record<string, unknown>, boolean]>([
-    ["empty list holds", [], {}, true],
-    ["all hold", [a, b], { a: 1, b: 2 }, true],
-    ["one fails", [a, b], { a: 1, b: 3 }, false],
-    ["first fails", [a, b], { a: 0, b: 2 }, false],
-  ])("%s", (_d, conditions, args, holds) => {
-    expect(ruleHolds(conditions, args)).toBe(holds);
+  const holds = { kind: "holds" };
+  const fails = { kind: "fails" };
+  const unsettled = (path: string) => ({ kind: "unsettled", message: notANumber(path) });
+  test.each<[string, Condition[], Record<string, unknown>, unknown]>([
+    ["empty list holds", [], {}, holds],
+    ["all hold", [a, b], { a: 1, b: 2 }, holds],
+    ["one fails", [a, b], { a: 1, b: 3 }, fails],
+    ["first fails", [a, b], { a: 0, b: 2 }, fails],
+    ["unsettled and true is unsettled", [a, b], { a: "x", b: 2 }, unsettled("args.a")],
+    ["unsettled and false is false: no reading of a could make the rule hold", [a, b], { a: "x", b: 3 }, fails],
+    ["false before unsettled is false", [b, a], { a: "x", b: 3 }, fails],
+    ["the first unsettled condition names the message", [a, b], { a: [1], b: null }, unsettled("args.a")],
+  ])("%s", (_d, conditions, args, expected) => {
+    expect(checkRule(conditions, args)).toEqual(expected);
+  });
+});
+
+describe("reading a number (docs/policy.md)", () => {
+  test.each<[string, unknown, number]>([
+    ["a JSON number", 1000, 1000],
+    ["a fraction", 2.5, 2.5],
+    ["-0 as 0", -0, 0],
+    ["a numeric string", "20000", 20000],
+    ["exponent, padded", " 2e4 ", 20000],
+    ["a trailing .0", "1000.0", 1000],
+    ["an exponent", "1e3", 1000],
+    ["a leading space", " 1000", 1000],
+    ["hex", "0x3e8", 1000],
+    ["binary", "0b11", 3],
+    ["octal", "0o7", 7],
+    ["a plus sign", "+5", 5],
+    ["the string -0 as 0", "-0", 0],
+    ["a leading dot", ".5", 0.5],
+    ["a trailing dot", "5.", 5],
+    ["tabs and newlines around", "\t42\n", 42],
+    ["Unicode spaces around (trim and Number agree on them)", "\u00a07\ufeff", 7],
+  ])("%s: %j reads as %d", (_d, value, number) => {
+    expect(Object.is(readNumber(value), number)).toBe(true);
+  });
+
+  test.each<[string, unknown]>([
+    ["the empty string (Number reads 0)", ""],
+    ["a blank string (Number reads 0)", "   "],
+    ["a newline only", "\n"],
+    ["digit separators", "1_000"],
+    ["a thousands comma", "1,000"],
+    ["Infinity", "Infinity"],
+    ["-Infinity", "-Infinity"],
+    ["NaN", "NaN"],
+    ["a currency sign", "$5"],
+    ["two numbers", "5 5"],
+    ["a bare 0x", "0x"],
+    ["negative hex (Number refuses it)", "-0x10"],
+    ["an overflowing exponent", "1e400"],
+    ["the number Infinity", Infinity],
+    ["the number NaN", Number.NaN],
+    ["true (Number reads 1)", true],
+    ["false (Number reads 0)", false],
+    ["null (Number reads 0)", null],
+    ["a list of one number (Number reads 20000)", [20000]],
+    ["a list of one numeric string", ["1"]],
+    ["an empty list (Number reads 0)", []],
+    ["an object", { valueOf: 5 }],
+    ["undefined", undefined],
+  ])("%s: %j is not a number", (_d, value) => {
+    expect(readNumber(value)).toBeNull();
+  });
+});
+
+describe("numeric operators fail closed on values that are not numbers", () => {
+  const gt: Condition = { path: "args.amount", op: "gt", value: 10000 };
+  const eq: Condition = { path: "args.amount", op: "eq", value: 1000 };
+  const neq: Condition = { path: "args.amount", op: "neq", value: 1000 };
+  const inList: Condition = { path: "args.amount", op: "in", value: [1000] };
+  const notIn: Condition = { path: "args.amount", op: "not_in", value: [1000] };
+  const unsettled = notANumber("args.amount");
+
+  test.each<[unknown, Expected]>([
+    [20000, true],
+    ["20000", true],
+    [" 2e4 ", true],
+    ["0x4e20", true],
+    [[20000], unsettled],
+    [true, unsettled],
+    [null, unsettled],
+    ["", unsettled],
+    ["  ", unsettled],
+    ["20_000", unsettled],
+    ["Infinity", unsettled],
+    [{ amount: 20000 }, unsettled],
+    ["9999", false],
+    ["+10000", false],
+  ])("gt 10000 with %j: %j", (amount, expected) => {
+    expect(outcome(gt, { amount })).toBe(expected);
+  });
+
+  const spellingsOf1000 = [1000, 1000.0, "1000", "1000.0", "1e3", " 1000", "1000 ", "0x3e8", "+1000", "1000."];
+  test.each(spellingsOf1000)("eq, in 1000 hold and neq, not_in fail for %j", (amount) => {
+    expect(outcome(eq, { amount })).toBe(true);
+    expect(outcome(inList, { amount })).toBe(true);
+    expect(outcome(neq, { amount })).toBe(false);
+    expect(outcome(notIn, { amount })).toBe(false);
+  });
+
+  const notNumbers = [[1000], ["1000"], true, false, null, "", " ", "1_000", "Infinity", "1,000", {}];
+  test.each(notNumbers)("eq, neq, in, not_in 1000 are unsettled for %j", (amount) => {
+    for (const condition of [eq, neq, inList, notIn]) expect(outcome(condition, { amount })).toBe(unsettled);
+  });
+
+  test("-0 equals 0, in either spelling", () => {
+    expect(outcome({ path: "args.n", op: "eq", value: 0 }, { n: "-0" })).toBe(true);
+    expect(outcome({ path: "args.n", op: "in", value: [0] }, { n: -0 })).toBe(true);
+  });
+
+  test("a list mixing numbers and strings: a string element compares as a string, a number element numerically", () => {
+    const mixed: Condition = { path: "args.v", op: "in", value: [1000, "n/a"] };
+    expect(outcome(mixed, { v: "n/a" })).toBe(true);
+    expect(outcome(mixed, { v: "1e3" })).toBe(true);
+    expect(outcome(mixed, { v: "other" })).toBe(notANumber("args.v"));
+    expect(outcome({ ...mixed, op: "not_in" }, { v: "other" })).toBe(notANumber("args.v"));
+    expect(outcome({ ...mixed, op: "not_in" }, { v: "n/a" })).toBe(false);
+    expect(outcome({ ...mixed, op: "not_in" }, { v: 7 })).toBe(true);
+  });
+
+  test("string policy values keep comparing as strings", () => {
+    expect(outcome({ path: "args.v", op: "eq", value: "1000" }, { v: "1e3" })).toBe(false);
+    expect(outcome({ path: "args.v", op: "in", value: ["1000"] }, { v: [1000] })).toBe(false);
+    expect(outcome({ path: "args.v", op: "neq", value: "1000" }, { v: [1000] })).toBe(true);
+  });
+
+  test("contains a number: list elements compare numerically, and one unreadable element makes it unsettled", () => {
+    const contains3: Condition = { path: "args.ids", op: "contains", value: 3 };
+    expect(outcome(contains3, { ids: ["3.0"] })).toBe(true);
+    expect(outcome(contains3, { ids: ["x", 3] })).toBe(true);
+    expect(outcome(contains3, { ids: [1, 2] })).toBe(false);
+    expect(outcome(contains3, { ids: [1, [3]] })).toBe(notANumber("args.ids"));
+    expect(outcome(contains3, { ids: "a3" })).toBe(true);
+  });
+
+  test("a missing argument is still false for every numeric operator", () => {
+    for (const condition of [gt, eq, neq, inList, notIn]) expect(outcome(condition, {})).toBe(false);
+  });
+});
+
+describe("regex reads at most MAX_MATCHED_LENGTH characters", () => {
+  const condition: Condition = { path: "args.q", op: "regex", value: "^(a+)+$" };
+
+  test("a string of exactly the limit is matched", () => {
+    expect(outcome(condition, { q: "a".repeat(MAX_MATCHED_LENGTH) })).toBe(true);
+  });
+
+  test("one character more is unsettled, not false", () => {
+    expect(outcome(condition, { q: "a".repeat(MAX_MATCHED_LENGTH + 1) })).toBe(
+      `args.q is too long to check (over ${MAX_MATCHED_LENGTH} characters)`,
+    );
+  });
+
+  test("a catastrophic pattern at the limit answers in linear time", () => {
+    const started = performance.now();
+    expect(outcome({ path: "args.q", op: "regex", value: "^(\\w+\\s?)*$" }, { q: `${"a".repeat(MAX_MATCHED_LENGTH - 1)}!` })).toBe(false);
+    // Not a performance target: a backtracking engine would not finish at all.
+    expect(performance.now() - started).toBeLessThan(250);
   });
 });

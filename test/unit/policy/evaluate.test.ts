@@ -271,6 +271,10 @@ describe("limits", () => {
     ["a whole amount", { refund: { amount: 250 } }, 250],
     ["a fractional amount", { refund: { amount: 12.5 } }, 12.5],
     ["zero", { refund: { amount: 0 } }, 0],
+    ["a numeric string, as a coercing upstream would charge it", { refund: { amount: "250" } }, 250],
+    ["a padded exponent string", { refund: { amount: " 2.5e2 " } }, 250],
+    ["a hex string", { refund: { amount: "0xfa" } }, 250],
+    ["-0, as 0", { refund: { amount: "-0" } }, 0],
   ])("cost from the argument: %s", (_d, args, cost) => {
     const e = evaluateToolCall(costly, "pay", args);
     expect(e.kind === "allow" && e.limits.map((l) => l.cost)).toEqual([cost, 1]);
@@ -279,8 +283,13 @@ describe("limits", () => {
   test.each<[string, Record<string, unknown>]>([
     ["missing", { refund: {} }],
     ["missing parent", {}],
-    ["a numeric string", { refund: { amount: "250" } }],
     ["negative", { refund: { amount: -1 } }],
+    ["a negative string", { refund: { amount: "-1" } }],
+    ["an empty string (Number reads 0)", { refund: { amount: "" } }],
+    ["a blank string", { refund: { amount: "  " } }],
+    ["a string with digit separators", { refund: { amount: "1_000" } }],
+    ["the string Infinity", { refund: { amount: "Infinity" } }],
+    ["true", { refund: { amount: true } }],
     ["null", { refund: { amount: null } }],
     ["NaN", { refund: { amount: Number.NaN } }],
     ["Infinity", { refund: { amount: Number.POSITIVE_INFINITY } }],
@@ -298,6 +307,64 @@ describe("limits", () => {
   test("an all_tools cost names the all_tools limit", () => {
     const policy = limits([], [{ counter: "bytes", window: "hour", max: 1000, cost: "args.size" }]);
     expect(verdict(evaluateToolCall(policy, "pay", {}))).toBe("invalid_cost /all_tools/limits/0");
+  });
+});
+
+describe("a rule an argument cannot settle denies, under require and deny_if alike", () => {
+  const policy = policyOf({
+    version: "1",
+    default: "deny",
+    tools: {
+      refund: {
+        deny_if: [
+          { conditions: [{ path: "args.amount", op: "gt", value: 10000 }], on_deny: "Refund exceeds the policy limit." },
+          {
+            conditions: [
+              { path: "args.fee", op: "gt", value: 5 },
+              { path: "args.currency", op: "eq", value: "USD" },
+            ],
+            on_deny: "USD fees above 5 need approval.",
+          },
+          { conditions: [{ path: "args.note", op: "regex", value: "^(\\w+\\s?)*$" }], on_deny: "Notes must not be plain words." },
+        ],
+      },
+      transfer: {
+        require: [{ conditions: [{ path: "args.amount", op: "lte", value: 100 }], on_deny: "Transfers are capped at 100." }],
+      },
+    },
+  });
+
+  test.each<[string, string, Record<string, unknown>, string, string]>([
+    ["deny_if over a string above the cap", "refund", { amount: "20000" }, "deny_if /tools/refund/deny_if/0", "Refund exceeds the policy limit."],
+    ["deny_if over a padded exponent", "refund", { amount: " 2e4 " }, "deny_if /tools/refund/deny_if/0", "Refund exceeds the policy limit."],
+    ["deny_if over a list", "refund", { amount: [20000] }, "deny_if /tools/refund/deny_if/0", "args.amount is not a number"],
+    ["deny_if over a boolean", "refund", { amount: true }, "deny_if /tools/refund/deny_if/0", "args.amount is not a number"],
+    ["deny_if over an empty string", "refund", { amount: "" }, "deny_if /tools/refund/deny_if/0", "args.amount is not a number"],
+    ["deny_if over an unsettled and a true condition", "refund", { fee: "x", currency: "USD" }, "deny_if /tools/refund/deny_if/1", "args.fee is not a number"],
+    ["deny_if over a string too long to check", "refund", { note: "a".repeat(70_000) }, "deny_if /tools/refund/deny_if/2", "args.note is too long to check (over 65536 characters)"],
+    ["require over a numeric string", "transfer", { amount: "1e3" }, "require /tools/transfer/require/0", "Transfers are capped at 100."],
+    ["require over a list", "transfer", { amount: [50] }, "require /tools/transfer/require/0", "args.amount is not a number"],
+    ["require over null", "transfer", { amount: null }, "require /tools/transfer/require/0", "args.amount is not a number"],
+  ])("%s", (_d, tool, args, expected, message) => {
+    const e = evaluateToolCall(policy, tool, args);
+    expect(verdict(e)).toBe(expected);
+    expect(e).toMatchObject({ message });
+  });
+
+  test.each<[string, string, Record<string, unknown>]>([
+    ["a number under the cap", "refund", { amount: 500 }],
+    ["a numeric string under the cap", "refund", { amount: "500" }],
+    ["an unsettled condition beside a false one: no reading of fee could make the rule hold", "refund", { fee: "x", currency: "EUR" }],
+    ["a missing argument", "refund", {}],
+    ["a long string that is not plain words, under the limit", "refund", { note: `${"a".repeat(60_000)}!` }],
+    ["require over a numeric string under the cap", "transfer", { amount: " 100 " }],
+  ])("allows %s", (_d, tool, args) => {
+    expect(verdict(evaluateToolCall(policy, tool, args))).toBe("allow");
+  });
+
+  test("the message never carries the argument's value", () => {
+    const e = evaluateToolCall(policy, "refund", { amount: ["SECRET-VALUE"] });
+    expect(JSON.stringify(e)).not.toContain("SECRET-VALUE");
   });
 });
 

@@ -1,14 +1,16 @@
 /**
- * A second evaluator, written straight from POLICY.md over the raw JSON document, checked against
- * `evaluateToolCall` on random documents and arguments. The property the issue asks for: the
- * reference never denies a call that `evaluateToolCall` allows. It is checked in its stronger form
- * too: both agree on every decision, its code and its rule.
+ * A second evaluator, written straight from docs/policy.md over the raw JSON document, checked
+ * against `evaluateToolCall` on random documents and arguments. The property the issue asks for:
+ * the reference never denies a call that `evaluateToolCall` allows. It is checked in its stronger
+ * form too: both agree on every decision, its code, its rule, and the message of a require or
+ * deny_if denial (the rule's on_deny, or why the argument could not be checked). Its `regex` is
+ * JavaScript's RegExp, the meaning docs/policy.md promises for the generated patterns.
  */
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { evaluateToolCall } from "../../../src/policy/evaluate";
 import { formatPolicyErrors, parsePolicy } from "../../../src/policy/schema";
-import { calledToolNames, policyInput, toolArguments } from "./arbitraries";
+import { calledToolNames, policyInput, rulesOfReadInput, toolArguments } from "./arbitraries";
 
 type Json = any; // the reference reads the raw document the way the spec's prose does
 
@@ -16,6 +18,8 @@ interface Decision {
   kind: "allow" | "deny";
   code?: string;
   rule?: string | null;
+  /** Compared for require and deny_if only: the other steps word their own messages. */
+  message?: string;
   costs?: number[];
 }
 
@@ -32,32 +36,64 @@ function lookup(args: Json, path: string): unknown {
   return at;
 }
 
-/** "numbers compare as numbers, otherwise as strings"; objects, lists and null equal nothing. */
-function same(a: unknown, b: unknown): boolean {
-  if (typeof a === "number" && typeof b === "number") return a === b;
+/** "Reading a number": a JSON number, or a string Number() reads as finite, unless blank; else undefined. */
+function asNumber(v: unknown): number | undefined {
+  if (typeof v === "number") return Number.isFinite(v) ? v : undefined;
+  if (typeof v !== "string" || /^\s*$/.test(v)) return undefined;
+  return Number.isFinite(Number(v)) ? Number(v) : undefined;
+}
+
+/** A condition is true, false, or "cannot tell" (fails closed), carrying what the agent is told. */
+type Truth = true | false | { cannotTell: string };
+
+/** A numeric policy value reads the argument as a number; otherwise strings, and objects, lists and null equal nothing. */
+function same(a: unknown, b: unknown, path: string): Truth {
+  if (typeof b === "number") {
+    const n = asNumber(a);
+    return n === undefined ? { cannotTell: `${path} is not a number` } : n === b;
+  }
   if (a === null || typeof a === "object") return false;
   return `${a as string}` === `${b as string}`;
 }
 
-function holds(c: Json, args: Json): boolean {
+const negate = (t: Truth): Truth => (t === true ? false : t === false ? true : t);
+
+function someOf(list: unknown[], test: (x: unknown) => Truth): Truth {
+  const results = list.map(test);
+  if (results.includes(true)) return true;
+  return results.find((r) => r !== false) ?? false;
+}
+
+function holds(c: Json, args: Json): Truth {
   const v = lookup(args, c.path);
   if (c.op === "exists") return c.value ? v !== undefined && v !== null : v === undefined || v === null;
   if (v === undefined) return false;
-  const num = typeof v === "number";
+  const n = asNumber(v);
+  const compare = (ok: (n: number) => boolean): Truth => (n === undefined ? { cannotTell: `${c.path} is not a number` } : ok(n));
   switch (c.op) {
-    case "eq": return same(v, c.value);
-    case "neq": return !same(v, c.value);
-    case "lt": return num && (v as number) < c.value;
-    case "lte": return num && (v as number) <= c.value;
-    case "gt": return num && (v as number) > c.value;
-    case "gte": return num && (v as number) >= c.value;
-    case "in": return (c.value as unknown[]).some((x) => same(v, x));
-    case "not_in": return !(c.value as unknown[]).some((x) => same(v, x));
-    case "regex": return typeof v === "string" && new RegExp(c.value).test(v);
+    case "eq": return same(v, c.value, c.path);
+    case "neq": return negate(same(v, c.value, c.path));
+    case "lt": return compare((x) => x < c.value);
+    case "lte": return compare((x) => x <= c.value);
+    case "gt": return compare((x) => x > c.value);
+    case "gte": return compare((x) => x >= c.value);
+    case "in": return someOf(c.value, (x) => same(v, x, c.path));
+    case "not_in": return negate(someOf(c.value, (x) => same(v, x, c.path)));
+    case "regex":
+      if (typeof v !== "string") return false;
+      if (v.length > 65536) return { cannotTell: `${c.path} is too long to check (over 65536 characters)` };
+      return new RegExp(c.value).test(v);
     case "contains":
-      return typeof v === "string" ? v.indexOf(String(c.value)) !== -1 : Array.isArray(v) && v.some((x) => same(x, c.value));
+      return typeof v === "string" ? v.indexOf(String(c.value)) !== -1 : Array.isArray(v) ? someOf(v, (x) => same(x, c.value, c.path)) : false;
   }
   throw new Error(`unknown op ${c.op}`);
+}
+
+/** All conditions hold: false if any is false, else "cannot tell" if any is, else true. */
+function allHold(conditions: Json[], args: Json): Truth {
+  const results = conditions.map((c) => holds(c, args));
+  if (results.includes(false)) return false;
+  return results.find((r) => r !== true) ?? true;
 }
 
 function reference(doc: Json | null, tool: string, args: Json): Decision {
@@ -69,11 +105,16 @@ function reference(doc: Json | null, tool: string, args: Json): Decision {
   if (!listed && doc.default === "deny") return { kind: "deny", code: "not_permitted", rule: "/default" };
   const t = listed ? doc.tools[tool] : {};
   const require: Json[] = t.require ?? [];
-  for (let i = 0; i < require.length; i++)
-    if (!require[i].conditions.every((c: Json) => holds(c, args))) return { kind: "deny", code: "require", rule: `/tools/${esc(tool)}/require/${i}` };
+  // Fail closed: a rule that cannot be told denies from either list, saying why.
+  for (let i = 0; i < require.length; i++) {
+    const r = allHold(require[i].conditions, args);
+    if (r !== true) return { kind: "deny", code: "require", rule: `/tools/${esc(tool)}/require/${i}`, message: r === false ? require[i].on_deny : r.cannotTell };
+  }
   const denyIf: Json[] = t.deny_if ?? [];
-  for (let i = 0; i < denyIf.length; i++)
-    if (denyIf[i].conditions.every((c: Json) => holds(c, args))) return { kind: "deny", code: "deny_if", rule: `/tools/${esc(tool)}/deny_if/${i}` };
+  for (let i = 0; i < denyIf.length; i++) {
+    const r = allHold(denyIf[i].conditions, args);
+    if (r !== false) return { kind: "deny", code: "deny_if", rule: `/tools/${esc(tool)}/deny_if/${i}`, message: r === true ? denyIf[i].on_deny : r.cannotTell };
+  }
   const costs: number[] = [];
   const limits: [Json, string][] = [
     ...((t.limits ?? []) as Json[]).map((l, i): [Json, string] => [l, `/tools/${esc(tool)}/limits/${i}`]),
@@ -81,9 +122,9 @@ function reference(doc: Json | null, tool: string, args: Json): Decision {
   ];
   for (const [l, rule] of limits) {
     if (l.cost === undefined) { costs.push(1); continue; }
-    const v = lookup(args, l.cost);
-    if (typeof v !== "number" || !(v >= 0) || v === Infinity) return { kind: "deny", code: "invalid_cost", rule };
-    costs.push(v);
+    const v = asNumber(lookup(args, l.cost));
+    if (v === undefined || v < 0) return { kind: "deny", code: "invalid_cost", rule };
+    costs.push(v === 0 ? 0 : v);
   }
   return { kind: "allow", costs };
 }
@@ -99,13 +140,17 @@ function actual(doc: Json | null, tool: string, args: Record<string, unknown>): 
   if (e.kind === "allow") return { kind: "allow", costs: e.limits.map((l) => l.cost) };
   // A hidden tool under default allow is denied too; it is only answered by asking the upstream.
   if (e.kind === "conceal") return { kind: "deny", code: "hidden", rule: e.rule };
-  return { kind: "deny", code: e.code, rule: e.rule };
+  const decision: Decision = { kind: "deny", code: e.code, rule: e.rule };
+  if (e.code === "require" || e.code === "deny_if") decision.message = e.message;
+  return decision;
 }
 
 const documents = fc.option(policyInput, { nil: null, freq: 10 });
+/** Documents and calls that always reach require and deny_if: the tool "read" with random rules. */
+const ruleCases = fc.tuple(rulesOfReadInput, fc.constant("read"), toolArguments);
 const tools = fc.constantFrom(...calledToolNames);
 
-describe("evaluateToolCall against a reference evaluator written from POLICY.md", () => {
+describe("evaluateToolCall against a reference evaluator written from docs/policy.md", () => {
   test("the reference never denies a call that evaluateToolCall allows", () => {
     fc.assert(
       fc.property(documents, tools, toolArguments, (doc, tool, args) => {
@@ -122,6 +167,28 @@ describe("evaluateToolCall against a reference evaluator written from POLICY.md"
       }),
       { numRuns: 3000 },
     );
+  });
+
+  test("both agree on every decision that reaches the rules", () => {
+    fc.assert(
+      fc.property(ruleCases, ([doc, tool, args]) => {
+        expect(actual(doc, tool, args)).toEqual(reference(doc, tool, args));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test("the generators reach arguments that cannot be checked, under require and deny_if", () => {
+    const seen = new Set<string>();
+    fc.assert(
+      fc.property(ruleCases, ([doc, tool, args]) => {
+        const d = actual(doc, tool, args);
+        if (d.message?.endsWith("is not a number")) seen.add(`${d.code} not a number`);
+        if (d.message?.includes("is too long to check")) seen.add(`${d.code} too long`);
+      }),
+      { numRuns: 10_000, seed: 1 },
+    );
+    expect([...seen].sort()).toEqual(["deny_if not a number", "deny_if too long", "require not a number", "require too long"]);
   });
 
   test("the generators reach every kind of decision", () => {

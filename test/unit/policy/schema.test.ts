@@ -57,6 +57,7 @@ describe("accepted documents", () => {
     ["eq with a boolean", { path: "args.dry_run", op: "eq", value: false }],
     ["in with mixed scalars", { path: "args.n", op: "in", value: [1, "two", true] }],
     ["regex that compiles", { path: "args.q", op: "regex", value: "^(a|b)+$" }],
+    ["regex with an inline flag (RE2 syntax)", { path: "args.q", op: "regex", value: "(?i)drop\\s+table" }],
     ["contains with a number", { path: "args.ids", op: "contains", value: 7 }],
     ["exists false", { path: "args.x", op: "exists", value: false }],
   ])("condition: %s", (_d, condition) => {
@@ -175,7 +176,37 @@ describe("rejected documents name the place and the reason", () => {
     [
       "a regex that does not compile",
       withCondition({ path: "args.q", op: "regex", value: "(" }),
-      [{ path: "/tools/run/deny_if/0/conditions/0/value", message: "Invalid regular expression: /(/: Unterminated group" }],
+      [{ path: "/tools/run/deny_if/0/conditions/0/value", message: "invalid regular expression: missing closing ): `(`" }],
+    ],
+    [
+      "a regex with a backreference (RE2 cannot run it in linear time)",
+      withCondition({ path: "args.q", op: "regex", value: "(a+)\\1" }),
+      [
+        {
+          path: "/tools/run/deny_if/0/conditions/0/value",
+          message: 'backreferences such as "\\1" are not supported: patterns run in linear time (RE2 syntax, see docs/policy.md)',
+        },
+      ],
+    ],
+    [
+      "a regex with a lookahead, under require",
+      { ...base, tools: { "fs/run": { require: [{ conditions: [{ path: "args.q", op: "regex", value: "^(?!rm)" }], on_deny: "no" }] } } },
+      [
+        {
+          path: "/tools/fs~1run/require/0/conditions/0/value",
+          message: 'lookahead "(?!" is not supported: patterns run in linear time (RE2 syntax, see docs/policy.md)',
+        },
+      ],
+    ],
+    [
+      "a regex with a lookbehind",
+      withCondition({ path: "args.q", op: "regex", value: "(?<=sudo )rm" }),
+      [
+        {
+          path: "/tools/run/deny_if/0/conditions/0/value",
+          message: 'lookbehind "(?<=" is not supported: patterns run in linear time (RE2 syntax, see docs/policy.md)',
+        },
+      ],
     ],
     [
       "an unknown operator",

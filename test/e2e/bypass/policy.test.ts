@@ -1,0 +1,214 @@
+// The bypass corpus, policy half: arguments that passed a policy's rules in an outside review, sent
+// through the running gateway to a recording SDK McpServer whose tools coerce their arguments the
+// way real upstreams do (`z.coerce.number()` refunds 20000 for "20000", " 2e4 " and [20000]). Each
+// case is judged by what reached the upstream: a denied spelling must never show up in its
+// `received` list. A control case per tool proves the harness would have seen a forwarded call.
+//
+// The regex half: a policy with a catastrophic pattern (exponential for a backtracking engine) must
+// answer a 100 KB argument promptly, and calls on another grant must keep working meanwhile.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { adminClient, startGateway } from "../../support/workerd.mjs";
+import { registerDemoTools, startSdkServer } from "../../support/upstreams.mjs";
+import { mcpHeaders, readAudit } from "../../support/mcp-http";
+
+type Admin = (method: string, path: string, body?: unknown) => Promise<any>;
+type Grant = { id: string; token: string; url: string };
+
+const CATASTROPHIC = "^(\\w+\\s?)*$";
+
+const numericPolicy = {
+  version: "1",
+  default: "allow",
+  tools: {
+    refund: { deny_if: [{ conditions: [{ path: "args.amount", op: "gt", value: 10000 }], on_deny: "Refund exceeds the policy limit." }] },
+    transfer: { deny_if: [{ conditions: [{ path: "args.amount", op: "eq", value: 1000 }], on_deny: "Transfers of exactly 1000 are blocked." }] },
+    credit: { deny_if: [{ conditions: [{ path: "args.amount", op: "in", value: [1000, "all"] }], on_deny: "That credit is blocked." }] },
+  },
+};
+
+const regexPolicy = {
+  version: "1",
+  default: "allow",
+  tools: { query: { deny_if: [{ conditions: [{ path: "args.sql", op: "regex", value: CATASTROPHIC }], on_deny: "Plain-word queries are blocked." }] } },
+};
+
+const openPolicy = { version: "1", default: "allow" };
+
+let gateway: Awaited<ReturnType<typeof startGateway>>;
+let admin: Admin;
+let upstream: Awaited<ReturnType<typeof startSdkServer>>;
+let numeric: Grant;
+let regex: Grant;
+let bystander: Grant;
+
+beforeAll(async () => {
+  gateway = await startGateway();
+  admin = adminClient(gateway.origin, gateway.adminToken) as Admin;
+  upstream = await startSdkServer({
+    json: true,
+    register: (server: any) => {
+      registerDemoTools(server);
+      // Coercing upstreams: what they do with a string or a one-element list is what is at stake.
+      for (const name of ["refund", "transfer", "credit"]) {
+        server.registerTool(name, { description: `${name} an amount`, inputSchema: { amount: z.coerce.number() } }, async ({ amount }: { amount: number }) => ({
+          content: [{ type: "text", text: `${name} ${amount}` }],
+        }));
+      }
+      server.registerTool("query", { description: "Run a query", inputSchema: { sql: z.string() } }, async ({ sql }: { sql: string }) => ({
+        content: [{ type: "text", text: `ran ${sql.length} characters` }],
+      }));
+    },
+  });
+  const server = await admin("POST", "/servers", { name: "policy-bypass-upstream", url: upstream.url });
+  await admin("PUT", `/servers/${server.id}/policies/numeric`, numericPolicy);
+  await admin("PUT", `/servers/${server.id}/policies/regex`, regexPolicy);
+  await admin("PUT", `/servers/${server.id}/policies/open`, openPolicy);
+  numeric = await newGrant(server.id, "numeric", "numeric");
+  regex = await newGrant(server.id, "regex", "regex");
+  bystander = await newGrant(server.id, "bystander", "open");
+});
+afterAll(async () => {
+  await gateway?.dispose();
+  await upstream?.close();
+});
+
+async function newGrant(serverId: string, label: string, policyName: string): Promise<Grant> {
+  const created = await admin("POST", "/grants", { label, serverId, policyName });
+  return { id: created.grant.id, token: created.token, url: created.url };
+}
+
+let nextId = 1;
+async function call(grant: Grant, tool: string, args: Record<string, unknown>) {
+  const res = await fetch(grant.url, {
+    method: "POST",
+    headers: mcpHeaders(grant.token),
+    body: JSON.stringify({ jsonrpc: "2.0", id: nextId++, method: "tools/call", params: { name: tool, arguments: args } }),
+  });
+  const text = await res.text();
+  const json = JSON.parse(text);
+  return { status: res.status, text, json, result: json.result, decision: json.result?._meta?.["io.mcp-policy-gateway/decision"] };
+}
+
+/** The tools/call messages that reached the upstream while `send` ran. */
+async function reaching(send: () => Promise<void>): Promise<any[]> {
+  const before = upstream.received.length;
+  await send();
+  return upstream.received.slice(before).filter((m) => m.method === "tools/call");
+}
+
+const resultText = (r: { result?: any }) => r.result?.content?.[0]?.text;
+
+describe("numbers spelled so that a coercing upstream reads them: deny_if amount gt 10000", () => {
+  it.each<[string, unknown, string]>([
+    ["a numeric string", "20000", "Refund exceeds the policy limit."],
+    ["a padded exponent", " 2e4 ", "Refund exceeds the policy limit."],
+    ["an exponent", "2e4", "Refund exceeds the policy limit."],
+    ["hex", "0x4e20", "Refund exceeds the policy limit."],
+    ["a plus sign and a fraction", "+20000.5", "Refund exceeds the policy limit."],
+    ["a one-element list", [20000], "args.amount is not a number"],
+    ["a one-element list of a string", ["20000"], "args.amount is not a number"],
+    ["a nested list", [[20000]], "args.amount is not a number"],
+    ["digit separators", "20_000", "args.amount is not a number"],
+    ["the string Infinity", "Infinity", "args.amount is not a number"],
+    ["a blank string (Number reads 0)", "  ", "args.amount is not a number"],
+    ["true", true, "args.amount is not a number"],
+    ["null", null, "args.amount is not a number"],
+  ])("%s (%j) never reaches the upstream", async (_name, amount, message) => {
+    let reply: Awaited<ReturnType<typeof call>> | undefined;
+    const reached = await reaching(async () => {
+      reply = await call(numeric, "refund", { amount });
+    });
+    expect(reached).toEqual([]);
+    expect(reply!.status).toBe(200);
+    expect(reply!.result.isError).toBe(true);
+    expect(resultText(reply!)).toBe(`[POLICY DENIED] ${message}`);
+    expect(reply!.decision).toEqual({ code: "deny_if", rule: "/tools/refund/deny_if/0" });
+  });
+
+  it.each<[string, unknown]>([
+    ["a number under the limit", 500],
+    ["a numeric string under the limit", "500"],
+    ["a padded exponent under the limit", " 5e2 "],
+  ])("control: %s reaches the upstream and is refunded", async (_name, amount) => {
+    let reply: Awaited<ReturnType<typeof call>> | undefined;
+    const reached = await reaching(async () => {
+      reply = await call(numeric, "refund", { amount });
+    });
+    expect(reached.map((m) => m.params)).toEqual([{ name: "refund", arguments: { amount } }]);
+    expect(resultText(reply!)).toBe("refund 500");
+  });
+});
+
+describe("numbers spelled so that a coercing upstream reads them: deny_if eq 1000 and in [1000, \"all\"]", () => {
+  const spellingsOf1000: unknown[] = [1000, "1000", "1000.0", "1e3", " 1000", "1000 ", "0x3e8", "+1000", "0b1111101000", [1000], ["1000"], true, ""];
+
+  for (const tool of ["transfer", "credit"]) {
+    it.each(spellingsOf1000)(`${tool} of %j never reaches the upstream`, async (amount) => {
+      let reply: Awaited<ReturnType<typeof call>> | undefined;
+      const reached = await reaching(async () => {
+        reply = await call(numeric, tool, { amount });
+      });
+      expect(reached).toEqual([]);
+      expect(reply!.result.isError).toBe(true);
+      expect(reply!.decision).toEqual({ code: "deny_if", rule: `/tools/${tool}/deny_if/0` });
+    });
+
+    it(`control: ${tool} of 999 and of "999" reaches the upstream`, async () => {
+      const reached = await reaching(async () => {
+        expect(resultText(await call(numeric, tool, { amount: 999 }))).toBe(`${tool} 999`);
+        expect(resultText(await call(numeric, tool, { amount: "999" }))).toBe(`${tool} 999`);
+      });
+      expect(reached).toHaveLength(2);
+    });
+  }
+
+  it("the denial names the path, never the argument's value, in the answer or the audit log", async () => {
+    const reply = await call(numeric, "credit", { amount: ["SECRET-7731"] });
+    expect(resultText(reply)).toBe("[POLICY DENIED] args.amount is not a number");
+    expect(reply.text).not.toContain("SECRET-7731");
+    const records = await readAudit(admin, numeric.id);
+    expect(JSON.stringify(records)).not.toContain("SECRET-7731");
+    expect(records.at(-1)).toMatchObject({ decision: "deny", code: "deny_if", rule: "/tools/credit/deny_if/0", message: "args.amount is not a number" });
+  });
+});
+
+describe(`a catastrophic pattern (${CATASTROPHIC}) cannot stall a grant`, () => {
+  // A backtracking engine takes seconds on 30 characters of this and would never finish these; the
+  // bounds below are far above what linear matching needs, to prove "not exponential", not speed.
+  const NOT_EXPONENTIAL_MS = 10_000;
+
+  it("a 100 KB argument is answered promptly, denied as too long to check, and not forwarded", async () => {
+    const sql = `${"a".repeat(100_000)}!`;
+    let reply: Awaited<ReturnType<typeof call>> | undefined;
+    const started = performance.now();
+    const reached = await reaching(async () => {
+      reply = await call(regex, "query", { sql });
+    });
+    expect(performance.now() - started).toBeLessThan(NOT_EXPONENTIAL_MS);
+    expect(reached).toEqual([]);
+    expect(resultText(reply!)).toBe("[POLICY DENIED] args.sql is too long to check (over 65536 characters)");
+    expect(reply!.decision).toEqual({ code: "deny_if", rule: "/tools/query/deny_if/0" });
+  });
+
+  it("a 60 KB argument under the limit is matched promptly, and an unrelated call on another grant works meanwhile", async () => {
+    const sql = `${"a".repeat(60_000)}!`;
+    const started = performance.now();
+    const [matched, plainWords, unrelated] = await Promise.all([
+      call(regex, "query", { sql }),
+      call(regex, "query", { sql: "aaaa ".repeat(12_000) }),
+      call(bystander, "echo", { message: "still here" }),
+    ]);
+    expect(performance.now() - started).toBeLessThan(NOT_EXPONENTIAL_MS);
+    // Not plain words (the "!"), so the rule does not hold and the query runs.
+    expect(resultText(matched)).toBe("ran 60001 characters");
+    // Plain words: the rule holds.
+    expect(resultText(plainWords)).toBe("[POLICY DENIED] Plain-word queries are blocked.");
+    expect(resultText(unrelated)).toBe("still here");
+  });
+
+  it("the grant keeps answering afterwards", async () => {
+    expect(resultText(await call(regex, "query", { sql: "SELECT 1;" }))).toBe("ran 9 characters");
+    expect(resultText(await call(regex, "echo", { message: "ok" }))).toBe("ok");
+  });
+});
