@@ -7,11 +7,9 @@
  * fingerprinted is exactly what was checked.
  */
 import { z } from "zod";
+import { TOOL_NAME } from "../policy/evaluate";
 
-/** MCP 2025-11-25 "Tool names": 1–128 characters of A–Z, a–z, 0–9, `_`, `-` and `.`. */
-export const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
-
-/** True when a policy, a KV record or a URL may name this tool without escaping surprises. */
+/** MCP 2025-11-25 tool names: only these may be named in a policy or an override. */
 export const isSpecToolName = (name: string): boolean => TOOL_NAME.test(name);
 
 const text = (max: number) => z.string().max(max);
