@@ -3,6 +3,7 @@
 // server in the 2026-07-28 era, one behind a credential header, one that is down, and raw
 // upstreams that redirect, are not MCP or answer too much — then a recommended policy is saved
 // unchanged and enforced through the real SDK client.
+import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -197,6 +198,15 @@ describe("discovery against real upstreams", () => {
   });
 });
 
+describe("the policy JSON Schema", () => {
+  it("is served at /schema/policy-v1.json without auth, exactly as committed in docs/", async () => {
+    const answer = await fetch(`${gateway.origin}/schema/policy-v1.json`);
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(await answer.json()).toEqual(JSON.parse(readFileSync(new URL("../../docs/policy.schema.json", import.meta.url), "utf8")));
+  });
+});
+
 describe("overrides", () => {
   let serverId: string;
   beforeAll(async () => {
@@ -259,7 +269,7 @@ describe("a recommended policy, saved unchanged, is what a grant enforces", () =
     const answer = await fetch(`${gateway.origin}/admin/servers/${serverId}/tools/run/recommended-policy`, {
       headers: { authorization: `Bearer ${gateway.adminToken}` },
     });
-    const body = await answer.json();
+    const body = (await answer.json()) as any;
     expect(JSON.stringify(body.policy)).toBe(
       '{"version":"1","default":"deny","tools":{"run":{"limits":[{"counter":"run_rate","window":"minute","max":10,"scope":"grant"}]}}}',
     );
