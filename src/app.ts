@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import policyJsonSchema from "../docs/policy.schema.json";
 import { admin } from "./admin/routes";
 import { createGateway } from "./gateway/route";
 
@@ -6,6 +7,8 @@ import { createGateway } from "./gateway/route";
 export const app = new Hono<{ Bindings: Env }>();
 
 app.get("/", (c) => c.json({ name: "mcp-policy-gateway", mcp: "/mcp/<grant-id>", admin: "/admin" }));
+// Public, so editors can fetch it for a policy.json that names it in "$schema" (docs/policy.md).
+app.get("/schema/policy-v1.json", (c) => c.json(policyJsonSchema, 200, { "cache-control": "public, max-age=3600" }));
 app.route("/mcp", createGateway());
 app.route("/admin", admin);
 app.notFound((c) => c.json({ error: "not_found", message: "No such route" }, 404));

@@ -4,6 +4,7 @@
  */
 import { Hono } from "hono";
 import { audit } from "./audit";
+import { catalogue } from "./catalogue";
 import { renderAdminError } from "./errors";
 import { grants } from "./grants";
 import { adminGuard } from "./guard";
@@ -18,3 +19,4 @@ admin.route("/", servers);
 admin.route("/", policies);
 admin.route("/", grants);
 admin.route("/", audit);
+admin.route("/", catalogue);

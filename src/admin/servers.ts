@@ -2,10 +2,16 @@
  * /admin/servers: upstream MCP servers. Header values are write-only: responses list header names.
  * A change reaches every live grant of the server (setUpstream) first, and KV only once every grant
  * took it, so the record never claims an upstream the grants do not use.
+ *
+ * Creating a server, or changing its URL or headers, also discovers its tools (src/admin/catalogue.ts):
+ * the answer carries `discovery`, and a failed discovery never fails the save (its error is recorded
+ * in the catalogue and returned here).
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import { refreshCatalogue } from "../catalogue/refresh";
 import { newServerId } from "../grant/token";
+import { deleteCatalogue } from "../store/catalogue";
 import { listServerGrants } from "../store/grants";
 import {
   ServerRecord,
@@ -60,7 +66,8 @@ servers.post("/servers", async (c) => {
   const now = new Date().toISOString();
   const server: ServerRecord = { id, name: body.name, url: body.url, headers: body.headers ?? {}, version: 1, created: now, updated: now };
   await putServer(c.env.RECORDS, server);
-  return c.json(serverView(server), 201);
+  const discovery = await refreshCatalogue(c.env.RECORDS, server);
+  return c.json({ ...serverView(server), discovery }, 201);
 });
 
 servers.get("/servers", async (c) => {
@@ -82,7 +89,10 @@ servers.patch("/servers/:id", async (c) => {
   const failed = await pushToGrants(c.env, live, (grant) => grant.setUpstream(upstream));
   if (failed.length > 0) throw pushFailed(`Version ${server.version} of server ${server.id}`, failed, serverView(server));
   await putServer(c.env.RECORDS, server);
-  return c.json(serverView(server));
+  // Another upstream or other credentials may list other tools.
+  if (patch.url === undefined && patch.headers === undefined) return c.json(serverView(server));
+  const discovery = await refreshCatalogue(c.env.RECORDS, server);
+  return c.json({ ...serverView(server), discovery });
 });
 
 servers.delete("/servers/:id", async (c) => {
@@ -91,5 +101,6 @@ servers.delete("/servers/:id", async (c) => {
     throw new AdminError(409, "server_has_grants", `Server ${server.id} still has grants; delete them first`);
   }
   await deleteServer(c.env.RECORDS, server.id);
+  await deleteCatalogue(c.env.RECORDS, server.id);
   return c.json({ id: server.id, deleted: true });
 });

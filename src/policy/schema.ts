@@ -153,6 +153,8 @@ const toolsSchema = z.preprocess(
 );
 
 export const policySchema = z.strictObject({
+  // Names a JSON Schema for editors (docs/policy.schema.json); not part of the policy's meaning.
+  $schema: z.string(expecting("expected the URL of a JSON Schema as a string")).optional(),
   version: z.literal("1", expecting('expected "1"')),
   default: z.enum(["allow", "deny"], expecting('expected "allow" | "deny"')),
   hide: z.array(hiddenName, expecting("expected a list of tool names")).optional(),
@@ -231,7 +233,7 @@ function describe(value: unknown): string {
 }
 
 const KNOWN_KEYS = [
-  "version", "default", "hide", "all_tools", "tools", "mode",
+  "$schema", "version", "default", "hide", "all_tools", "tools", "mode",
   "require", "deny_if", "limits", "conditions", "on_deny",
   "path", "op", "value", "counter", "window", "max", "scope", "cost",
 ];

@@ -28,3 +28,8 @@ export const GRANT_PREFIX = "grant:";
 
 export const serverGrantKey = (serverId: string, grantId: string): string => `server-grants:${serverId}:${grantId}`;
 export const serverGrantsPrefix = (serverId: string): string => `server-grants:${serverId}:`;
+
+/** The last discovery of a server's tools (src/store/catalogue.ts). */
+export const catalogueKey = (serverId: string): string => `catalogue:${serverId}`;
+/** Operators' category overrides for a server's tools: one record per server, so tool names never enter a key. */
+export const toolOverridesKey = (serverId: string): string => `tool-overrides:${serverId}`;
