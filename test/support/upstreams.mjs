@@ -422,3 +422,104 @@ export async function startConnectionWatcher(targetPort) {
     close: () => new Promise((r) => { for (const s of sockets) s.destroy(); relay.close(() => r()); }),
   };
 }
+
+/**
+ * The MCP SDK's own Express app (`createMcpExpressApp` + `express.json()`), stateless, with the
+ * demo tools plus `rm`. `received` holds what the upstream itself decoded from each body — which,
+ * for a body with a non-UTF-8 charset, is not what a UTF-8 reader sees. `requests` has the headers.
+ */
+export async function startExpressUpstream() {
+  const { createMcpExpressApp } = await import("@modelcontextprotocol/sdk/server/express.js");
+  const express = (await import("express")).default;
+  const received = [];
+  const requests = [];
+  const app = createMcpExpressApp();
+  app.use(express.json({ limit: "8mb" }));
+  app.post("/mcp", async (req, res) => {
+    requests.push({ headers: { ...req.headers } });
+    for (const m of Array.isArray(req.body) ? req.body : [req.body]) received.push(m);
+    const server = new McpServer({ name: "express-upstream", version: "1.0.0" });
+    registerDemoTools(server);
+    server.registerTool("rm", { description: "Remove files", inputSchema: { path: z.string().optional() } }, async () => ({
+      content: [{ type: "text", text: "REMOVED" }],
+    }));
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    await server.connect(transport);
+    await transport.handleRequest(req, res, req.body);
+  });
+  const http = await new Promise((resolve) => {
+    const server = app.listen(0, "127.0.0.1", () => resolve(server));
+  });
+  return {
+    url: `http://127.0.0.1:${http.address().port}/mcp`,
+    received,
+    requests,
+    toolCalls: () => received.filter((m) => m?.method === "tools/call").map((m) => m.params),
+    close: closer(http),
+  };
+}
+
+/**
+ * A raw TCP upstream that reads each whole HTTP request, counts it as run, and then resets the
+ * connection before sending a status line: the upstream acted, and the gateway never hears back.
+ * `resetBeforeReading: true` resets as soon as a connection opens instead (nothing was received).
+ */
+export async function startResettingUpstream(options = {}) {
+  const { createServer: createTcpServer } = await import("node:net");
+  const ran = [];
+  const server = createTcpServer((socket) => {
+    if (options.resetBeforeReading) {
+      socket.resetAndDestroy();
+      return;
+    }
+    let buffer = Buffer.alloc(0);
+    socket.on("data", (chunk) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      const end = buffer.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      const head = buffer.subarray(0, end).toString("latin1");
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+      if (buffer.length < end + 4 + length) return;
+      ran.push(JSON.parse(buffer.subarray(end + 4, end + 4 + length).toString("utf8")));
+      socket.resetAndDestroy();
+    });
+    socket.on("error", () => {});
+  });
+  const port = await listenLocal(server);
+  return { url: `http://127.0.0.1:${port}/mcp`, ran, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/**
+ * A stateless SDK McpServer with MCP tasks (2025-11-25): the tool `slow_task` runs as a task kept
+ * in one task store shared by every request, as a real deployment behind a load balancer would
+ * keep it — so without the gateway, any caller can read any task.
+ */
+export async function startTaskUpstream() {
+  const { InMemoryTaskStore } = await import("@modelcontextprotocol/sdk/experimental/tasks/stores/in-memory.js");
+  const taskStore = new InMemoryTaskStore();
+  const http = createServer(async (req, res) => {
+    const text = req.method === "POST" ? (await readRawBody(req)).toString("utf8") : "";
+    const server = new McpServer(
+      { name: "task-upstream", version: "1.0.0" },
+      { taskStore, capabilities: { tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } } },
+    );
+    server.experimental.tasks.registerToolTask(
+      "slow_task",
+      { description: "A task", inputSchema: { label: z.string() }, execution: { taskSupport: "optional" } },
+      {
+        createTask: async ({ label }, extra) => {
+          const task = await extra.taskStore.createTask({ ttl: 60_000 });
+          await extra.taskStore.storeTaskResult(task.taskId, "completed", { content: [{ type: "text", text: `done ${label}` }] });
+          return { task };
+        },
+        getTask: async (_args, extra) => extra.taskStore.getTask(extra.taskId),
+        getTaskResult: async (_args, extra) => extra.taskStore.getTaskResult(extra.taskId),
+      },
+    );
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    await server.connect(transport);
+    await transport.handleRequest(req, res, text ? JSON.parse(text) : undefined);
+  });
+  const port = await listenLocal(http);
+  return { url: `http://127.0.0.1:${port}/mcp`, close: closer(http) };
+}

@@ -33,7 +33,9 @@ export function gatewayBundle() {
 
 /**
  * Starts the gateway on 127.0.0.1 (random port) with in-memory KV and Durable Objects.
- * @param {{ adminToken?: string, vars?: Record<string,string>, port?: number }} [options]
+ * `persistTo` keeps Durable Object and KV storage in that folder (otherwise in memory), so a test
+ * can look at what was stored.
+ * @param {{ adminToken?: string, vars?: Record<string,string>, port?: number, persistTo?: string }} [options]
  * @returns {Promise<{ url: URL, origin: string, adminToken: string, mf: Miniflare, dispose: () => Promise<void> }>}
  */
 export async function startGateway(options = {}) {
@@ -49,6 +51,7 @@ export async function startGateway(options = {}) {
     host: "127.0.0.1",
     port: options.port ?? 0,
     verbose: false,
+    ...(options.persistTo ? { durableObjectsPersist: join(options.persistTo, "do"), kvPersist: join(options.persistTo, "kv") } : {}),
   });
   const url = await mf.ready;
   const origin = url.origin;
