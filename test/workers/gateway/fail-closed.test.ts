@@ -2,7 +2,7 @@
 // binding stands in for a storage outage; the gateway code under test is the real one, in workerd.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { app } from "../../../src/app";
 import { newGrantId } from "../../../src/grant/token";
 
@@ -62,5 +62,21 @@ describe("when the grant's Durable Object does not answer in time", () => {
     expect(body.result.content[0].text).toMatch(/^\[POLICY DENIED\] The policy service is unavailable/);
     expect(body.result._meta["io.mcp-policy-gateway/decision"].code).toBe("unavailable");
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
+
+describe("failing closed is logged, without secrets", () => {
+  it("one JSON line naming the grant, the request and the code; never the token or an argument", async () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" ")));
+    try {
+      await post({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "echo", arguments: { secret: "zebra-7731" } } }, brokenGrants(() => Promise.reject(new Error("x"))));
+    } finally {
+      spy.mockRestore();
+    }
+    const events = lines.map((line) => JSON.parse(line));
+    expect(events).toEqual([{ event: "fail_closed", kind: "policy_unavailable", code: -32005, grant: grantId, requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) }]);
+    expect(lines.join("\n")).not.toContain(token.slice(-43));
+    expect(lines.join("\n")).not.toContain("zebra-7731");
   });
 });

@@ -558,6 +558,55 @@ describe("sessions", () => {
   });
 });
 
+describe("sessions expire when idle", () => {
+  it("a session unused for SESSION_IDLE_MS is forgotten: 404 from then on, and recorded as idle", async () => {
+    const { stub } = await provisioned();
+    const init = allowed(await stub.gate(gateRequest([{ kind: "request", method: "initialize", id: 0 }])));
+    await stub.bindSession(init.seq, "s-idle");
+    expect((await stub.gate(gateRequest([call("list_customers")], { sessionId: "s-idle" }))).ok).toBe(true);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + Number(env.SESSION_IDLE_MS) - 60_000);
+    // Used within the limit: still open, and the use counts from now.
+    expect((await stub.gate(gateRequest([call("list_customers")], { sessionId: "s-idle" }))).ok).toBe(true);
+    vi.setSystemTime(Date.now() + Number(env.SESSION_IDLE_MS) + 1_000);
+    expect(await stub.gate(gateRequest([call("list_customers")], { sessionId: "s-idle" }))).toEqual({ ok: false, reason: "unknown_session" });
+    expect((await allRecords(stub)).at(-1)).toMatchObject({ decision: "reject", code: "unknown_session", message: expect.stringMatching(/idle/) });
+    vi.useRealTimers();
+    expect(await stub.gate(gateRequest([call("list_customers")], { sessionId: "s-idle" }))).toEqual({ ok: false, reason: "unknown_session" });
+  });
+});
+
+describe("one request, one transaction", () => {
+  it("a batch whose second record cannot be stored leaves no record, no reservation and an intact chain", async () => {
+    const { stub } = await provisioned();
+    const before = (await allRecords(stub)).length;
+    // A real storage failure, injected with a trigger: the second decision record of the next request is refused.
+    await runInDurableObject(stub, (_grant: GrantObject, state: DurableObjectState) => {
+      state.storage.sql.exec(`CREATE TRIGGER refuse_second BEFORE INSERT ON audit WHEN NEW.seq = ${before + 2} BEGIN SELECT RAISE(ABORT, 'injected'); END`);
+    });
+    const batch = [call("create_refund", { amount: 1 }, 1), call("create_refund", { amount: 1 }, 2)];
+    expect(await stub.gate(gateRequest(batch))).toEqual({ ok: false, reason: "unavailable" });
+    expect((await allRecords(stub)).length).toBe(before);
+    await runInDurableObject(stub, (_grant: GrantObject, state: DurableObjectState) => {
+      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM counter_event").one().n).toBe(0);
+      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM pending").one().n).toBe(0);
+      state.storage.sql.exec("DROP TRIGGER refuse_second");
+    });
+    // Nothing was reserved: the full quota of 10 is still there, and the chain continues unbroken.
+    for (let i = 0; i < 10; i++) expect(allowed(await stub.gate(gateRequest([call("create_refund", { amount: 1 })]))).decisions[0]?.outcome).toBe("forward");
+    expect(allowed(await stub.gate(gateRequest([call("create_refund", { amount: 1 })]))).decisions[0]).toMatchObject({ code: "rate_limited" });
+    expect(await stub.verifyAudit()).toEqual({ ok: true, count: before + 11 });
+  });
+
+  it("a stored state that does not validate makes the object fail, never enforce a guess", async () => {
+    const { stub } = await provisioned();
+    await runInDurableObject(stub, async (_grant: GrantObject, state: DurableObjectState) => {
+      state.storage.sql.exec(`UPDATE grant_state SET state = '{"grantId":"x"}' WHERE id = 1`);
+      expect(() => new GrantObject(state, env)).toThrow(/does not validate/);
+    });
+  });
+});
+
 describe("restart", () => {
   it("a new instance rebuilds counters, sessions, pending and the chain from SQLite", async () => {
     const { stub } = await provisioned();
