@@ -1,6 +1,7 @@
 // The processes a benchmark needs, each started on 127.0.0.1 and registered with a cleanup so that
-// it is stopped however the run ends: the upstream, Workers in their own Miniflare (own workerd),
-// the gateway under `wrangler dev`, and the admin-API seeding of the gateway.
+// it is stopped however the run ends: the upstream and the peer (Node children), Workers in their
+// own Miniflare (own workerd), the gateway under `wrangler dev`, and the admin-API seeding of the
+// gateway.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
