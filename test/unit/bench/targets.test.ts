@@ -64,6 +64,12 @@ describe("checkTargets", () => {
     expect(targets.find((t) => t.name === "p50 at c=32 ahead of the peer")?.value).toBe("+1.00 ms vs the peer's 29.00 ms (1.00 ms behind)");
   });
 
+  test("a value that rounds onto its bound is printed with the digit that decides", () => {
+    const targets = checkTargets({ limited32: summary(900, 30, 1151), floor32: summary(1000, 28, 1000), large: [] });
+    const cpu = targets.find((t) => t.name === "workerd CPU per call at c=32 <= 1.15x the floor");
+    expect(cpu).toMatchObject({ value: "1.151x", pass: false });
+  });
+
   test("a broken large result fails its time and memory targets whatever its numbers", () => {
     const targets = checkTargets({ large: [large("gateway-sse", 10, 0.5, "HTTP 200 with an empty body"), large("direct-sse", 1000, Number.NaN)] });
     const sseTargets = targets.filter((t) => t.name.includes("SSE"));
