@@ -2,21 +2,31 @@
 // Checking one answer per row before measuring keeps a row from timing the wrong thing (a 401, an
 // unintended denial, an unfiltered list) and calling it fast.
 import { createParser } from "eventsource-parser";
+import { LARGE_RESULT_TOOL } from "./large-result-tool.mjs";
 
 export const ECHO_MESSAGE = "hello from the benchmark";
 export const HIDDEN_TOOLS = ["create_refund", "delete_account"];
 
-const rpc = (method, params) => JSON.stringify({ jsonrpc: "2.0", id: 1, method, params });
-export const ECHO_CALL = rpc("tools/call", { name: "echo", arguments: { message: ECHO_MESSAGE } });
-export const ADD_CALL = rpc("tools/call", { name: "add", arguments: { a: 1, b: 2 } });
-export const TOOLS_LIST = rpc("tools/list", {});
+// Every request of a run gets its own JSON-RPC id, as a real client's would: a session-keeping proxy
+// (the peer row) matches answers to requests by id, and a repeated id would collide there.
+let lastRequestId = 0;
+/** A JSON-RPC request body with an id no other request of this run has used. */
+export function requestBody({ method, params }) {
+  return JSON.stringify({ jsonrpc: "2.0", id: ++lastRequestId, method, params });
+}
+
+export const ECHO_CALL = { method: "tools/call", params: { name: "echo", arguments: { message: ECHO_MESSAGE } } };
+export const ADD_CALL = { method: "tools/call", params: { name: "add", arguments: { a: 1, b: 2 } } };
+export const TOOLS_LIST = { method: "tools/list", params: {} };
+
+export const PROTOCOL_VERSION = "2025-06-18";
 
 /** Headers of every benchmark request: a stateless MCP client with no session. */
 export function mcpHeaders(token) {
   return {
     accept: "application/json, text/event-stream",
     "content-type": "application/json",
-    "mcp-protocol-version": "2025-06-18",
+    "mcp-protocol-version": PROTOCOL_VERSION,
     ...(token ? { authorization: `Bearer ${token}` } : {}),
   };
 }
@@ -30,6 +40,11 @@ export const POLICIES = {
     tools: { echo: { limits: [{ counter: "echo", window: "minute", max: 100_000_000, scope: "grant" }] } },
   },
   "bench-listed": { version: "1", default: "allow", hide: HIDDEN_TOOLS },
+  "bench-large": {
+    version: "1",
+    default: "deny",
+    tools: { [LARGE_RESULT_TOOL]: { limits: [{ counter: "large", window: "minute", max: 100_000_000, scope: "grant" }] } },
+  },
 };
 
 const echoed = (result) =>
@@ -47,29 +62,50 @@ function listed({ hidden }) {
   };
 }
 
+export const PEER_LABEL = "peer: @civic/passthrough-mcp-server, allow-list hook";
+
 /**
- * The rows, in table order. `baseline` names the row the ratios compare against (same concurrency).
- * @param {{ upstreamUrl: string, passthroughOrigin: string, gateway: null | Record<string, { url: string, token: string }>,
+ * The rows, in table order. `baseline` names the row the "vs base" ratios compare against and
+ * `floor` the row the "vs floor" ratios compare against (same concurrency).
+ * @param {{ upstreamUrl: string, passthroughOrigin: string, floorOrigin: string | null,
+ *           peer: null | { url: string, headers: Record<string,string> },
+ *           gateway: null | Record<string, { url: string, token: string }>,
  *           wranglerDev: null | { url: string, token: string } }} targets
  */
-export function benchmarkPaths({ upstreamUrl, passthroughOrigin, gateway, wranglerDev }) {
+export function benchmarkPaths({ upstreamUrl, passthroughOrigin, floorOrigin = null, peer = null, gateway, wranglerDev }) {
+  const echoRow = { call: ECHO_CALL, check: echoed, baseline: "bare", floor: "floor" };
+  const listRow = { call: TOOLS_LIST, baseline: "bare-list", floor: "floor-list" };
   const paths = [
-    { key: "direct", label: "direct to upstream", url: upstreamUrl, token: null, body: ECHO_CALL, process: "upstream", check: echoed, baseline: "bare" },
-    { key: "bare", label: "bare passthrough", url: `${passthroughOrigin}/mcp`, token: null, body: ECHO_CALL, process: "passthrough", check: echoed, baseline: "bare" },
-    { key: "bare-list", label: "bare passthrough, tools/list", url: `${passthroughOrigin}/mcp`, token: null, body: TOOLS_LIST, process: "passthrough", check: listed({ hidden: false }), baseline: "bare-list" },
+    { key: "direct", label: "direct to upstream", url: upstreamUrl, token: null, process: "upstream", ...echoRow },
+    { key: "bare", label: "bare passthrough", url: `${passthroughOrigin}/mcp`, token: null, process: "passthrough", ...echoRow },
+    { key: "bare-list", label: "bare passthrough, tools/list", url: `${passthroughOrigin}/mcp`, token: null, process: "passthrough", ...listRow, check: listed({ hidden: false }) },
   ];
+  if (floorOrigin) {
+    paths.push(
+      { key: "floor", label: "floor: passthrough + 1 DO SQLite insert", url: `${floorOrigin}/mcp`, token: null, process: "floor", ...echoRow },
+      { key: "floor-list", label: "floor, tools/list", url: `${floorOrigin}/mcp`, token: null, process: "floor", ...listRow, check: listed({ hidden: false }) },
+    );
+  }
+  if (peer) {
+    paths.push({ key: "peer", label: PEER_LABEL, url: peer.url, token: null, extraHeaders: peer.headers, process: "peer", ...echoRow });
+  }
   if (gateway) {
     paths.push(
-      { key: "allowed", label: "gateway: allowed, no limits", ...gateway.allowed, body: ECHO_CALL, process: "gateway", check: echoed, baseline: "bare" },
-      { key: "limited", label: "gateway: allowed, limit never trips", ...gateway.limited, body: ECHO_CALL, process: "gateway", check: echoed, baseline: "bare" },
-      { key: "denied", label: "gateway: denied tool", ...gateway.denied, body: ADD_CALL, process: "gateway", check: denied, baseline: "bare" },
-      { key: "listed", label: "gateway: tools/list filtered", ...gateway.listed, body: TOOLS_LIST, process: "gateway", check: listed({ hidden: true }), baseline: "bare-list" },
+      { key: "allowed", label: "gateway: allowed, no limits", ...gateway.allowed, process: "gateway", ...echoRow },
+      { key: "limited", label: "gateway: allowed, limit never trips", ...gateway.limited, process: "gateway", ...echoRow },
+      { key: "denied", label: "gateway: denied tool", ...gateway.denied, process: "gateway", ...echoRow, call: ADD_CALL, check: denied },
+      { key: "listed", label: "gateway: tools/list filtered", ...gateway.listed, process: "gateway", ...listRow, check: listed({ hidden: true }) },
     );
   }
   if (wranglerDev) {
-    paths.push({ key: "wrangler-dev", label: "wrangler dev: allowed, no limits", ...wranglerDev, body: ECHO_CALL, process: "wranglerDev", check: echoed, baseline: "bare", concurrencies: [1] });
+    paths.push({ key: "wrangler-dev", label: "wrangler dev: allowed, no limits", ...wranglerDev, process: "wranglerDev", ...echoRow, concurrencies: [1] });
   }
-  return paths.map((p) => ({ concurrencies: [1, 32], ...p, headers: mcpHeaders(p.token) }));
+  return paths.map((p) => ({
+    concurrencies: [1, 32],
+    ...p,
+    headers: { ...mcpHeaders(p.token), ...(p.extraHeaders ?? {}) },
+    body: () => requestBody(p.call),
+  }));
 }
 
 /** The JSON-RPC message of an MCP answer, whether it came as JSON or as one SSE event. */
@@ -85,7 +121,7 @@ export function parseMcpAnswer(contentType, text) {
 
 /** Sends one request of a row and says what is wrong with the answer, or null. */
 export async function probe(path) {
-  const res = await fetch(path.url, { method: "POST", headers: path.headers, body: path.body });
+  const res = await fetch(path.url, { method: "POST", headers: path.headers, body: path.body() });
   const text = await res.text();
   if (res.status !== 200) return `HTTP ${res.status}: ${text.slice(0, 200)}`;
   let message;
@@ -96,4 +132,31 @@ export async function probe(path) {
   }
   if (message?.error) return `JSON-RPC error ${message.error.code}: ${message.error.message}`;
   return path.check(message?.result);
+}
+
+/**
+ * Opens an MCP session as a client does (initialize, then notifications/initialized) and returns
+ * the headers every later request of that session carries. For proxies that require a session.
+ */
+export async function openSession(url) {
+  const initialize = {
+    method: "initialize",
+    params: { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: "mcp-policy-gateway-bench", version: "1.0.0" } },
+  };
+  const res = await fetch(url, { method: "POST", headers: mcpHeaders(null), body: requestBody(initialize) });
+  const text = await res.text();
+  const sessionId = res.headers.get("mcp-session-id");
+  if (res.status !== 200 || !sessionId) throw new Error(`initialize: HTTP ${res.status}, session ${sessionId ?? "none"}: ${text.slice(0, 200)}`);
+  const answer = parseMcpAnswer(res.headers.get("content-type") ?? "", text);
+  const version = answer?.result?.protocolVersion;
+  if (typeof version !== "string") throw new Error(`initialize: no protocolVersion in ${text.slice(0, 200)}`);
+  const session = { "mcp-session-id": sessionId, "mcp-protocol-version": version };
+  const initialized = await fetch(url, {
+    method: "POST",
+    headers: { ...mcpHeaders(null), ...session },
+    body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+  });
+  await initialized.arrayBuffer();
+  if (initialized.status !== 202) throw new Error(`notifications/initialized: HTTP ${initialized.status}`);
+  return session;
 }

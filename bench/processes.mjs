@@ -1,7 +1,7 @@
 // Process bookkeeping for the benchmark: CPU time from /proc, finding the workerd that a Miniflare
 // instance spawned, and killing everything this run started when it ends (normally or not).
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 
 const CLOCK_TICKS_PER_SECOND = (() => {
   try {
@@ -56,6 +56,53 @@ export function totalCpuMicros(pids) {
     }
   }
   return sum;
+}
+
+/** A field of /proc/<pid>/status in KiB (VmRSS: resident now; VmHWM: peak resident). */
+export function statusKiB(pid, field) {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(match[1]);
+}
+
+/**
+ * Resets a process's peak resident size (VmHWM) to its current resident size (proc(5), clear_refs
+ * value 5), so that VmHWM read later is the exact peak since now. False where the kernel refuses.
+ */
+export function resetPeakResident(pid) {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, "5");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Watches one process's resident memory while `work` runs: the peak minus the resident size just
+ * before, in KiB. Exact (VmHWM after resetting it) where the kernel allows, otherwise the largest
+ * VmRSS sampled every 2 ms, which can miss a short spike.
+ */
+export async function addedPeakResident(pid, work) {
+  const before = statusKiB(pid, "VmRSS");
+  const exact = resetPeakResident(pid);
+  let sampledPeak = before;
+  const sampler = exact
+    ? null
+    : setInterval(() => {
+        try {
+          sampledPeak = Math.max(sampledPeak, statusKiB(pid, "VmRSS"));
+        } catch {
+          // exited
+        }
+      }, 2);
+  try {
+    const value = await work();
+    const peak = exact ? statusKiB(pid, "VmHWM") : Math.max(sampledPeak, statusKiB(pid, "VmRSS"));
+    return { value, addedKiB: peak - before, exact };
+  } finally {
+    if (sampler) clearInterval(sampler);
+  }
 }
 
 function parentOf(pid) {

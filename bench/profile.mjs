@@ -3,7 +3,7 @@
 // and by function. The inspector slows the isolate down, so these are shares, not the benchmark's
 // numbers (bench/run.mjs measures without it).
 //
-//   node bench/profile.mjs [--row limited|allowed|denied|listed|bare] [--seconds 5] [--connections 1]
+//   node bench/profile.mjs [--row limited|allowed|denied|listed|bare|floor] [--seconds 5] [--connections 1]
 //                          [--gateway-config PATH] [--top 25]
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -84,13 +84,14 @@ const cleanup = createCleanup();
 try {
   const upstream = await startUpstream(cleanup);
   const inspectorPort = await freePort();
-  const isBare = args.row === "bare";
-  const configPath = isBare
-    ? join(root, "bench/passthrough/wrangler.toml")
+  // The bare passthrough and the floor are Workers of their own; every other row is the gateway's.
+  const baseline = { bare: "bench/passthrough/wrangler.toml", floor: "bench/floor/wrangler.toml" }[args.row];
+  const configPath = baseline
+    ? join(root, baseline)
     : args["gateway-config"] ? resolve(args["gateway-config"]) : join(root, "wrangler.toml");
-  const worker = await startWorkerInMiniflare(cleanup, configPath, isBare ? { UPSTREAM_URL: upstream.url } : { ADMIN_TOKEN, GRANT_ID_SECRET }, { inspectorPort });
-  const gateway = isBare ? null : await seedGateway(worker.origin, upstream.url);
-  const path = benchmarkPaths({ upstreamUrl: upstream.url, passthroughOrigin: worker.origin, gateway, wranglerDev: null }).find((p) => p.key === args.row);
+  const worker = await startWorkerInMiniflare(cleanup, configPath, baseline ? { UPSTREAM_URL: upstream.url } : { ADMIN_TOKEN, GRANT_ID_SECRET }, { inspectorPort });
+  const gateway = baseline ? null : await seedGateway(worker.origin, upstream.url);
+  const path = benchmarkPaths({ upstreamUrl: upstream.url, passthroughOrigin: worker.origin, floorOrigin: worker.origin, gateway, wranglerDev: null }).find((p) => p.key === args.row);
   if (!path) throw new Error(`no row ${args.row}`);
   const problem = await probe(path);
   if (problem) throw new Error(`${path.label}: ${problem}`);

@@ -1,6 +1,7 @@
 // The processes a benchmark needs, each started on 127.0.0.1 and registered with a cleanup so that
-// it is stopped however the run ends: the upstream, Workers in their own Miniflare (own workerd),
-// the gateway under `wrangler dev`, and the admin-API seeding of the gateway.
+// it is stopped however the run ends: the upstream and the peer (Node children), Workers in their
+// own Miniflare (own workerd), the gateway under `wrangler dev`, and the admin-API seeding of the
+// gateway.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,14 +17,16 @@ import { withNewWorkerd } from "./processes.mjs";
 export const ADMIN_TOKEN = "bench-admin-token";
 export const GRANT_ID_SECRET = "bench-grant-id-secret";
 
-/** The upstream SDK server in its own Node process (bench/upstream.mjs). */
-export async function startUpstream(cleanup) {
-  const child = spawn(process.execPath, [join(root, "bench/upstream.mjs")], { cwd: root, stdio: ["pipe", "pipe", "inherit"] });
+/**
+ * Stops a benchmark child (bench/upstream.mjs, bench/peer.mjs) at cleanup: they exit when stdin
+ * closes, which also happens if the benchmark dies; SIGKILL after 3 s or at exit as a last resort.
+ */
+function stopChildAtCleanup(cleanup, child) {
   cleanup.onExitKill(child.pid);
   cleanup.add(
     () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         const force = setTimeout(() => child.kill("SIGKILL"), 3000);
         child.once("exit", () => {
           clearTimeout(force);
@@ -33,6 +36,12 @@ export async function startUpstream(cleanup) {
         child.stdin.end();
       }),
   );
+}
+
+/** The upstream SDK servers (JSON and SSE) in their own Node process (bench/upstream.mjs). */
+export async function startUpstream(cleanup) {
+  const child = spawn(process.execPath, [join(root, "bench/upstream.mjs")], { cwd: root, stdio: ["pipe", "pipe", "inherit"] });
+  stopChildAtCleanup(cleanup, child);
   const firstLine = await new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });
     lines.once("line", resolve);
@@ -42,11 +51,33 @@ export async function startUpstream(cleanup) {
 }
 
 /**
+ * The peer row's proxy (bench/peer.mjs: @civic/passthrough-mcp-server with an allow-list hook) in
+ * its own Node process, forwarding to `upstreamUrl`, allowing `allowedTools`.
+ */
+export async function startPeer(cleanup, upstreamUrl, allowedTools) {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ["--require", join(root, "test/support/loopback-preload.cjs"), join(root, "bench/peer.mjs"), upstreamUrl, String(port), ...allowedTools],
+    { cwd: root, stdio: ["pipe", "ignore", "inherit", "ipc"] },
+  );
+  stopChildAtCleanup(cleanup, child);
+  const ready = await new Promise((resolve, reject) => {
+    child.once("message", resolve);
+    child.once("exit", (code) => reject(new Error(`peer exited with ${code} before listening`)));
+  });
+  child.disconnect();
+  return ready;
+}
+
+/**
  * A Worker from its wrangler config, bundled as `wrangler deploy` would, in its own Miniflare (so
- * its own workerd process). `options` are extra Miniflare options (e.g. inspectorPort).
+ * its own workerd process). `options` are extra Miniflare options (e.g. inspectorPort), and
+ * `options.scriptPath` an entry module already bundled from the same config.
  */
 export async function startWorkerInMiniflare(cleanup, configPath, bindings, options = {}) {
-  const scriptPath = await bundleWorker(configPath);
+  const { scriptPath: bundled, ...miniflareOptions } = options;
+  const scriptPath = bundled ?? (await bundleWorker(configPath));
   const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
   const { value: mf, workerdPid } = await withNewWorkerd(async () => {
     const instance = new Miniflare({
@@ -58,7 +89,7 @@ export async function startWorkerInMiniflare(cleanup, configPath, bindings, opti
       host: "127.0.0.1",
       port: 0,
       verbose: false,
-      ...options,
+      ...miniflareOptions,
     });
     cleanup.add(() => instance.dispose());
     await instance.ready;
@@ -68,29 +99,46 @@ export async function startWorkerInMiniflare(cleanup, configPath, bindings, opti
   return { origin: (await mf.ready).origin, workerdPid, scriptPath };
 }
 
-/** One server, the three policies, and one grant per gateway row, through the admin API. */
-export async function seedGateway(origin, upstreamUrl) {
+/**
+ * One server, the policies, and one grant per gateway row, through the admin API; with
+ * `sseUpstreamUrl`, a second server for it and the two grants of the large-result rows.
+ */
+export async function seedGateway(origin, upstreamUrl, sseUpstreamUrl = null) {
   const admin = adminClient(origin, ADMIN_TOKEN);
-  const server = await admin("POST", "/servers", { name: "bench-upstream", url: upstreamUrl });
-  for (const [name, document] of Object.entries(POLICIES)) {
-    await admin("PUT", `/servers/${server.id}/policies/${name}`, document);
-  }
-  const grantFor = async (label, policyName) => {
+  const addServer = async (name, url) => {
+    const server = await admin("POST", "/servers", { name, url });
+    for (const [policyName, document] of Object.entries(POLICIES)) {
+      await admin("PUT", `/servers/${server.id}/policies/${policyName}`, document);
+    }
+    return server;
+  };
+  const grantFor = async (label, server, policyName) => {
     const created = await admin("POST", "/grants", { label, serverId: server.id, policyName });
     return { url: `${origin}/mcp/${created.grant.id}`, token: created.token };
   };
-  return {
-    allowed: await grantFor("bench-allowed", "bench-allowed"),
-    limited: await grantFor("bench-limited", "bench-limited"),
+  const server = await addServer("bench-upstream", upstreamUrl);
+  const grants = {
+    allowed: await grantFor("bench-allowed", server, "bench-allowed"),
+    limited: await grantFor("bench-limited", server, "bench-limited"),
     // default deny with only echo listed; the row calls add
-    denied: await grantFor("bench-denied", "bench-allowed"),
-    listed: await grantFor("bench-listed", "bench-listed"),
+    denied: await grantFor("bench-denied", server, "bench-allowed"),
+    listed: await grantFor("bench-listed", server, "bench-listed"),
+  };
+  if (sseUpstreamUrl === null) return grants;
+  const sseServer = await addServer("bench-upstream-sse", sseUpstreamUrl);
+  return {
+    ...grants,
+    largeJson: await grantFor("bench-large-json", server, "bench-large"),
+    largeSse: await grantFor("bench-large-sse", sseServer, "bench-large"),
   };
 }
 
-/** The gateway as tests start it (test/support/workerd.mjs), or another build of it from its wrangler config. */
-export async function startGatewayInMiniflare(cleanup, configPath = null) {
-  if (configPath) return startWorkerInMiniflare(cleanup, configPath, { ADMIN_TOKEN, GRANT_ID_SECRET });
+/**
+ * The gateway as tests start it (test/support/workerd.mjs), or another build of it from its wrangler
+ * config (`scriptPath`: that config's bundle, if already built).
+ */
+export async function startGatewayInMiniflare(cleanup, configPath = null, scriptPath = undefined) {
+  if (configPath) return startWorkerInMiniflare(cleanup, configPath, { ADMIN_TOKEN, GRANT_ID_SECRET }, { scriptPath });
   const { value: gateway, workerdPid } = await withNewWorkerd(async () => {
     const started = await startGateway({ adminToken: ADMIN_TOKEN });
     cleanup.add(() => started.dispose());

@@ -55,20 +55,73 @@ export function compareToBaseline(row, baseline) {
   };
 }
 
+/** The added peak memory a large result may cost the gateway, in MiB (below, not at). */
+export const MEMORY_BUDGET_MIB = 8;
+/** The size of the large result the time and memory targets are checked at, in MiB. */
+export const TARGET_RESULT_MIB = 32;
+
+const percent = (ratio) => `${Math.abs((ratio - 1) * 100).toFixed(0)}%`;
+// A value printed next to its bound: one more digit when two would round onto the bound, so that
+// "FAIL ... 1.15x" against "<= 1.15x" cannot happen.
+const near = (value, bound) => (value.toFixed(2) === bound.toFixed(2) && value !== bound ? value.toFixed(3) : value.toFixed(2));
+
 /**
- * The targets of issue 4, for the rate-limited allowed call against the bare passthrough:
- * throughput >= 0.75x at c=32, p50 <= bare + 1.0 ms at c=1, CPU per request <= 1.3x (checked at
- * both concurrencies).
+ * The targets, for the rate-limited allowed call (`limited*`) against the floor, the peer and
+ * direct calls, and for the gateway's large results against direct ones. Each is
+ * { name, value, pass } with pass true, false, or null when its rows were not measured (then
+ * `value` says why). A broken large result fails its targets whatever its numbers.
+ * @param {{ limited1?: object, limited32?: object, floor1?: object, floor32?: object, peer1?: object, peer32?: object,
+ *           large: Array<{ key: string, mebibytes: number, ms: number, broken: string | null, addedPeakMiB: number }> }} parts
  */
-export function checkTargets({ limitedC1, limitedC32, bareC1, bareC32 }) {
-  const at32 = compareToBaseline(limitedC32, bareC32);
-  const at1 = compareToBaseline(limitedC1, bareC1);
-  return [
-    { name: "throughput at c=32 >= 0.75x bare", value: `${at32.throughputRatio.toFixed(2)}x`, pass: at32.throughputRatio >= 0.75 },
-    { name: "p50 at c=1 <= bare + 1.0 ms", value: `${signed(at1.p50DeltaMs, 2)} ms`, pass: at1.p50DeltaMs <= 1.0 },
-    { name: "workerd CPU/request at c=1 <= 1.3x bare", value: `${at1.cpuRatio.toFixed(2)}x`, pass: at1.cpuRatio <= 1.3 },
-    { name: "workerd CPU/request at c=32 <= 1.3x bare", value: `${at32.cpuRatio.toFixed(2)}x`, pass: at32.cpuRatio <= 1.3 },
-  ];
+export function checkTargets({ limited1, limited32, floor1, floor32, peer1, peer32, large }) {
+  const targets = [];
+  const add = (name, against, inputs, judge) => {
+    if (inputs.some((x) => x === undefined)) targets.push({ name, against, value: "not measured", pass: null });
+    else targets.push({ name, against, ...judge(...inputs) });
+  };
+  const floorAgainst = "gateway: allowed, limit never trips vs the floor";
+  add("workerd CPU per call at c=32 <= 1.15x the floor", floorAgainst, [limited32, floor32], (g, f) => {
+    const ratio = compareToBaseline(g, f).cpuRatio;
+    return { value: `${near(ratio, 1.15)}x`, pass: ratio <= 1.15 };
+  });
+  add("throughput at c=32 >= 0.9x the floor", floorAgainst, [limited32, floor32], (g, f) => {
+    const ratio = compareToBaseline(g, f).throughputRatio;
+    return { value: `${near(ratio, 0.9)}x`, pass: ratio >= 0.9 };
+  });
+  add("p50 at c=1 <= the floor + 0.3 ms", floorAgainst, [limited1, floor1], (g, f) => {
+    const delta = compareToBaseline(g, f).p50DeltaMs;
+    return { value: `${delta >= 0 ? "+" : "-"}${near(Math.abs(delta), 0.3)} ms`, pass: delta <= 0.3 };
+  });
+  const peerAgainst = "gateway: allowed, limit never trips vs the peer";
+  for (const [c, g, p] of [[1, limited1, peer1], [32, limited32, peer32]]) {
+    add(`throughput at c=${c} ahead of the peer`, peerAgainst, [g, p], (gw, peer) => {
+      const ratio = compareToBaseline(gw, peer).throughputRatio;
+      return { value: `${ratio.toFixed(2)}x the peer's (${percent(ratio)} ${ratio > 1 ? "ahead" : "behind"})`, pass: ratio > 1 };
+    });
+    add(`p50 at c=${c} ahead of the peer`, peerAgainst, [g, p], (gw, peer) => {
+      const delta = compareToBaseline(gw, peer).p50DeltaMs;
+      return { value: `${signed(delta, 2)} ms vs the peer's ${peer.p50.toFixed(2)} ms (${Math.abs(delta).toFixed(2)} ms ${delta < 0 ? "ahead" : "behind"})`, pass: delta < 0 };
+    });
+  }
+  const largeRow = (key) => large.find((r) => r.key === key && r.mebibytes === TARGET_RESULT_MIB);
+  for (const [mode, label] of [["json", "JSON"], ["sse", "SSE"]]) {
+    const gateway = largeRow(`gateway-${mode}`);
+    const direct = largeRow(`direct-${mode}`);
+    add(`time of a ${TARGET_RESULT_MIB} MiB ${label} result <= 1.3x direct`, `gateway vs direct to upstream, ${label}`, [gateway, direct], (g, d) => {
+      if (g.broken) return { value: `broken: ${g.broken}`, pass: false };
+      const ratio = g.ms / d.ms;
+      return { value: `${near(ratio, 1.3)}x (${g.ms.toFixed(0)} vs ${d.ms.toFixed(0)} ms)`, pass: ratio <= 1.3 };
+    });
+  }
+  for (const [mode, label] of [["json", "JSON"], ["sse", "SSE"]]) {
+    const gateway = largeRow(`gateway-${mode}`);
+    add(`added peak memory for a ${TARGET_RESULT_MIB} MiB ${label} result < ${MEMORY_BUDGET_MIB} MiB`, `gateway's workerd, ${label}`, [gateway], (g) => {
+      const added = `${g.addedPeakMiB.toFixed(1)} MiB`;
+      if (g.broken) return { value: `broken: ${g.broken} (${added} added)`, pass: false };
+      return { value: added, pass: g.addedPeakMiB < MEMORY_BUDGET_MIB };
+    });
+  }
+  return targets;
 }
 
 export function signed(value, digits) {

@@ -1,6 +1,7 @@
-// `npm run bench --quick` end to end: every process starts, every row answers correctly and
-// completes requests, the table and the PASS/FAIL lines come out, everything is stopped. No timing
-// is asserted: this machine's numbers are the benchmark's business, not the test's.
+// `npm run bench --quick` end to end: every process starts (upstream, passthroughs, floor, peer,
+// gateway, wrangler dev), every row answers correctly and completes requests, the 1 MiB large
+// results arrive whole, the tables and the PASS/FAIL lines come out, everything is stopped. No
+// timing is asserted: this machine's numbers are the benchmark's business, not the test's.
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -15,16 +16,30 @@ interface BenchRow {
   concurrency: number;
   summary: { completed: number; failed: number; reqPerSec: number; p50: number; p99: number; workerCpuPerReq: number };
 }
+interface LargeResultRow {
+  key: string;
+  label: string;
+  mode: "json" | "sse";
+  mebibytes: number;
+  calls: number;
+  broken: string | null;
+  ms: number;
+  addedPeakMiB: number;
+}
 interface BenchJson {
   ok: boolean;
   rows: BenchRow[];
-  targets: { name: string; pass: boolean }[];
+  large: LargeResultRow[];
+  targets: { name: string; value: string; pass: boolean | null }[];
 }
 
 const EXPECTED_ROWS: [key: string, label: string, concurrencies: number[]][] = [
   ["direct", "direct to upstream", [1, 32]],
   ["bare", "bare passthrough", [1, 32]],
   ["bare-list", "bare passthrough, tools/list", [1, 32]],
+  ["floor", "floor: passthrough + 1 DO SQLite insert", [1, 32]],
+  ["floor-list", "floor, tools/list", [1, 32]],
+  ["peer", "peer: @civic/passthrough-mcp-server, allow-list hook", [1, 32]],
   ["allowed", "gateway: allowed, no limits", [1, 32]],
   ["limited", "gateway: allowed, limit never trips", [1, 32]],
   ["denied", "gateway: denied tool", [1, 32]],
@@ -95,10 +110,31 @@ describe("npm run bench -- --quick", () => {
     }
   });
 
-  it("prints a PASS or FAIL line for each target", () => {
-    expect(json.targets.map((t) => t.name)).toHaveLength(4);
+  it("measures a 1 MiB large result, JSON and SSE, direct, through the passthrough and the gateway, whole", () => {
+    const found = json.large.map((r) => `${r.key}@${r.mebibytes}`).sort();
+    const expected = ["direct", "bare", "gateway"].flatMap((path) => ["json", "sse"].map((mode) => `${path}-${mode}@1`)).sort();
+    expect(found).toEqual(expected);
+    for (const row of json.large) {
+      expect(row.broken, `${row.key}`).toBeNull();
+      expect(row.calls, row.key).toBe(1);
+      expect(Number.isFinite(row.ms) && row.ms > 0, row.key).toBe(true);
+      // Memory is watched on the proxies only.
+      expect(Number.isFinite(row.addedPeakMiB), row.key).toBe(!row.key.startsWith("direct"));
+    }
+    const lines = run.stdout.split("\n");
+    for (const mode of ["JSON", "SSE"]) {
+      for (const label of ["direct to upstream", "bare passthrough", "gateway: allowed, limit never trips"]) {
+        expect(lines.filter((line) => line.startsWith(`| 1 MiB | ${mode} | ${label} | `)), `${mode} ${label}`).toHaveLength(1);
+      }
+    }
+  });
+
+  it("prints a PASS, FAIL or SKIP line for each target: the floor and peer targets checked, the 32 MiB ones skipped", () => {
+    expect(json.targets).toHaveLength(11);
     for (const target of json.targets) {
-      expect(run.stdout).toMatch(new RegExp(`^(PASS|FAIL)  ${target.name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: `, "m"));
+      const verdict = target.pass === null ? "SKIP" : target.pass ? "PASS" : "FAIL";
+      expect(run.stdout).toContain(`${verdict}  ${target.name}: ${target.value}  (`);
+      expect(target.pass === null, target.name).toBe(target.name.includes("32 MiB"));
     }
   });
 

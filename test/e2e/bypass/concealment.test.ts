@@ -62,7 +62,7 @@ describe.each([
       },
     });
     closers.push(upstream.close);
-    [hiding, asking] = await grantsFor(upstream.url, policy, 2);
+    [hiding, asking] = (await grantsFor(upstream.url, policy, 2)) as [Grant, Grant];
   });
 
   it("status, content type, header names and body bytes are the same", async () => {
@@ -107,7 +107,7 @@ describe("tasks belong to the grant that created them", () => {
     const upstream = await startTaskUpstream();
     closers.push(upstream.close);
     upstreamUrl = upstream.url;
-    [owner, other] = await grantsFor(upstream.url, { version: "1", default: "allow" }, 2);
+    [owner, other] = (await grantsFor(upstream.url, { version: "1", default: "allow" }, 2)) as [Grant, Grant];
     const created = messageOf((await post(owner!, { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "slow_task", arguments: { label: "mine" }, task: { ttl: 60_000 } } }, tasksHeaders)).text);
     taskId = created.result.task.taskId;
     expect(taskId).toEqual(expect.any(String));
