@@ -55,6 +55,8 @@ interface UpstreamProfile {
   cannotExpire?: string;
   /** Why the upstream cannot send notifications/tools/list_changed on demand, when it cannot. */
   cannotNotify?: string;
+  /** A tool the upstream has, which the denial rows' policy hides. */
+  hidden: string;
 }
 
 const profiles: Record<UpstreamName, UpstreamProfile> = {
@@ -72,6 +74,7 @@ const profiles: Record<UpstreamName, UpstreamProfile> = {
     toolsPageSize: "server-everything does not paginate tools/list",
     cannotExpire: "server-everything has no way to expire a session and answers 400, not 404, for an unknown one",
     cannotNotify: "server-everything sends tools/list_changed only while handling notifications/initialized, before any GET stream exists",
+    hidden: "get-sum",
   },
   "sdk-v1": {
     serverName: "test-upstream",
@@ -84,6 +87,7 @@ const profiles: Record<UpstreamName, UpstreamProfile> = {
     resourceText: /^sdk upstream readme$/,
     resourceUri: "doc://sdk/readme",
     toolsPageSize: 3,
+    hidden: "add",
   },
   v2: {
     serverName: "v2-upstream",
@@ -97,6 +101,7 @@ const profiles: Record<UpstreamName, UpstreamProfile> = {
     resourceUri: "doc://v2/readme",
     toolsPageSize: 3,
     cannotExpire: "the v2 upstream is stateless (no session to expire)",
+    hidden: "add",
   },
 };
 
@@ -239,20 +244,64 @@ let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
 let gatewaySetupError: unknown;
 const gatewayEndpoints = {} as Record<UpstreamName, Endpoint>;
 
+/**
+ * The policies of the denial rows: "denying" allows by default, hides one real tool, denies echo of
+ * "forbidden" and limits echo to two calls a minute; "strict" permits echo alone.
+ */
+const denyingPolicy = (profile: UpstreamProfile) => ({
+  version: "1",
+  default: "allow",
+  hide: [profile.hidden],
+  tools: {
+    [profile.echo.name]: {
+      deny_if: [{ conditions: [{ path: "args.message", op: "eq", value: "forbidden" }], on_deny: "No forbidden messages." }],
+      limits: [{ counter: "echo_rate", window: "minute", max: 2 }],
+    },
+  },
+});
+const strictPolicy = (profile: UpstreamProfile) => ({ version: "1", default: "deny", tools: { [profile.echo.name]: {} } });
+
+let admin: Admin;
+const serverIds = {} as Record<UpstreamName, string>;
+
 /** Registers an upstream behind the gateway with an allow-everything policy; returns the grant's endpoint. */
 async function registerBehindGateway(admin: Admin, name: UpstreamName, url: string): Promise<Endpoint> {
   const server = await admin("POST", "/servers", { name: `matrix-${name}`, url });
+  serverIds[name] = server.id;
   await admin("PUT", `/servers/${server.id}/policies/allow-all`, { version: "1", default: "allow" });
-  const created = await admin("POST", "/grants", { label: `matrix-${name}`, serverId: server.id, policyName: "allow-all" });
+  await admin("PUT", `/servers/${server.id}/policies/denying`, denyingPolicy(profiles[name]));
+  await admin("PUT", `/servers/${server.id}/policies/strict`, strictPolicy(profiles[name]));
+  return grantEndpoint(admin, server.id, `matrix-${name}`, "allow-all");
+}
+
+async function grantEndpoint(admin: Admin, serverId: string, label: string, policyName: string): Promise<Endpoint> {
+  const created = await admin("POST", "/grants", { label, serverId, policyName });
   return { url: created.url, headers: { Authorization: `Bearer ${created.token}` } };
 }
+
+/** A grant of its own for one row set, so counters are not shared between pairs. */
+async function ownGrant(upstream: UpstreamName, label: string, policyName: string): Promise<Endpoint> {
+  if (gatewaySetupError) throw new Error(`gateway setup failed: ${String((gatewaySetupError as Error)?.message ?? gatewaySetupError)}`);
+  return grantEndpoint(admin, serverIds[upstream], label, policyName);
+}
+
+/** How a call ended, as a client sees it: a result, or an error with its message. */
+async function outcomeOf(call: Promise<any>): Promise<{ result: any } | { error: string }> {
+  try {
+    return { result: await call };
+  } catch (error) {
+    return { error: String((error as Error)?.message ?? error) };
+  }
+}
+
+const decisionOf = (result: any) => result?._meta?.["io.mcp-policy-gateway/decision"];
 
 beforeAll(async () => {
   const [everything, sdk, v2] = await Promise.all([freePort().then(startEverything), startMatrixSdkServer(), startV2Server()]);
   Object.assign(upstreams, { everything, "sdk-v1": sdk, v2 });
   try {
     gateway = await startGateway();
-    const admin = adminClient(gateway.origin, gateway.adminToken) as Admin;
+    admin = adminClient(gateway.origin, gateway.adminToken) as Admin;
     for (const name of Object.keys(upstreams) as UpstreamName[]) {
       gatewayEndpoints[name] = await registerBehindGateway(admin, name, upstreams[name].url);
     }
@@ -458,6 +507,56 @@ describe.each(paths)("%s", (path) => {
           expect(delivered).toBe(true);
         });
       }
+
+      it("a call of a tool the upstream does not have fails the upstream's way", async () => {
+        const outcome = await outcomeOf(session.callTool("no_such_tool", {}));
+        expect(JSON.stringify(outcome)).toMatch(/no_such_tool/);
+        expect(JSON.stringify(outcome)).toMatch(/not found|unknown tool/i);
+      });
+
+      if (path === "gateway") {
+        describe(`denials, in the ${modern ? "2026-07-28" : "2025"} era`, () => {
+          let denying: McpSession;
+          let strict: McpSession;
+          beforeAll(async () => {
+            denying = await connectors[clientName](await ownGrant(upstreamName, `deny-${clientName}`, "denying"));
+            strict = await connectors[clientName](await ownGrant(upstreamName, `strict-${clientName}`, "strict"));
+          });
+          afterAll(async () => {
+            await denying?.close();
+            await strict?.close();
+          });
+
+          it("a deny_if denial reaches the model as a readable [POLICY DENIED] result", async () => {
+            const result = await denying.callTool(profile.echo.name, { ...profile.echo.args, message: "forbidden" });
+            expect(result.isError).toBe(true);
+            expect(text(result)).toBe("[POLICY DENIED] No forbidden messages.");
+            expect(decisionOf(result)).toEqual({ code: "deny_if", rule: `/tools/${profile.echo.name}/deny_if/0` });
+          });
+
+          it("a rate-limit denial is readable and says when to retry", async () => {
+            for (let i = 0; i < 2; i++) expect(text(await denying.callTool(profile.echo.name, profile.echo.args))).toMatch(profile.echo.text);
+            const result = await denying.callTool(profile.echo.name, profile.echo.args);
+            expect(result.isError).toBe(true);
+            expect(text(result)).toMatch(/^\[POLICY DENIED\] Rate limit exceeded: 2 calls per minute/);
+            expect(decisionOf(result)).toMatchObject({ code: "rate_limited", retryAfter: expect.any(Number) });
+          });
+
+          it("a hidden tool fails exactly as a tool the upstream does not have", async () => {
+            const hidden = await outcomeOf(denying.callTool(profile.hidden, {}));
+            const missing = await outcomeOf(denying.callTool("no_such_tool", {}));
+            expect(JSON.stringify(hidden)).toBe(JSON.stringify(missing).replaceAll("no_such_tool", profile.hidden));
+            expect((await denying.listToolsPage()).tools.map((t) => t.name)).not.toContain(profile.hidden);
+          });
+
+          it("under default deny, an unlisted tool's denial is readable", async () => {
+            const result = await strict.callTool(profile.hidden, {});
+            expect(result.isError).toBe(true);
+            expect(text(result)).toBe(`[POLICY DENIED] Tool "${profile.hidden}" is not permitted by policy`);
+            expect(decisionOf(result)).toEqual({ code: "not_permitted", rule: "/default" });
+          });
+        });
+      }
     });
   });
 });
@@ -469,7 +568,7 @@ describe.each(paths)("%s", (path) => {
 describe.each(paths)("%s", (path) => {
   describe.each(upstreamNames)("upstream %s, client inspector-cli", (upstreamName) => {
     const profile = profiles[upstreamName];
-    const outputs = {} as Record<"initialize" | "toolsList" | "toolsCall" | "resourcesRead" | "promptsGet", Promise<any>>;
+    const outputs = {} as Record<"initialize" | "toolsList" | "toolsCall" | "resourcesRead" | "promptsGet" | "denied" | "hidden" | "missing", Promise<any>>;
 
     beforeAll(() => {
       const endpoint = endpointFor(path, upstreamName);
@@ -481,6 +580,18 @@ describe.each(paths)("%s", (path) => {
       outputs.toolsCall = run("--method", "tools/call", "--tool-name", profile.echo.name, "--tool-arg", ...args(profile.echo.args));
       outputs.resourcesRead = run("--method", "resources/read", "--uri", profile.resourceUri);
       outputs.promptsGet = run("--method", "prompts/get", "--prompt-name", profile.prompt.name, "--prompt-args", ...args(profile.prompt.args));
+      if (path === "gateway") {
+        // The denial rows run on a grant of their own, under the "denying" policy.
+        const denyingRun = ownGrant(upstreamName, "deny-inspector", "denying").then((own) => {
+          const ownHeaders = Object.entries(own.headers).flatMap(([k, v]) => ["--header", `${k}: ${v}`]);
+          return (...more: string[]) => runInspector([own.url, "--transport", "http", "--protocol-era", "auto", ...ownHeaders, ...more]);
+        });
+        outputs.denied = denyingRun.then((r) =>
+          r("--method", "tools/call", "--tool-name", profile.echo.name, "--tool-arg", ...args({ ...profile.echo.args, message: "forbidden" })).catch((e: Error & { exitCode?: number }) => ({ exitCode: e.exitCode, error: e.message })),
+        );
+        outputs.hidden = denyingRun.then((r) => r("--method", "tools/call", "--tool-name", profile.hidden).catch((e: Error) => ({ error: e.message })));
+        outputs.missing = denyingRun.then((r) => r("--method", "tools/call", "--tool-name", "no_such_tool").catch((e: Error) => ({ error: e.message })));
+      }
       // Failures are asserted per row; keep them from surfacing as unhandled rejections meanwhile.
       for (const output of Object.values(outputs)) output.catch(() => {});
     });
@@ -514,6 +625,21 @@ describe.each(paths)("%s", (path) => {
       const { result } = await outputs.promptsGet;
       expect(JSON.stringify(result.messages)).toMatch(profile.prompt.text);
     });
+
+    if (path === "gateway") {
+      // The CLI turns any isError result into exit code 5 and prints only "returned isError:true",
+      // not the result's text: what it shows of a denial is that the call failed as a tool error.
+      it("a deny_if denial is a tool error result (the CLI's exit 5, tool_is_error)", async () => {
+        const denied = await outputs.denied;
+        expect(denied.exitCode).toBe(5);
+        expect(denied.error).toMatch(/"code":"tool_is_error"/);
+      });
+
+      it("a hidden tool fails exactly as a tool the upstream does not have", async () => {
+        const [hidden, missing] = await Promise.all([outputs.hidden, outputs.missing]);
+        expect(JSON.stringify(hidden).replaceAll(profile.hidden, "X")).toBe(JSON.stringify(missing).replaceAll("no_such_tool", "X"));
+      });
+    }
 
     it.skip("progress: the CLI prints only the final result, not notifications", () => {});
     it.skip("elicitation: the CLI declares no elicitation capability and cannot answer a server->client request", () => {});
