@@ -2,8 +2,7 @@
  * The settlement outbox: outcomes waiting, in this Worker isolate, for a ride to their grant's
  * Durable Object.
  *
- * An outcome is recorded after the response (issue: "the outcome record goes after the
- * response"). Sending it on its own would cost every call a second Durable Object round trip and
+ * An outcome is recorded after the response (docs/storage.md, "Outcomes"). Sending it on its own would cost every call a second Durable Object round trip and
  * a second storage commit; instead it rides on the next `gate()` of the same grant from this
  * isolate, and a short timer sends whatever is still waiting when traffic pauses. If the isolate
  * dies first, nothing is silently lost: the grant's Durable Object still holds the request as

@@ -1,5 +1,5 @@
 /**
- * Hiding tools from a `tools/list` result (POLICY.md: `hide`, and tools a default-deny policy does
+ * Hiding tools from a `tools/list` result (docs/policy.md: `hide`, and tools a default-deny policy does
  * not list). A hidden tool must look exactly like one that does not exist, so it is removed, not marked.
  */
 import { isJsonObject } from "./json";

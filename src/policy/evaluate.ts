@@ -137,7 +137,7 @@ function limitRequests(
   return limits;
 }
 
-/** POLICY.md step 3's message; also what a hidden tool gets under `default: "deny"`, so the two look alike. */
+/** docs/policy.md step 3's message; also what a hidden tool gets under `default: "deny"`, so the two look alike. */
 export function notPermittedMessage(tool: string): string {
   return `Tool ${JSON.stringify(tool)} is not permitted by policy`;
 }
