@@ -23,11 +23,16 @@
  *     `too_large`;
  *   - a tool definition that does not validate, or a name listed twice: `invalid_tools`.
  * Answers are parsed with the gateway's strict JSON parser; SSE with eventsource-parser.
- * Messages never quote upstream bodies or header values.
+ * Messages never quote upstream bodies or header values. Requests go through `sendUpstream`
+ * (src/upstream.ts), like every request the gateway makes to an upstream.
+ *
+ * Longer than 300 lines because it is one conversation with an upstream, in two eras, with its
+ * bounds: split, the pieces would only make sense read together.
  */
 import { createParser } from "eventsource-parser";
 import { err, ok, type Result } from "../result";
 import { isJsonObject, parseStrictJson } from "../mcp/json";
+import { sendUpstream } from "../upstream";
 import { ToolDefinition } from "./definition";
 
 export const MODERN_PROTOCOL_VERSION = "2026-07-28";
@@ -268,16 +273,14 @@ class DiscoverySession {
   private async send(method: "POST" | "DELETE", extraHeaders: Record<string, string>, body: string | undefined): Promise<Response> {
     const headers = new Headers({ accept: "application/json, text/event-stream", ...extraHeaders });
     if (body !== undefined) headers.set("content-type", "application/json");
-    // The server's credentials last, as the gateway adds them (src/mcp/forward.ts). Their names
+    // The server's credentials last, as the gateway adds them (src/gateway/forward.ts). Their names
     // never collide with the MCP headers above: the server schema reserves those.
     for (const [name, value] of Object.entries(this.target.headers)) headers.set(name, value);
-    try {
-      return await fetch(this.target.url, { method, headers, body, redirect: "manual", signal: this.signal });
-    } catch (thrown) {
-      if (thrown instanceof Stop) throw thrown;
-      if (this.signal.aborted) throw thrown; // the deadline: reported as timeout at the top
-      return stop("unreachable", "The upstream could not be reached (connection failed)");
-    }
+    const sent = await sendUpstream(this.target.url, { method, headers, body }, this.signal);
+    if (sent.ok) return sent.value;
+    // The deadline is reported as a timeout at the top.
+    if (this.signal.aborted) throw this.signal.reason;
+    return stop("unreachable", "The upstream could not be reached (connection failed)");
   }
 
   private checkStatus(response: Response, method: string): void {

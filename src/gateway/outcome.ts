@@ -7,7 +7,7 @@
  */
 import type { Settlement } from "../grant/protocol";
 import type { JsonRpcId } from "../mcp/jsonrpc";
-import type { UpstreamFailure } from "./forward";
+import type { UpstreamFailure } from "../upstream";
 import type { GatewayRejection } from "./rejection";
 
 export type UpstreamAttempt = { kind: "failed"; failure: UpstreamFailure } | { kind: "answered"; status: number; headers: Headers };

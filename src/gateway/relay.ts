@@ -9,7 +9,8 @@ import { messagesOf, serializeBody } from "../mcp/jsonrpc";
 import { isStateless, revisionOf } from "../mcp/revision";
 import { isToolVisible } from "../policy/visibility";
 import { concealTarget, type StandIns } from "./conceal";
-import { cancelUpstream, sendUpstream, upstreamHeaders, type UpstreamAbort } from "./forward";
+import { sendUpstream, type UpstreamAbort } from "../upstream";
+import { cancelUpstream, upstreamHeaders } from "./forward";
 import { upstreamOutcome } from "./outcome";
 import { policyUnavailable, renderRejection } from "./rejection";
 import { relayResponse } from "./respond";
@@ -20,40 +21,20 @@ import type { GatewaySettings } from "./settings";
 
 export async function relayForwarded(x: Exchange, settings: GatewaySettings): Promise<Response> {
   const { request, gated } = x;
-  const method = request.httpMethod;
-  const standIns: StandIns = new Map();
   const messages = request.body === null ? [] : messagesOf(request.body);
-  const forwarded = messages.map((m, i) => {
-    const decision = gated.decisions[i];
-    return decision?.outcome === "forward" && decision.conceal !== undefined && m.kind === "request" ? concealTarget(m, decision.conceal, standIns) : m;
-  });
-  const upstream = gated.upstream;
-  const headers = upstreamHeaders(request.headers, upstream, method, forwarded.length === 1 ? forwarded[0]! : null);
-  const body = request.body === null ? undefined : serializeBody(request.body.kind === "single" ? { kind: "single", message: forwarded[0]! } : { kind: "batch", messages: forwarded });
   const ids = requestIdsOf(messages);
+  const standIns: StandIns = new Map();
   const recorder = new OutcomeRecorder(
     { requestId: x.context.requestId, seq: gated.seq, status: null, upstreamReceived: true, error: null, sessionOpened: null, sessionClosed: null },
     x.started,
     x.clock,
     x.deliver,
   );
-  const revision = revisionOf(messages[0] ?? null, request.headers.protocolVersion);
-
-  let answered = false;
-  const abort = new AbortController();
-  x.c.req.raw.signal.addEventListener("abort", () => {
-    abort.abort("client_cancelled" satisfies UpstreamAbort);
-    if (answered) return;
-    recorder.settle({ error: "client_cancelled" });
-    // In 2026-07-28 closing the stream is the cancellation, which the aborted fetch already did.
-    if (!isStateless(revision)) x.c.executionCtx.waitUntil(cancelUpstream(upstream, request.headers, [...ids.all]));
-  });
-  // The timeout bounds the time to response headers only: a long-lived SSE stream is not cut off.
-  const timer = setTimeout(() => abort.abort("upstream_timeout" satisfies UpstreamAbort), settings.upstreamTimeoutMs);
-  const sent = await sendUpstream(upstream.url, { method, headers, body }, abort.signal);
-  clearTimeout(timer);
+  const answered = { value: false };
+  const sent = await send(x, settings, messages, ids, standIns, recorder, answered);
 
   const answerId = ids.first;
+  const upstream = gated.upstream;
   const step = upstreamOutcome(sent.ok ? { kind: "answered", status: sent.value.status, headers: sent.value.headers } : { kind: "failed", failure: sent.error }, answerId, upstream.serverName);
   if (step.kind !== "relay" || !sent.ok) {
     if (sent.ok) await sent.value.body?.cancel();
@@ -62,34 +43,22 @@ export async function relayForwarded(x: Exchange, settings: GatewaySettings): Pr
   }
   const response = sent.value;
   recorder.note(step.patch);
-
-  const session = sessionChange(method, messages, request.headers.sessionId, { ok: response.ok, sessionId: response.headers.get("mcp-session-id") });
-  if (session.open !== null) {
-    // Bound before the agent can use it: another grant presenting this id gets 404.
-    recorder.note({ sessionOpened: session.open });
-    try {
-      await x.stub.bindSession(gated.seq, session.open);
-    } catch {
-      await response.body?.cancel();
-      recorder.settle({ error: "unavailable" });
-      return renderRejection(policyUnavailable(request.body, request.headers.protocolVersion), x.context);
-    }
-  }
-  if (session.close !== null) recorder.note({ sessionClosed: session.close });
+  const bound = await bindSession(x, messages, response, recorder);
+  if (bound !== null) return bound;
 
   const visibility = gated.visibility;
   const relayed = await relayResponse(response, {
     shaping: {
       toolsListIds: ids.toolsList,
       isToolVisible: (name) => visibility !== null && isToolVisible(visibility, name),
-      requestIds: method === "GET" ? null : ids.all,
+      requestIds: request.httpMethod === "GET" ? null : ids.all,
       standIns,
     },
     taskListIds: ids.taskList,
     tasks: { bind: (taskIds) => x.stub.bindTasks(gated.seq, taskIds), bound: (taskIds) => x.stub.boundTasks(taskIds) },
     maxResponseBytes: settings.maxResponseBytes,
     onComplete: (unanswered) => {
-      answered = true;
+      answered.value = true;
       recorder.settle(unanswered.length > 0 ? { error: "upstream_truncated" } : {});
     },
   });
@@ -99,8 +68,66 @@ export async function relayForwarded(x: Exchange, settings: GatewaySettings): Pr
     return renderRejection(relayed.error === "response_too_large" ? { kind: relayed.error, limit: settings.maxResponseBytes, ...fault } : { kind: relayed.error, ...fault }, x.context);
   }
   // A GET stream lives as long as the session: its outcome is the upstream's answer to opening it.
-  if (method === "GET") recorder.settle();
+  if (request.httpMethod === "GET") recorder.settle();
   return relayed.value;
+}
+
+/**
+ * Sends the gateway's own request: stand-ins for concealed targets, the gateway's header set and
+ * body, a bound on the time to response headers, and cancellation when the agent goes away.
+ */
+async function send(
+  x: Exchange,
+  settings: GatewaySettings,
+  messages: readonly JsonRpcMessage[],
+  ids: ReturnType<typeof requestIdsOf>,
+  standIns: StandIns,
+  recorder: OutcomeRecorder,
+  answered: { value: boolean },
+) {
+  const { request, gated } = x;
+  const forwarded = messages.map((m, i) => {
+    const decision = gated.decisions[i];
+    return decision?.outcome === "forward" && decision.conceal !== undefined && m.kind === "request" ? concealTarget(m, decision.conceal, standIns) : m;
+  });
+  const upstream = gated.upstream;
+  const headers = upstreamHeaders(request.headers, upstream, request.httpMethod, forwarded.length === 1 ? forwarded[0]! : null);
+  const body = request.body === null ? undefined : serializeBody(request.body.kind === "single" ? { kind: "single", message: forwarded[0]! } : { kind: "batch", messages: forwarded });
+  const revision = revisionOf(messages[0] ?? null, request.headers.protocolVersion);
+  const abort = new AbortController();
+  x.c.req.raw.signal.addEventListener("abort", () => {
+    abort.abort("client_cancelled" satisfies UpstreamAbort);
+    if (answered.value) return;
+    recorder.settle({ error: "client_cancelled" });
+    // In 2026-07-28 closing the stream is the cancellation, which the aborted fetch already did.
+    if (!isStateless(revision)) x.c.executionCtx.waitUntil(cancelUpstream(upstream, request.headers, [...ids.all]));
+  });
+  // The timeout bounds the time to response headers only: a long-lived SSE stream is not cut off.
+  const timer = setTimeout(() => abort.abort("upstream_timeout" satisfies UpstreamAbort), settings.upstreamTimeoutMs);
+  const sent = await sendUpstream(upstream.url, { method: request.httpMethod, headers, body }, abort.signal);
+  clearTimeout(timer);
+  return sent;
+}
+
+/**
+ * Binds a session the upstream minted before the agent can use it (another grant presenting the id
+ * then gets 404), and notes a session the agent ended. A failed bind fails closed: the answer is
+ * withheld.
+ */
+async function bindSession(x: Exchange, messages: readonly JsonRpcMessage[], response: Response, recorder: OutcomeRecorder): Promise<Response | null> {
+  const { request, gated } = x;
+  const session = sessionChange(request.httpMethod, messages, request.headers.sessionId, { ok: response.ok, sessionId: response.headers.get("mcp-session-id") });
+  if (session.close !== null) recorder.note({ sessionClosed: session.close });
+  if (session.open === null) return null;
+  recorder.note({ sessionOpened: session.open });
+  try {
+    await x.stub.bindSession(gated.seq, session.open);
+    return null;
+  } catch {
+    await response.body?.cancel();
+    recorder.settle({ error: "unavailable" });
+    return renderRejection(policyUnavailable(request.body, request.headers.protocolVersion), x.context);
+  }
 }
 
 /** The ids of the forwarded requests: all of them, the first, and those whose answers are shaped. */

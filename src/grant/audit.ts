@@ -106,3 +106,17 @@ export function verifyChain(records: Iterable<AuditRecord>, prevHash: string = G
   for (const record of records) if (!verifier.push(record)) break;
   return verifier.result();
 }
+
+/**
+ * Checks a stored log, oldest first, as stored: each record under its own seq (a record moved under
+ * another key is as broken as an edited one), each linked to the one before.
+ */
+export function verifyStoredChain(rows: Iterable<{ seq: number; record: AuditRecord }>): { ok: true; count: number } | { ok: false; brokenAt: number } {
+  const verifier = new ChainVerifier();
+  for (const { seq, record } of rows) {
+    if (record.seq !== seq) return { ok: false, brokenAt: seq };
+    if (!verifier.push(record)) break;
+  }
+  const check = verifier.result();
+  return check.ok ? { ok: true, count: check.count } : check;
+}

@@ -1,24 +1,23 @@
 import { DurableObject } from "cloudflare:workers";
 import { isoTime, systemClock, type Clock } from "../clock";
 import { err, ok } from "../result";
-import { ChainVerifier, GENESIS_HASH, sealRecordJson, type AuditDraft } from "./audit";
+import { GENESIS_HASH, sealRecordJson, verifyStoredChain, type AuditDraft } from "./audit";
 import { CounterLedger } from "./counters";
 import { admitRefusal, type RefusalWindow } from "./decide";
 import { planGate, type GatePlan } from "./gate";
 import type { AuditPage, GateRequest, GateResult, GrantInfo, GrantObjectApi, GrantProvision, GrantResult, PolicySnapshot, Settlement, Upstream } from "./protocol";
 import { draftRecord } from "./records";
 import { DEFAULT_SESSION_IDLE_MS, SessionTable } from "./sessions";
-import { planSettlement } from "./settle";
+import { OUTCOME_DEADLINE_MS, overdue, planSettlement } from "./settle";
 import { activePolicy, infoOf, type ActivePolicy, type GrantState } from "./state";
 import { GrantStorage, type PendingRow } from "./storage";
 import * as transitions from "./transitions";
 
-/** A forwarded request with no outcome after this long gets an "unknown" outcome record. */
-const OUTCOME_DEADLINE_MS = 2 * 60 * 1000;
 /** How many requests recorded as "unknown" are remembered, so a late outcome is still appended. */
 const LATE_OUTCOMES_KEPT = 1000;
 /** Counted events older than every window are deleted at most this often (it costs a write). */
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
+const DAY_MS = 86_400_000;
 const UNAUTHENTICATED: GateResult = { ok: false, reason: "unauthenticated" };
 
 /**
@@ -137,9 +136,7 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
   async bindTasks(seq: number, taskIds: string[]): Promise<void> {
     if (this.#state === null) return;
     const fresh = taskIds.filter((id) => id.length > 0 && !this.#tasks.has(id));
-    this.#storage.transaction(() => {
-      for (const id of fresh) this.#storage.bindTask(id, seq);
-    });
+    this.#storage.transaction(() => fresh.forEach((id) => this.#storage.bindTask(id, seq)));
     for (const id of fresh) this.#tasks.add(id);
   }
 
@@ -179,20 +176,14 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     const state = this.#state;
+    if (state === null) return;
     const now = this.#clock();
-    let next: number | null = null;
-    for (const [seq, pending] of this.#pending) {
-      const due = pending.at + OUTCOME_DEADLINE_MS;
-      if (due > now) {
-        next = next === null ? due : Math.min(next, due);
-        continue;
-      }
-      if (state === null) continue;
-      const fields = { requestId: pending.requestId, decision: "unknown", message: "no outcome was reported", ref: seq };
-      const written = this.#write([draftRecord(state, isoTime(now), "outcome", null, fields)], () => this.#storage.removePending(seq));
-      if (!written) continue;
-      this.#pending.delete(seq);
-      this.#recordedUnknown.set(seq, pending);
+    const { due, next } = overdue(this.#pending.values(), now);
+    for (const pending of due) {
+      const fields = { requestId: pending.requestId, decision: "unknown", message: "no outcome was reported", ref: pending.seq };
+      if (!this.#write([draftRecord(state, isoTime(now), "outcome", null, fields)], () => this.#storage.removePending(pending.seq))) continue;
+      this.#pending.delete(pending.seq);
+      this.#recordedUnknown.set(pending.seq, pending);
       if (this.#recordedUnknown.size > LATE_OUTCOMES_KEPT) this.#recordedUnknown.delete(this.#recordedUnknown.keys().next().value!);
     }
     if (next !== null) this.#scheduleAlarm(next);
@@ -229,25 +220,11 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
   }
 
   async readAudit(after: number, limit: number): Promise<AuditPage> {
-    if (this.#state === null) return { records: [], next: null };
-    const size = Math.min(1000, Math.max(1, Math.floor(Number.isFinite(limit) ? limit : 1)));
-    const from = Number.isFinite(after) ? Math.floor(after) : 0;
-    const rows = this.#storage.readRecords(from, size + 1);
-    const records = rows.slice(0, size);
-    return { records, next: rows.length > size ? (records.at(-1)?.seq ?? null) : null };
+    return this.#state === null ? { records: [], next: null } : this.#storage.readPage(after, limit);
   }
 
   async verifyAudit(): Promise<{ ok: true; count: number } | { ok: false; brokenAt: number }> {
-    const verifier = new ChainVerifier();
-    if (this.#state !== null) {
-      for (const { seq, record } of this.#storage.allRecords()) {
-        // A row moved under another key is as broken as an edited one.
-        if (record.seq !== seq) return { ok: false, brokenAt: seq };
-        if (!verifier.push(record)) break;
-      }
-    }
-    const check = verifier.result();
-    return check.ok ? { ok: true, count: check.count } : check;
+    return verifyStoredChain(this.#state === null ? [] : this.#storage.allRecords());
   }
 
   // ---- internals --------------------------------------------------------------------------
@@ -311,7 +288,7 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
 
   #pruneCounters(now: number): void {
     this.#prunedAt = now;
-    const cutoff = now - (this.#policy?.retentionMs ?? 86_400_000);
+    const cutoff = now - (this.#policy?.retentionMs ?? DAY_MS);
     this.#ledger.prune(cutoff);
     this.#storage.pruneCounterEvents(cutoff);
   }

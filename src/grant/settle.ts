@@ -49,3 +49,18 @@ export function planSettlement(
     sessionClosed: s.sessionClosed,
   };
 }
+
+/** A forwarded request with no outcome after this long gets an "unknown" outcome record. */
+export const OUTCOME_DEADLINE_MS = 2 * 60 * 1000;
+
+/** Which pending requests are past the deadline, and when the next one will be (null: none left). */
+export function overdue(pending: Iterable<PendingRow>, now: number): { due: PendingRow[]; next: number | null } {
+  const due: PendingRow[] = [];
+  let next: number | null = null;
+  for (const row of pending) {
+    const at = row.at + OUTCOME_DEADLINE_MS;
+    if (at <= now) due.push(row);
+    else next = next === null ? at : Math.min(next, at);
+  }
+  return { due, next };
+}

@@ -18,7 +18,7 @@
  * sessions and tasks are loaded whole into memory when the object starts, so `gate()` only writes.
  */
 import { z } from "zod";
-import type { AuditRecord } from "./protocol";
+import type { AuditPage, AuditRecord } from "./protocol";
 import { parseGrantState, type GrantState } from "./state";
 
 /** Each entry runs once, in order; a later change appends an entry and never edits one. */
@@ -176,12 +176,17 @@ export class GrantStorage {
     this.#sql.exec("INSERT OR IGNORE INTO task (id, opened_seq) VALUES (?, ?)", id, seq);
   }
 
-  /** Records with seq > after, oldest first; one more than `limit` is read to tell whether more follow. */
-  readRecords(after: number, limit: number): AuditRecord[] {
-    return this.#sql
-      .exec<{ record: string }>("SELECT record FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
+  /** Records with seq > after, oldest first, 1..1000 of them; `next` is set when more follow. */
+  readPage(after: number, limit: number): AuditPage {
+    const size = Math.min(1000, Math.max(1, Math.floor(Number.isFinite(limit) ? limit : 1)));
+    const from = Number.isFinite(after) ? Math.floor(after) : 0;
+    // One more than the page is read to tell whether more follow.
+    const rows = this.#sql
+      .exec<{ record: string }>("SELECT record FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", from, size + 1)
       .toArray()
       .map((row) => parseRecord(row.record));
+    const records = rows.slice(0, size);
+    return { records, next: rows.length > size ? (records.at(-1)?.seq ?? null) : null };
   }
 
   /** Every record with the seq it is stored under, oldest first (for verifying the chain). */

@@ -60,79 +60,95 @@ export function serializeSseEvent(e: SseEvent): string {
 /** What the parser found in one chunk, in order: events to shape, or text to write as it is. */
 type Parsed = { event: SseEvent } | { text: string };
 
+type OnEvent = (e: SseEvent) => SseEvent | SseEvent[] | null | Promise<SseEvent | SseEvent[] | null>;
+
 /**
  * Parses an upstream SSE byte stream and emits, as soon as each event is complete, what `onEvent`
  * makes of it: the event itself, several events, a replacement, or nothing (null). `onEvent` may
  * be async; events are shaped one at a time, in order. An `onEvent` that throws errors the stream.
  */
-export function sseTransform(
-  onEvent: (e: SseEvent) => SseEvent | SseEvent[] | null | Promise<SseEvent | SseEvent[] | null>,
-  options: SseTransformOptions = {},
-): TransformStream<Uint8Array, Uint8Array> {
-  const maxEventChars = options.maxEventChars ?? defaultMaxEventChars;
-  const encoder = new TextEncoder();
-  // Streaming decode: a multi-byte character split across chunks is joined, not replaced.
-  const decoder = new TextDecoder("utf-8");
-  let found: Parsed[] = [];
-  let overflow = false;
-  let ended = false;
-  let endsWithCR = false;
-
-  const parser = createParser({
-    onEvent: (message: EventSourceMessage) => found.push({ event: toSseEvent(message) }),
-    onRetry: (retry: number) => {
-      if (Number.isSafeInteger(retry)) found.push({ text: `retry: ${retry}\n\n` });
-    },
-    onComment: () => found.push({ text: ":\n\n" }),
-    onError: (error) => {
-      if (error.type === "max-buffer-size-exceeded") overflow = true;
-    },
-    maxBufferSize: maxEventChars,
+export function sseTransform(onEvent: OnEvent, options: SseTransformOptions = {}): TransformStream<Uint8Array, Uint8Array> {
+  const reframer = new Reframer(onEvent, options);
+  return new TransformStream<Uint8Array, Uint8Array>({
+    transform: (chunk, controller) => reframer.chunk(chunk, controller),
+    flush: (controller) => reframer.end(controller),
   });
+}
 
-  async function feed(text: string, controller: TransformStreamDefaultController<Uint8Array>): Promise<void> {
-    endsWithCR = text.endsWith("\r");
-    parser.feed(text);
-    const parsed = found;
-    found = [];
+/** One stream's parser state: what eventsource-parser found, and whether the stream has ended. */
+class Reframer {
+  readonly #onEvent: OnEvent;
+  readonly #options: SseTransformOptions;
+  readonly #maxEventChars: number;
+  readonly #encoder = new TextEncoder();
+  // Streaming decode: a multi-byte character split across chunks is joined, not replaced.
+  readonly #decoder = new TextDecoder("utf-8");
+  readonly #parser;
+  #found: Parsed[] = [];
+  #overflow = false;
+  #ended = false;
+  #endsWithCR = false;
+
+  constructor(onEvent: OnEvent, options: SseTransformOptions) {
+    this.#onEvent = onEvent;
+    this.#options = options;
+    this.#maxEventChars = options.maxEventChars ?? defaultMaxEventChars;
+    this.#parser = createParser({
+      onEvent: (message: EventSourceMessage) => this.#found.push({ event: toSseEvent(message) }),
+      onRetry: (retry: number) => {
+        if (Number.isSafeInteger(retry)) this.#found.push({ text: `retry: ${retry}\n\n` });
+      },
+      onComment: () => this.#found.push({ text: ":\n\n" }),
+      onError: (error) => {
+        if (error.type === "max-buffer-size-exceeded") this.#overflow = true;
+      },
+      maxBufferSize: this.#maxEventChars,
+    });
+  }
+
+  async chunk(chunk: Uint8Array, controller: TransformStreamDefaultController<Uint8Array>): Promise<void> {
+    if (this.#ended) return;
+    const text = this.#decoder.decode(chunk, { stream: true });
+    if (text !== "") await this.#feed(text, controller);
+  }
+
+  async end(controller: TransformStreamDefaultController<Uint8Array>): Promise<void> {
+    if (this.#ended) return;
+    // A trailing partial character decodes to U+FFFD; the open event it belongs to is dropped anyway.
+    let text = this.#decoder.decode();
+    // eventsource-parser holds back a final CR in case LF follows; at the end it is a line end
+    // (WHATWG), and adding the LF makes that CRLF without adding a line.
+    if (text === "" ? this.#endsWithCR : text.endsWith("\r")) text += "\n";
+    if (text !== "") await this.#feed(text, controller);
+    if (!this.#ended) this.#emit(controller, this.#options.onEnd?.() ?? []);
+  }
+
+  async #feed(text: string, controller: TransformStreamDefaultController<Uint8Array>): Promise<void> {
+    this.#endsWithCR = text.endsWith("\r");
+    this.#parser.feed(text);
+    const parsed = this.#found;
+    this.#found = [];
     let out = "";
     for (const item of parsed) {
       if ("text" in item) {
         out += item.text;
         continue;
       }
-      const emitted = await onEvent(item.event);
+      const emitted = await this.#onEvent(item.event);
       if (emitted === null) continue;
       for (const e of Array.isArray(emitted) ? emitted : [emitted]) out += serializeSseEvent(e);
     }
-    if (out !== "") controller.enqueue(encoder.encode(out));
-    if (!overflow) return;
-    if (options.onOverflow === undefined) throw new Error(`SSE event larger than ${maxEventChars} characters`);
-    const closing = options.onOverflow();
-    if (closing.length > 0) controller.enqueue(encoder.encode(closing.map(serializeSseEvent).join("")));
-    ended = true;
+    if (out !== "") controller.enqueue(this.#encoder.encode(out));
+    if (!this.#overflow) return;
+    if (this.#options.onOverflow === undefined) throw new Error(`SSE event larger than ${this.#maxEventChars} characters`);
+    this.#emit(controller, this.#options.onOverflow());
+    this.#ended = true;
     controller.terminate();
   }
 
-  return new TransformStream<Uint8Array, Uint8Array>({
-    async transform(chunk, controller) {
-      if (ended) return;
-      const text = decoder.decode(chunk, { stream: true });
-      if (text !== "") await feed(text, controller);
-    },
-    async flush(controller) {
-      if (ended) return;
-      // A trailing partial character decodes to U+FFFD; the open event it belongs to is dropped anyway.
-      let text = decoder.decode();
-      // eventsource-parser holds back a final CR in case LF follows; at the end it is a line end
-      // (WHATWG), and adding the LF makes that CRLF without adding a line.
-      if (text === "" ? endsWithCR : text.endsWith("\r")) text += "\n";
-      if (text !== "") await feed(text, controller);
-      if (ended) return;
-      const closing = options.onEnd?.() ?? [];
-      if (closing.length > 0) controller.enqueue(encoder.encode(closing.map(serializeSseEvent).join("")));
-    },
-  });
+  #emit(controller: TransformStreamDefaultController<Uint8Array>, events: SseEvent[]): void {
+    if (events.length > 0) controller.enqueue(this.#encoder.encode(events.map(serializeSseEvent).join("")));
+  }
 }
 
 function toSseEvent(message: EventSourceMessage): SseEvent {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { CATEGORIES, classifyTool, DEFAULT_RISK, nameWords, overriddenClassification, type Category } from "../../../src/catalogue/classify";
+import { CATEGORIES, classifyTool, DEFAULT_RISK, overriddenClassification, type Category } from "../../../src/catalogue/classify";
+import { nameWords } from "../../../src/catalogue/names";
 import fixture from "./fixtures/tool-definitions.json";
 
 interface LabelledTool {
