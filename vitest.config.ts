@@ -18,7 +18,7 @@ export default defineConfig({
             miniflare: { bindings: { ADMIN_TOKEN: "test-admin-token", GRANT_ID_SECRET: "test-grant-id-secret" } },
           }),
         ],
-        test: { name: "workers", include: ["test/workers/**/*.test.ts"] },
+        test: { name: "workers", include: ["test/workers/**/*.test.ts"], globalSetup: ["test/support/down-upstream.global.mjs"] },
       },
       {
         test: {

@@ -26,15 +26,24 @@ export function grantIdSecret(env: Env): string {
 /** Whether `id` names a grant this gateway minted; a made-up id never addresses a Durable Object. */
 export const isGrantId = (env: Env, id: string): boolean => isGenuineGrantId(id, grantIdSecret(env));
 
-/** The grant's Durable Object, typed by the Worker <-> Durable Object contract in protocol.ts. */
-export function grantObject(env: Env, grantId: string): GrantObjectApi {
-  return env.GRANTS.get(env.GRANTS.idFromName(grantId));
+/**
+ * The grant's Durable Object, typed by the Worker <-> Durable Object contract in protocol.ts. A
+ * location hint only matters on the request that creates the object.
+ */
+export function grantObject(env: Env, grantId: string, locationHint: DurableObjectLocationHint | null = null): GrantObjectApi {
+  const id = env.GRANTS.idFromName(grantId);
+  return locationHint === null ? env.GRANTS.get(id) : env.GRANTS.get(id, { locationHint });
 }
 
 /** One call to one grant's Durable Object; a failure becomes a 502 (KV is only written after success). */
-export async function callGrant<T>(env: Env, grantId: string, call: (grant: GrantObjectApi) => Promise<T>): Promise<T> {
+export async function callGrant<T>(
+  env: Env,
+  grantId: string,
+  call: (grant: GrantObjectApi) => Promise<T>,
+  locationHint: DurableObjectLocationHint | null = null,
+): Promise<T> {
   try {
-    return await call(grantObject(env, grantId));
+    return await call(grantObject(env, grantId, locationHint));
   } catch (error) {
     console.error(JSON.stringify({ event: "grant_call_failed", grant: grantId, error: error instanceof Error ? error.name : typeof error }));
     throw new AdminError(502, "grant_unavailable", `Grant ${grantId}'s Durable Object did not answer; nothing was written to KV`);
@@ -42,8 +51,13 @@ export async function callGrant<T>(env: Env, grantId: string, call: (grant: Gran
 }
 
 /** An admin change of one grant: its new state, or the refusal as an AdminError. */
-export async function changeGrant(env: Env, grantId: string, call: (grant: GrantObjectApi) => Promise<GrantResult>): Promise<GrantInfo> {
-  const result = await callGrant(env, grantId, call);
+export async function changeGrant(
+  env: Env,
+  grantId: string,
+  locationHint: DurableObjectLocationHint | null,
+  call: (grant: GrantObjectApi) => Promise<GrantResult>,
+): Promise<GrantInfo> {
+  const result = await callGrant(env, grantId, call, locationHint);
   if (!result.ok) throw grantRefusal(grantId, result.error);
   return result.value;
 }

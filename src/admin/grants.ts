@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { GrantInfo, GrantObjectApi, GrantResult, PolicySnapshot } from "../grant/protocol";
 import { hashToken, newGrantId, newGrantToken } from "../grant/token";
-import { GrantRecord, deleteGrant, getGrant, grantLabelSchema, listGrants, listServerGrants, putGrant } from "../store/grants";
+import { GrantRecord, deleteGrant, getGrant, grantLabelSchema, grantRegionSchema, listGrants, listServerGrants, putGrant } from "../store/grants";
 import { latestPolicy, policyNameSchema } from "../store/policies";
 import { getServer, serverIdSchema, upstreamOf } from "../store/servers";
 import { readBody, validate } from "./body";
@@ -21,6 +21,8 @@ const CreateGrant = z.strictObject({
   serverId: serverIdSchema,
   /** Absent or null: no policy, the grant denies every call until one is attached. */
   policyName: policyNameSchema.nullable().optional(),
+  /** Where to create the grant's Durable Object: near its agents. Absent: near this admin request. */
+  region: grantRegionSchema.optional(),
 });
 
 const UpdateGrant = z
@@ -75,13 +77,19 @@ async function requireGrant(env: Env, grantId: string): Promise<{ record: GrantR
   return { record, info };
 }
 
+/** The Cloudflare location serving this request (`request.cf.colo`); null where there is none (locally). */
+const colo = (request: Request): string | null => {
+  const value = (request as { cf?: { colo?: unknown } }).cf?.colo;
+  return typeof value === "string" ? value : null;
+};
+
 const refuseRevoked = (info: GrantInfo): void => {
   if (info.revoked !== null) throw new AdminError(409, "grant_revoked", `Grant ${info.grantId} was revoked at ${info.revoked}; revocation is final`);
 };
 
 /** Call the Durable Object, then write what it now enforces back to KV. */
 async function change(env: Env, record: GrantRecord, call: (grant: GrantObjectApi) => Promise<GrantResult>): Promise<GrantView> {
-  const info = await changeGrant(env, record.id, call);
+  const info = await changeGrant(env, record.id, null, call);
   const view = grantView(record, info);
   const { policyVersion: _version, policySha256: _sha256, upstreamVersion: _upstream, ...next } = view;
   await putGrant(env.RECORDS, next);
@@ -100,7 +108,10 @@ grants.post("/grants", async (c) => {
   const id = newGrantId(grantIdSecret(c.env));
   const token = newGrantToken(id);
   const created = new Date().toISOString();
-  const info = await changeGrant(c.env, id, async (grant) =>
+  // The first request to a Durable Object creates it, near the hint if one is given: provision() is
+  // that request, so the hint decides where every later call of the grant is served.
+  const placement = { region: body.region ?? null, createdFrom: colo(c.req.raw) };
+  const info = await changeGrant(c.env, id, placement.region, async (grant) =>
     grant.provision({
       grantId: id,
       label: body.label,
@@ -112,7 +123,7 @@ grants.post("/grants", async (c) => {
       policy,
     }),
   );
-  const record: GrantRecord = { id, label: body.label, serverId: server.id, policyName, created, revoked: null, rotated: null };
+  const record: GrantRecord = { id, label: body.label, serverId: server.id, policyName, created, revoked: null, rotated: null, placement };
   await putGrant(c.env.RECORDS, record);
   const origin = new URL(c.req.url).origin;
   // The only response that ever carries this token.
@@ -162,7 +173,7 @@ grants.post("/grants/:id/revoke", async (c) => {
 // The Durable Object keeps the audit log: /admin/grants/:id/audit still answers after this.
 grants.delete("/grants/:id", async (c) => {
   const { record } = await requireGrant(c.env, c.req.param("id"));
-  await changeGrant(c.env, record.id, (grant) => grant.revoke());
+  await changeGrant(c.env, record.id, null, (grant) => grant.revoke());
   await deleteGrant(c.env.RECORDS, record);
   return c.json({ id: record.id, deleted: true });
 });

@@ -15,6 +15,17 @@ import { policyNameSchema } from "./policies";
 export const grantIdSchema = z.string().regex(GRANT_ID_SHAPE, "must be a grant id (g + 32 hex digits)");
 export const grantLabelSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, "must be 1-64 letters, digits, '_', '.', ':' or '-'");
 
+/** Durable Object location hints: where a grant's object is created (docs/performance.md, "Placement"). */
+export const GRANT_REGIONS = ["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"] as const;
+export const grantRegionSchema = z.enum(GRANT_REGIONS, { error: `must be one of ${GRANT_REGIONS.join(", ")}` });
+
+/** Where a grant's Durable Object was placed: the region asked for, or the location of the request that created it. */
+export const GrantPlacement = z.strictObject({
+  region: grantRegionSchema.nullable(),
+  /** The Cloudflare location (colo) of the admin request that created the object; null locally. */
+  createdFrom: z.string().max(16).nullable(),
+});
+
 export const GrantRecord = z.strictObject({
   id: grantIdSchema,
   label: grantLabelSchema,
@@ -24,6 +35,8 @@ export const GrantRecord = z.strictObject({
   created: z.iso.datetime(),
   revoked: z.iso.datetime().nullable(),
   rotated: z.iso.datetime().nullable(),
+  /** Absent on grants created before placement was recorded. */
+  placement: GrantPlacement.optional(),
 });
 export type GrantRecord = z.infer<typeof GrantRecord>;
 

@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { quietRuntimeStdio } from "./runtime-noise.mjs";
 
 const run = promisify(execFile);
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -51,6 +52,7 @@ export async function startGateway(options = {}) {
     host: "127.0.0.1",
     port: options.port ?? 0,
     verbose: false,
+    handleRuntimeStdio: quietRuntimeStdio,
     ...(options.persistTo ? { durableObjectsPersist: join(options.persistTo, "do"), kvPersist: join(options.persistTo, "kv") } : {}),
   });
   const url = await mf.ready;

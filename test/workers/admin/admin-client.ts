@@ -1,8 +1,16 @@
 /** Calls the admin API through the Worker's own fetch handler, as an operator would. */
 import { SELF } from "cloudflare:test";
+import { inject } from "vitest";
 import { env } from "cloudflare:workers";
 
 export const ADMIN_TOKEN = "test-admin-token";
+/**
+ * An upstream that answers every request 503 at once (test/support/down-upstream.global.mjs):
+ * servers registered here are never reached, and their discovery fails without a failed connection.
+ */
+export const DOWN_UPSTREAM: string = inject("downUpstream");
+/** Another path on the same down upstream, for a URL change. */
+export const downUpstream = (path: string): string => DOWN_UPSTREAM.replace(/\/mcp$/, `/${path}`);
 export const ORIGIN = "https://gw.test";
 
 export interface Reply {
@@ -39,7 +47,7 @@ export const ALLOW_ALL = { version: "1", default: "allow" };
 export const DENY_ALL = { version: "1", default: "deny" };
 
 export async function createServer(id: string, headers: Record<string, string> = {}): Promise<void> {
-  const reply = await admin("POST", "/servers", { id, name: `Server ${id}`, url: "https://upstream.example/mcp", headers });
+  const reply = await admin("POST", "/servers", { id, name: `Server ${id}`, url: DOWN_UPSTREAM, headers });
   if (reply.status !== 201) throw new Error(`createServer ${id}: ${reply.status} ${reply.text}`);
 }
 

@@ -2,7 +2,7 @@
 // rule), and the 1 MiB limit counted in bytes, with and without a Content-Length.
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, ORIGIN, admin, createServer, uniqueServerId } from "./admin-client";
+import { ADMIN_TOKEN, DOWN_UPSTREAM, ORIGIN, admin, createServer, uniqueServerId } from "./admin-client";
 
 const MiB = 1024 * 1024;
 
@@ -60,7 +60,7 @@ describe("admin bodies are parsed strictly", () => {
   });
 
   it("refuses a server whose credential header is repeated, naming no value", async () => {
-    const body = '{"name":"s","url":"https://upstream.example/mcp","headers":{"X-Api-Key":"secret-one","X-Api-Key":"secret-two"}}';
+    const body = `{"name":"s","url":"${DOWN_UPSTREAM}","headers":{"X-Api-Key":"secret-one","X-Api-Key":"secret-two"}}`;
     const reply = await send("POST", "/servers", body);
     expect(reply.status).toBe(400);
     expect(reply.json.error).toBe("invalid_json");

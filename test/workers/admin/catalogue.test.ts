@@ -1,19 +1,19 @@
-// Catalogue routes inside workerd, against an upstream that cannot be reached (no network here):
+// Catalogue routes inside workerd, against an upstream that is down (it answers 503 to everything):
 // the save still succeeds, the failure is recorded, and the records go with the server. Discovery
 // against real upstreams is in test/e2e/catalogue.test.ts.
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { catalogueKey, toolOverridesKey } from "../../../src/store/keys";
-import { admin, uniqueServerId } from "./admin-client";
+import { admin, DOWN_UPSTREAM, downUpstream, uniqueServerId } from "./admin-client";
 
-const DOWN = "http://127.0.0.1:9/mcp";
+const DOWN = DOWN_UPSTREAM;
 
 describe("catalogue routes", () => {
   it("a server whose upstream is down is saved; the failed discovery is answered and recorded", async () => {
     const id = uniqueServerId("down");
     const created = await admin("POST", "/servers", { id, name: "Down", url: DOWN });
     expect(created.status).toBe(201);
-    expect(created.json.discovery).toMatchObject({ outcome: "failed", error: { code: "unreachable" }, snapshotKept: false });
+    expect(created.json.discovery).toMatchObject({ outcome: "failed", error: { code: "upstream_error" }, snapshotKept: false });
     expect((await admin("GET", `/servers/${id}`)).status).toBe(200);
 
     const tools = await admin("GET", `/servers/${id}/tools`);
@@ -39,7 +39,7 @@ describe("catalogue routes", () => {
     const renamed = await admin("PATCH", `/servers/${id}`, { name: "After" });
     expect(renamed.status).toBe(200);
     expect(renamed.json.discovery).toBeUndefined();
-    const moved = await admin("PATCH", `/servers/${id}`, { url: "http://127.0.0.1:9/other" });
+    const moved = await admin("PATCH", `/servers/${id}`, { url: downUpstream("other") });
     expect(moved.json.discovery).toMatchObject({ outcome: "failed" });
     expect((await admin("GET", `/servers/${id}/tools`)).json.lastAttempt.serverVersion).toBe(3);
   });

@@ -42,6 +42,19 @@ describe("grants", () => {
     expect(read.json).toMatchObject({ id, policyVersion: 1 });
   });
 
+  it("creates a grant's Durable Object in the region asked for, and says where it was placed", async () => {
+    const server = await serverWithPolicy("placed");
+    const placed = await admin("POST", "/grants", { label: "eu-agent", serverId: server, policyName: "support", region: "weur" });
+    expect(placed.status).toBe(201);
+    expect(placed.json.grant.placement).toEqual({ region: "weur", createdFrom: null });
+    expect((await admin("GET", `/grants/${placed.json.grant.id}`)).json.placement).toEqual({ region: "weur", createdFrom: null });
+    const anywhere = await admin("POST", "/grants", { label: "any-agent", serverId: server, policyName: "support" });
+    expect(anywhere.json.grant.placement).toEqual({ region: null, createdFrom: null });
+    const wrong = await admin("POST", "/grants", { label: "x", serverId: server, region: "mars" });
+    expect(wrong.status).toBe(400);
+    expect(wrong.json.details).toEqual([{ path: "/region", message: expect.stringMatching(/must be one of wnam, enam/) }]);
+  });
+
   it("lists grants, all or by server", async () => {
     const a = await serverWithPolicy("list-a");
     const b = await serverWithPolicy("list-b");

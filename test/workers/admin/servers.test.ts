@@ -1,16 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { hashToken } from "../../../src/grant/token";
-import { admin, createGrant, createServer, grantStub, uniqueServerId } from "./admin-client";
+import { admin, createGrant, createServer, DOWN_UPSTREAM, downUpstream, grantStub, uniqueServerId } from "./admin-client";
 
 const SECRET = "sk-live-very-secret-value-42";
 
 describe("servers", () => {
   it("creates, reads, lists, updates and deletes a server", async () => {
     const id = uniqueServerId("crud");
-    const created = await admin("POST", "/servers", { id, name: "CRM", url: "https://crm.example/mcp", headers: { "X-Api-Key": SECRET } });
+    const created = await admin("POST", "/servers", { id, name: "CRM", url: downUpstream("crm"), headers: { "X-Api-Key": SECRET } });
     expect(created.status).toBe(201);
-    expect(created.json).toMatchObject({ id, name: "CRM", url: "https://crm.example/mcp", headers: ["X-Api-Key"], version: 1 });
+    expect(created.json).toMatchObject({ id, name: "CRM", url: downUpstream("crm"), headers: ["X-Api-Key"], version: 1 });
 
     const read = await admin("GET", `/servers/${id}`);
     expect(read.status).toBe(200);
@@ -41,7 +41,7 @@ describe("servers", () => {
   });
 
   it("generates an id when none is given", async () => {
-    const reply = await admin("POST", "/servers", { name: "Anon", url: "http://127.0.0.1:9/mcp" });
+    const reply = await admin("POST", "/servers", { name: "Anon", url: DOWN_UPSTREAM });
     expect(reply.status).toBe(201);
     expect(reply.json.id).toMatch(/^srv-[0-9a-f]{12}$/);
   });
@@ -102,7 +102,7 @@ describe("servers", () => {
     const id = uniqueServerId("push");
     await createServer(id, { "X-Api-Key": "old" });
     const grant = await createGrant(id);
-    const reply = await admin("PATCH", `/servers/${id}`, { url: "https://new.example/mcp", headers: { "X-Api-Key": "new" } });
+    const reply = await admin("PATCH", `/servers/${id}`, { url: downUpstream("new"), headers: { "X-Api-Key": "new" } });
     expect(reply.status).toBe(200);
     const gate = await grantStub(grant.id).gate({
       requestId: crypto.randomUUID(),
@@ -114,7 +114,7 @@ describe("servers", () => {
     });
     expect(gate.ok).toBe(true);
     if (!gate.ok) return;
-    expect(gate.upstream).toEqual({ serverId: id, serverName: `Server ${id}`, url: "https://new.example/mcp", headers: { "X-Api-Key": "new" }, version: 2 });
+    expect(gate.upstream).toEqual({ serverId: id, serverName: `Server ${id}`, url: downUpstream("new"), headers: { "X-Api-Key": "new" }, version: 2 });
   });
 
   it("fails closed with 500 on a corrupt server record", async () => {

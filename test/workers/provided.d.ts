@@ -1,0 +1,7 @@
+// What test/support/down-upstream.global.mjs provides to the workers tests.
+declare module "vitest" {
+  export interface ProvidedContext {
+    downUpstream: string;
+  }
+}
+export {};
