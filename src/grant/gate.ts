@@ -11,7 +11,7 @@ import type { GateRequest, GateResult, MessageDecision } from "./protocol";
 import { draftRecord } from "./records";
 import type { SessionCheck } from "./sessions";
 import type { ActivePolicy, GrantState } from "./state";
-import type { CounterEventRow } from "./storage";
+import { AWAITS_OUTCOME, type CountedRow, type RowFacts } from "./storage";
 import { toolVisibility } from "../policy/visibility";
 
 /** What the plan reads from the object's memory. */
@@ -29,9 +29,12 @@ export type GatePlan =
   | {
       kind: "decided";
       drafts: AuditDraft[];
-      takes: CounterEventRow[];
-      /** The request's first and last decision seq, when anything is forwarded (its outcome is then awaited). */
-      pending: { seq: number; lastSeq: number } | null;
+      /** The log columns of each draft, same order. */
+      facts: RowFacts[];
+      /** The quota taken, for the counters in memory. */
+      takes: CountedRow[];
+      /** The request's first decision seq, when anything is forwarded (its outcome is then awaited). */
+      pending: { seq: number } | null;
       result: Extract<GateResult, { ok: true }>;
     };
 
@@ -59,7 +62,7 @@ export function planGate(view: GateView, req: GateRequest): GatePlan {
   }
 
   const drafts: AuditDraft[] = [];
-  const takes: CounterEventRow[] = [];
+  const takes: CountedRow[] = [];
   const decisions: MessageDecision[] = [];
   const record = (fields: Partial<DecisionFields> & Pick<AuditDraft, "decision">): number => {
     const seq = view.nextSeq + drafts.length;
@@ -71,22 +74,29 @@ export function planGate(view: GateView, req: GateRequest): GatePlan {
     record({ decision: "allow" });
     decisions.push(FORWARD);
   }
+  const counted = new Map<number, [string, number][]>();
   // A batch shares its counters: each message sees what the earlier ones reserved.
   const context = { ...view, eventsFor: (counter: string) => withTakes(view.eventsFor(counter), takes, counter) };
   for (const message of req.messages) {
     const plan = decideMessage(policy?.document ?? null, message, context);
     const seq = record(plan.audit);
-    for (const take of plan.take) takes.push({ decisionSeq: seq, counter: take.counter, at: now, amount: take.amount });
+    for (const take of plan.take) takes.push({ requestSeq: view.nextSeq, counter: take.counter, at: now, amount: take.amount });
+    counted.set(seq, plan.take.map((take) => [take.counter, take.amount]));
     decisions.push(plan.decision);
   }
   const first = view.nextSeq;
   const forwarded = decisions.some((d) => d.outcome === "forward");
   const visible = needsVisibility(policy?.document ?? null, req.messages, decisions);
+  const facts = drafts.map((d): RowFacts => {
+    const taken = counted.get(d.seq);
+    return { at: now, requestSeq: first, counted: taken !== undefined && taken.length > 0 ? taken : null, flag: forwarded && d.seq === first ? AWAITS_OUTCOME : null };
+  });
   return {
     kind: "decided",
     drafts,
+    facts,
     takes,
-    pending: forwarded ? { seq: first, lastSeq: first + drafts.length - 1 } : null,
+    pending: forwarded ? { seq: first } : null,
     result: {
       ok: true,
       seq: first,
@@ -100,7 +110,7 @@ export function planGate(view: GateView, req: GateRequest): GatePlan {
 }
 
 /** A counter's events with this request's own reservations appended (they are the newest). */
-function withTakes(events: readonly CountedEvent[], takes: readonly CounterEventRow[], counter: string): readonly CountedEvent[] {
+function withTakes(events: readonly CountedEvent[], takes: readonly CountedRow[], counter: string): readonly CountedEvent[] {
   const own = takes.filter((take) => take.counter === counter);
   if (own.length === 0) return events;
   let total = events.at(-1)?.total ?? 0;

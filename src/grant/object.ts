@@ -10,7 +10,7 @@ import { draftRecord } from "./records";
 import { DEFAULT_SESSION_IDLE_MS, SessionTable } from "./sessions";
 import { OUTCOME_DEADLINE_MS, overdue, planSettlement } from "./settle";
 import { activePolicy, infoOf, type ActivePolicy, type GrantState } from "./state";
-import { GrantStorage, type PendingRow } from "./storage";
+import { GrantStorage, OUTCOME, type PendingRow, type RowFacts } from "./storage";
 import * as transitions from "./transitions";
 
 /** How many requests recorded as "unknown" are remembered, so a late outcome is still appended. */
@@ -19,6 +19,8 @@ const LATE_OUTCOMES_KEPT = 1000;
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
 const DAY_MS = 86_400_000;
 const UNAUTHENTICATED: GateResult = { ok: false, reason: "unauthenticated" };
+/** The log columns of a record that is neither a decision with quota nor an outcome. */
+const plainFacts = (at: number): RowFacts => ({ at, requestSeq: null, counted: null, flag: null });
 
 /**
  * One grant's Durable Object: the authority for its token, revocation, policy and upstream, its
@@ -53,15 +55,15 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
     super(ctx, env);
     this.#storage = new GrantStorage(ctx.storage);
     this.#sessions = new SessionTable(Number(env.SESSION_IDLE_MS) || DEFAULT_SESSION_IDLE_MS);
-    const loaded = this.#storage.load();
-    if (loaded === null) return;
     const now = this.#clock();
+    const loaded = this.#storage.load((state) => activePolicy(state, null)?.retentionMs ?? DAY_MS, now);
+    if (loaded === null) return;
     this.#adopt(loaded.state);
     if (loaded.head !== null) {
       this.#nextSeq = loaded.head.seq + 1;
       this.#lastHash = loaded.head.hash;
     }
-    for (const e of loaded.counterEvents) this.#ledger.add(e.counter, { at: e.at, amount: e.amount, seq: e.decisionSeq });
+    for (const e of loaded.counted) this.#ledger.add(e.counter, { at: e.at, amount: e.amount, seq: e.requestSeq });
     for (const p of loaded.pending) this.#pending.set(p.seq, p);
     for (const s of loaded.sessions) this.#sessions.restore(s.id, s.lastUsed, now);
     for (const t of loaded.tasks) this.#tasks.add(t);
@@ -101,26 +103,20 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
       if (admitted.record) {
         const note = admitted.unreported > 0 ? ` (${admitted.unreported} earlier refusals were counted but not recorded one by one)` : "";
         const fields = { requestId: req.requestId, httpMethod: req.httpMethod, decision: "reject", code: "unauthenticated", message: plan.message + note };
-        this.#write([draftRecord(state, isoTime(now), "decision", this.#policy?.ref ?? null, fields)], () => {});
+        this.#write([draftRecord(state, isoTime(now), "decision", this.#policy?.ref ?? null, fields)], [plainFacts(now)], null);
       }
       return UNAUTHENTICATED;
     }
     if (plan.kind === "unknown_session") {
       const expired = plan.expired;
-      this.#write([plan.draft], () => {
-        if (expired !== null) this.#storage.closeSession(expired);
-      });
+      this.#write([plan.draft], [plainFacts(now)], expired === null ? null : () => this.#storage.closeSession(expired));
       if (expired !== null) this.#sessions.close(expired);
       return { ok: false, reason: "unknown_session" };
     }
     const touch = req.sessionId !== null && this.#sessions.touch(req.sessionId, now) ? req.sessionId : null;
-    const written = this.#write(plan.drafts, () => {
-      for (const take of plan.takes) this.#storage.addCounterEvent(take);
-      if (plan.pending !== null) this.#storage.addPending({ ...plan.pending, requestId: req.requestId, at: now });
-      if (touch !== null) this.#storage.touchSession(touch, now);
-    });
+    const written = this.#write(plan.drafts, plan.facts, touch === null ? null : () => this.#storage.touchSession(touch, now));
     if (!written) return { ok: false, reason: "unavailable" };
-    for (const take of plan.takes) this.#ledger.add(take.counter, { at: now, amount: take.amount, seq: take.decisionSeq });
+    for (const take of plan.takes) this.#ledger.add(take.counter, { at: now, amount: take.amount, seq: take.requestSeq });
     if (plan.pending !== null) this.#expectOutcome({ ...plan.pending, requestId: req.requestId, at: now });
     if (now - this.#prunedAt >= PRUNE_EVERY_MS) this.#pruneCounters(now);
     return plan.result;
@@ -154,20 +150,21 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
     if (state === null) return;
     const pending = this.#pending.get(s.seq);
     const late = pending === undefined ? this.#recordedUnknown.get(s.seq) : undefined;
-    const plan = planSettlement(state, null, pending, late, s, isoTime(now));
+    const plan = planSettlement(state, null, pending, late, s, now, isoTime(now));
     if (plan === null) return;
     const closing = plan.sessionClosed !== null && this.#sessions.has(plan.sessionClosed) ? plan.sessionClosed : null;
     const opening = plan.sessionOpened !== null && plan.sessionOpened.length > 0 && !this.#sessions.has(plan.sessionOpened) ? plan.sessionOpened : null;
-    const written = this.#write([plan.draft], () => {
-      if (pending !== undefined) this.#storage.removePending(s.seq);
-      if (plan.release !== null) this.#storage.releaseCounterEvents(plan.release.fromSeq, plan.release.toSeq);
-      if (opening !== null) this.#storage.openSession(opening, s.seq, now);
-      if (closing !== null) this.#storage.closeSession(closing);
-    });
-    if (!written) return;
+    const sessions =
+      opening === null && closing === null
+        ? null
+        : () => {
+            if (opening !== null) this.#storage.openSession(opening, s.seq, now);
+            if (closing !== null) this.#storage.closeSession(closing);
+          };
+    if (!this.#write([plan.draft], [plan.facts], sessions)) return;
     if (pending !== undefined) this.#pending.delete(s.seq);
     else this.#recordedUnknown.delete(s.seq);
-    if (plan.release !== null) this.#ledger.release(plan.release.fromSeq, plan.release.toSeq);
+    if (plan.release !== null) this.#ledger.release(plan.release, plan.release);
     if (opening !== null) this.#sessions.open(opening, now);
     if (closing !== null) this.#sessions.close(closing);
   }
@@ -181,7 +178,8 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
     const { due, next } = overdue(this.#pending.values(), now);
     for (const pending of due) {
       const fields = { requestId: pending.requestId, decision: "unknown", message: "no outcome was reported", ref: pending.seq };
-      if (!this.#write([draftRecord(state, isoTime(now), "outcome", null, fields)], () => this.#storage.removePending(pending.seq))) continue;
+      const facts: RowFacts = { at: now, requestSeq: pending.seq, counted: null, flag: OUTCOME };
+      if (!this.#write([draftRecord(state, isoTime(now), "outcome", null, fields)], [facts], null)) continue;
       this.#pending.delete(pending.seq);
       this.#recordedUnknown.set(pending.seq, pending);
       if (this.#recordedUnknown.size > LATE_OUTCOMES_KEPT) this.#recordedUnknown.delete(this.#recordedUnknown.keys().next().value!);
@@ -236,8 +234,9 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
     if (change === null) return current === null ? err({ code: "not_provisioned" }) : ok(infoOf(current));
     if (current === null) this.#storage.migrate();
     const policy = activePolicy(change.state, this.#policy);
-    const draft = draftRecord(change.state, isoTime(this.#clock()), "admin", policy?.ref ?? null, { decision: change.action, message: change.detail });
-    const written = this.#write([draft], () => this.#storage.saveState(change.state));
+    const now = this.#clock();
+    const draft = draftRecord(change.state, isoTime(now), "admin", policy?.ref ?? null, { decision: change.action, message: change.detail });
+    const written = this.#write([draft], [plainFacts(now)], () => this.#storage.saveState(change.state));
     if (!written) throw new Error("the grant's storage refused the change");
     this.#adopt(change.state);
     return ok(infoOf(change.state));
@@ -250,22 +249,25 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
   }
 
   /**
-   * Appends records (chained after the current head) and runs `more` in one transaction. The
-   * chain head in memory moves only once the transaction has landed; false when it did not.
+   * Appends records (chained after the current head) with their log columns, and runs `more`.
+   * One INSERT is atomic on its own; with `more` (or a very large batch) everything runs in one
+   * transaction. The chain head in memory moves only once the write has landed; false when it did not.
    */
-  #write(drafts: AuditDraft[], more: () => void): boolean {
+  #write(drafts: AuditDraft[], facts: RowFacts[], more: (() => void) | null): boolean {
     let seq = this.#nextSeq;
     let hash = this.#lastHash;
+    const rows = drafts.map((draft, i) => {
+      const sealed = sealRecordJson({ ...draft, seq }, hash);
+      hash = sealed.hash;
+      return { seq: seq++, json: sealed.json, ...facts[i]! };
+    });
     try {
-      this.#storage.transaction(() => {
-        for (const draft of drafts) {
-          const sealed = sealRecordJson({ ...draft, seq }, hash);
-          this.#storage.appendRecord(seq, sealed.json);
-          seq++;
-          hash = sealed.hash;
-        }
-        more();
-      });
+      if (more === null && !GrantStorage.needsTransaction(rows.length)) this.#storage.appendRows(rows);
+      else
+        this.#storage.transaction(() => {
+          this.#storage.appendRows(rows);
+          more?.();
+        });
     } catch (error) {
       console.error(JSON.stringify({ event: "grant_write_failed", grant: this.#state?.grantId ?? null, error: error instanceof Error ? error.name : "unknown" }));
       return false;
@@ -286,10 +288,9 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
     void this.ctx.storage.setAlarm(at);
   }
 
+  /** Forgets counted events older than every window (memory only: the log keeps them). */
   #pruneCounters(now: number): void {
     this.#prunedAt = now;
-    const cutoff = now - (this.#policy?.retentionMs ?? DAY_MS);
-    this.#ledger.prune(cutoff);
-    this.#storage.pruneCounterEvents(cutoff);
+    this.#ledger.prune(now - (this.#policy?.retentionMs ?? DAY_MS));
   }
 }

@@ -5,12 +5,13 @@
 import type { AuditDraft } from "./audit";
 import type { PolicyRef, Settlement } from "./protocol";
 import { draftRecord, type RecordSubject } from "./records";
-import type { PendingRow } from "./storage";
+import { OUTCOME, RELEASING_OUTCOME, type PendingRow, type RowFacts } from "./storage";
 
 export interface SettlementPlan {
-  /** Decision seqs whose counted events are released: the upstream never received the request. */
-  release: { fromSeq: number; toSeq: number } | null;
+  /** The request whose counted quota is released: the upstream never received it. */
+  release: number | null;
   draft: AuditDraft;
+  facts: RowFacts;
   sessionOpened: string | null;
   sessionClosed: string | null;
 }
@@ -25,6 +26,7 @@ export function planSettlement(
   pending: PendingRow | undefined,
   late: PendingRow | undefined,
   s: Settlement,
+  now: number,
   time: string,
 ): SettlementPlan | null {
   const held = pending ?? late;
@@ -35,7 +37,8 @@ export function planSettlement(
   if (!s.upstreamReceived) notes.push("The upstream never received the request (its body never left the gateway); its reservations were released");
   const failed = s.error !== null || s.status === null || s.status >= 400;
   return {
-    release: s.upstreamReceived ? null : { fromSeq: s.seq, toSeq: held.lastSeq },
+    release: s.upstreamReceived ? null : s.seq,
+    facts: { at: now, requestSeq: s.seq, counted: null, flag: s.upstreamReceived ? OUTCOME : RELEASING_OUTCOME },
     draft: draftRecord(subject, time, "outcome", policy, {
       requestId: s.requestId,
       decision: failed ? "error" : "ok",

@@ -3,19 +3,24 @@
  *
  * Storage layout (docs/storage.md has the full table):
  * - `grant_state`: one JSON row with everything `gate()` enforces (validated with zod on load).
- * - `audit`: one row per record, keyed by `seq`, holding the record's canonical JSON.
- * - `counter_event`: one row per (decision record, counter) a forwarded tools/call counted on.
- * - `pending`: forwarded requests still waiting for their outcome.
+ * - `audit`: the log, and the only durable truth about calls. One row per record: its `seq`, its
+ *   canonical JSON (`record`, hash-chained), and four columns derived from it for rebuilding memory
+ *   quickly: `at` (epoch ms), `request_seq` (the request a decision or outcome belongs to),
+ *   `counted` (the quota a decision took, JSON `[[counter, amount], …]`) and `flag` (1: the first
+ *   decision of a forwarded request, whose outcome is due; 2: an outcome; 3: an outcome that
+ *   released the request's reservations). Counters and pending outcomes are views of these rows.
  * - `session`: upstream Mcp-Session-Ids opened through this grant, with when each was last used.
  * - `task`: upstream task ids created through this grant.
  * - `schema`: which migrations have run.
  *
  * Lifecycle: nothing is created until the grant is provisioned. An object addressed by an id that
- * was never provisioned reads `sqlite_master` once and writes nothing, so a stray request cannot
- * grow storage (the Worker already refuses ids that lack the gateway's MAC, src/grant/token.ts).
+ * was never provisioned reads `sqlite_master` once and writes nothing. When the object starts it
+ * reads the state, then the log backwards from its end to the start of the longest counting
+ * window: that rebuilds the counters and the requests still awaiting an outcome.
  *
- * Trade-offs: the audit table is append-only and never pruned; counters, pending outcomes,
- * sessions and tasks are loaded whole into memory when the object starts, so `gate()` only writes.
+ * Trade-offs: one row (one INSERT, atomic on its own) per decision or outcome, so an allowed call
+ * costs two statements and no explicit transaction; in exchange, start-up reads every record of
+ * the longest window (a day at least), not only the counted ones.
  */
 import { z } from "zod";
 import type { AuditPage, AuditRecord } from "./protocol";
@@ -37,10 +42,45 @@ const MIGRATIONS: readonly (readonly string[])[] = [
     `ALTER TABLE session ADD COLUMN last_used INTEGER NOT NULL DEFAULT 0`,
     `CREATE TABLE IF NOT EXISTS task (id TEXT PRIMARY KEY, opened_seq INTEGER NOT NULL)`,
   ],
+  // The log becomes the only truth about calls: counter events and pending outcomes move into
+  // columns of the records they were derived from, and their tables go.
+  [
+    `ALTER TABLE audit ADD COLUMN at INTEGER`,
+    `ALTER TABLE audit ADD COLUMN request_seq INTEGER`,
+    `ALTER TABLE audit ADD COLUMN counted TEXT`,
+    `ALTER TABLE audit ADD COLUMN flag INTEGER`,
+    `UPDATE audit SET at = CAST((julianday(json_extract(record, '$.time')) - 2440587.5) * 86400000 AS INTEGER)`,
+    `UPDATE audit SET request_seq = seq, counted = (SELECT json_group_array(json_array(counter, amount)) FROM counter_event WHERE decision_seq = audit.seq)
+       WHERE seq IN (SELECT decision_seq FROM counter_event)`,
+    `UPDATE audit SET request_seq = (SELECT p.seq FROM pending p WHERE audit.seq BETWEEN p.seq AND p.last_seq)
+       WHERE EXISTS (SELECT 1 FROM pending p WHERE audit.seq BETWEEN p.seq AND p.last_seq)`,
+    `UPDATE audit SET flag = 1 WHERE seq IN (SELECT seq FROM pending)`,
+    `UPDATE audit SET flag = 2, request_seq = json_extract(record, '$.ref') WHERE json_extract(record, '$.type') = 'outcome'`,
+    `DROP TABLE counter_event`,
+    `DROP TABLE pending`,
+  ],
 ];
 
-export interface CounterEventRow {
-  decisionSeq: number;
+/** What a log row says besides its record: the columns the object rebuilds memory from. */
+export interface RowFacts {
+  at: number;
+  requestSeq: number | null;
+  /** The quota a decision took: [counter, amount] pairs. */
+  counted: [string, number][] | null;
+  flag: typeof AWAITS_OUTCOME | typeof OUTCOME | typeof RELEASING_OUTCOME | null;
+}
+
+export const AWAITS_OUTCOME = 1;
+export const OUTCOME = 2;
+export const RELEASING_OUTCOME = 3;
+
+export interface LogRow extends RowFacts {
+  seq: number;
+  json: string;
+}
+
+export interface CountedRow {
+  requestSeq: number;
   counter: string;
   at: number;
   amount: number;
@@ -48,7 +88,6 @@ export interface CounterEventRow {
 
 export interface PendingRow {
   seq: number;
-  lastSeq: number;
   requestId: string;
   at: number;
 }
@@ -63,16 +102,19 @@ export interface LoadedGrant {
   state: GrantState;
   /** The chain's head: the last record's seq and hash; null for an empty log. */
   head: { seq: number; hash: string } | null;
-  counterEvents: CounterEventRow[];
+  counted: CountedRow[];
   pending: PendingRow[];
   sessions: SessionRow[];
   tasks: string[];
 }
 
 const ChainHead = z.object({ seq: z.int().positive(), hash: z.string().regex(/^[0-9a-f]{64}$/) });
-
 /** A stored record, checked for shape when read back (the chain check proves its content). */
 const StoredRecord = z.looseObject({ seq: z.int().positive(), hash: z.string(), prevHash: z.string() });
+const PendingRecord = z.looseObject({ requestId: z.string() });
+const Counted = z.array(z.tuple([z.string(), z.number()]));
+/** Rows of one multi-row INSERT: SQLite allows 32,766 bound values, and each row binds six. */
+const ROWS_PER_INSERT = 1000;
 
 export class CorruptGrantStateError extends Error {
   override readonly name = "CorruptGrantStateError";
@@ -87,33 +129,59 @@ export class GrantStorage {
     this.#sql = storage.sql;
   }
 
-  /** The stored grant, or null when it was never provisioned. Throws when the stored state does not validate. */
-  load(): LoadedGrant | null {
+  /**
+   * The stored grant, or null when it was never provisioned. `retentionMs(state)` says how far back
+   * the log is read to rebuild counters. Throws when the stored state does not validate.
+   */
+  load(retentionMs: (state: GrantState) => number, now: number): LoadedGrant | null {
     if (!this.#tableExists("grant_state")) return null;
     this.migrate();
     const row = this.#sql.exec<{ state: string }>("SELECT state FROM grant_state WHERE id = 1").toArray()[0];
     if (row === undefined) return null;
     const state = parseGrantState(row.state);
     if (state === null) throw new CorruptGrantStateError("the stored grant state does not validate");
+    const { counted, pending } = this.#rebuild(now - retentionMs(state));
     return {
       state,
       head: this.#head(),
-      counterEvents: this.#sql
-        .exec<{ decision_seq: number; counter: string; at: number; amount: number }>(
-          "SELECT decision_seq, counter, at, amount FROM counter_event ORDER BY at",
-        )
-        .toArray()
-        .map((e) => ({ decisionSeq: e.decision_seq, counter: e.counter, at: e.at, amount: e.amount })),
-      pending: this.#sql
-        .exec<{ seq: number; last_seq: number; request_id: string; at: number }>("SELECT seq, last_seq, request_id, at FROM pending")
-        .toArray()
-        .map((p) => ({ seq: p.seq, lastSeq: p.last_seq, requestId: p.request_id, at: p.at })),
+      counted,
+      pending,
       sessions: this.#sql
         .exec<{ id: string; last_used: number }>("SELECT id, last_used FROM session")
         .toArray()
         .map((s) => ({ id: s.id, lastUsed: s.last_used })),
       tasks: this.#sql.exec<{ id: string }>("SELECT id FROM task").toArray().map((t) => t.id),
     };
+  }
+
+  /**
+   * Reads the log backwards from its end to `cutoff`: the quota taken by requests that were not
+   * released, and the forwarded requests with no outcome yet. Oldest first.
+   */
+  #rebuild(cutoff: number): { counted: CountedRow[]; pending: PendingRow[] } {
+    const settled = new Set<number>();
+    const released = new Set<number>();
+    const counted: CountedRow[] = [];
+    const pending: PendingRow[] = [];
+    const rows = this.#sql.exec<{ seq: number; record: string; at: number | null; request_seq: number | null; counted: string | null; flag: number | null }>(
+      "SELECT seq, record, at, request_seq, counted, flag FROM audit ORDER BY seq DESC",
+    );
+    for (const row of rows) {
+      if (row.at !== null && row.at <= cutoff) break;
+      if (row.flag === OUTCOME || row.flag === RELEASING_OUTCOME) {
+        if (row.request_seq !== null) settled.add(row.request_seq);
+        if (row.flag === RELEASING_OUTCOME && row.request_seq !== null) released.add(row.request_seq);
+        continue;
+      }
+      const requestSeq = row.request_seq ?? row.seq;
+      if (row.counted !== null && row.at !== null && !released.has(requestSeq)) {
+        for (const [counter, amount] of Counted.parse(JSON.parse(row.counted))) counted.push({ requestSeq, counter, at: row.at, amount });
+      }
+      if (row.flag === AWAITS_OUTCOME && !settled.has(row.seq) && row.at !== null) {
+        pending.push({ seq: row.seq, requestId: PendingRecord.parse(JSON.parse(row.record)).requestId, at: row.at });
+      }
+    }
+    return { counted: counted.reverse(), pending: pending.reverse() };
   }
 
   /** Creates or upgrades the tables; only a provision calls this on a new object. */
@@ -132,32 +200,26 @@ export class GrantStorage {
     return this.#storage.transactionSync(fn);
   }
 
+  /**
+   * Appends log rows. Up to ROWS_PER_INSERT rows are one INSERT, atomic on its own; the caller
+   * wraps more in a transaction.
+   */
+  appendRows(rows: readonly LogRow[]): void {
+    for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
+      const chunk = rows.slice(start, start + ROWS_PER_INSERT);
+      const values: (string | number | null)[] = [];
+      for (const r of chunk) values.push(r.seq, r.json, r.at, r.requestSeq, r.counted === null ? null : JSON.stringify(r.counted), r.flag);
+      this.#sql.exec(`INSERT INTO audit (seq, record, at, request_seq, counted, flag) VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?)").join(", ")}`, ...values);
+    }
+  }
+
+  /** Whether appending these rows takes more than one statement. */
+  static needsTransaction(rows: number): boolean {
+    return rows > ROWS_PER_INSERT;
+  }
+
   saveState(state: GrantState): void {
     this.#sql.exec("INSERT OR REPLACE INTO grant_state (id, state) VALUES (1, ?)", JSON.stringify(state));
-  }
-
-  appendRecord(seq: number, json: string): void {
-    this.#sql.exec("INSERT INTO audit (seq, record) VALUES (?, ?)", seq, json);
-  }
-
-  addCounterEvent(e: CounterEventRow): void {
-    this.#sql.exec("INSERT INTO counter_event (decision_seq, counter, at, amount) VALUES (?, ?, ?, ?)", e.decisionSeq, e.counter, e.at, e.amount);
-  }
-
-  releaseCounterEvents(fromSeq: number, toSeq: number): void {
-    this.#sql.exec("DELETE FROM counter_event WHERE decision_seq BETWEEN ? AND ?", fromSeq, toSeq);
-  }
-
-  pruneCounterEvents(cutoff: number): void {
-    this.#sql.exec("DELETE FROM counter_event WHERE at <= ?", cutoff);
-  }
-
-  addPending(p: PendingRow): void {
-    this.#sql.exec("INSERT INTO pending (seq, last_seq, request_id, at) VALUES (?, ?, ?, ?)", p.seq, p.lastSeq, p.requestId, p.at);
-  }
-
-  removePending(seq: number): void {
-    this.#sql.exec("DELETE FROM pending WHERE seq = ?", seq);
   }
 
   openSession(id: string, seq: number, at: number): void {

@@ -14,6 +14,7 @@ import type {
   PolicySnapshot,
 } from "../../../src/grant/protocol";
 import { parsePolicy, policySha256 } from "../../../src/policy/schema";
+import { sealRecordJson, type AuditDraft } from "../../../src/grant/audit";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 const TOKEN = "mpg_test_token_one";
@@ -94,6 +95,30 @@ async function allRecords(stub: DurableObjectStub<GrantObject>): Promise<AuditRe
     after = page.next;
   }
 }
+
+/** A decision record of the kind an earlier version wrote: one forwarded create_refund. */
+const legacyDraft = (seq: number, time: string): AuditDraft => ({
+  seq,
+  time,
+  type: "decision",
+  requestId: `req-${seq}`,
+  grantId: "legacy",
+  label: "old agent",
+  serverId: "srv-1",
+  httpMethod: "POST",
+  rpcMethod: "tools/call",
+  rpcId: seq,
+  tool: "create_refund",
+  policy: null,
+  decision: "allow",
+  code: null,
+  rule: null,
+  message: null,
+  argKeys: ["amount"],
+  ref: null,
+  status: null,
+  latencyMs: null,
+});
 
 /** The info of an admin change the object accepted. */
 function accepted(result: GrantResult): GrantInfo {
@@ -365,7 +390,8 @@ describe("monitor mode", () => {
     expect(results.every((r) => r.decisions[0]?.outcome === "forward")).toBe(true);
     expect(results.filter((r) => r.decisions[0]?.outcome === "forward" && r.decisions[0].monitored !== null)).toHaveLength(2);
     await runInDurableObject(stub, (_instance, state) => {
-      const row = state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM counter_event").one();
+      // The log is the counters' only truth: the decisions that took quota say so in `counted`.
+      const row = state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM audit WHERE counted IS NOT NULL").one();
       expect(row.n).toBe(10);
     });
   });
@@ -588,9 +614,12 @@ describe("one request, one transaction", () => {
     expect(await stub.gate(gateRequest(batch))).toEqual({ ok: false, reason: "unavailable" });
     expect((await allRecords(stub)).length).toBe(before);
     await runInDurableObject(stub, (_grant: GrantObject, state: DurableObjectState) => {
-      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM counter_event").one().n).toBe(0);
-      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM pending").one().n).toBe(0);
+      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM audit WHERE counted IS NOT NULL OR flag IS NOT NULL").one().n).toBe(0);
       state.storage.sql.exec("DROP TRIGGER refuse_second");
+    });
+    // A fresh instance, rebuilt from storage alone, agrees: nothing was taken.
+    await runInDurableObject(stub, (_grant: GrantObject, state: DurableObjectState) => {
+      expect(new GrantObject(state, env)).toBeInstanceOf(GrantObject);
     });
     // Nothing was reserved: the full quota of 10 is still there, and the chain continues unbroken.
     for (let i = 0; i < 10; i++) expect(allowed(await stub.gate(gateRequest([call("create_refund", { amount: 1 })]))).decisions[0]?.outcome).toBe("forward");
@@ -608,6 +637,75 @@ describe("one request, one transaction", () => {
 });
 
 describe("restart", () => {
+  it("after a restart, a released reservation stays released and a pending request still gets its unknown outcome", async () => {
+    const { stub } = await provisioned();
+    const released = allowed(await stub.gate(gateRequest([call("create_refund", { amount: 1 })], { requestId: "refused-upstream" })));
+    await stub.settle({ requestId: "refused-upstream", seq: released.seq, status: null, latencyMs: 1, upstreamReceived: false, error: "upstream_unreachable", sessionOpened: null, sessionClosed: null });
+    for (let i = 0; i < 9; i++) allowed(await stub.gate(gateRequest([call("create_refund", { amount: 1 })], { requestId: `r${i}` })));
+    const lost = allowed(await stub.gate(gateRequest([call("create_refund", { amount: 1 })], { requestId: "lost" })));
+    await runInDurableObject(stub, async (_instance, state) => {
+      const fresh = new GrantObject(state, env);
+      // 10 counted (9 + the lost one), the released one is not: the 11th is refused.
+      expect(allowed(await fresh.gate(gateRequest([call("create_refund", { amount: 1 })]))).decisions[0]).toMatchObject({ code: "rate_limited" });
+      vi.useFakeTimers({ toFake: ["Date"] });
+      vi.setSystemTime(Date.now() + 3 * 60 * 1000);
+      await fresh.alarm();
+      vi.useRealTimers();
+      const unknown = (await fresh.readAudit(0, 1000)).records.filter((r) => r.decision === "unknown");
+      expect(unknown.map((r) => r.requestId).sort()).toEqual(["lost", ...Array.from({ length: 9 }, (_, i) => `r${i}`)].sort());
+      expect(unknown.some((r) => r.ref === lost.seq)).toBe(true);
+    });
+  });
+
+  it("a log written before the log was the only truth (counter_event and pending tables) is migrated on start", async () => {
+    const stub = env.GRANTS.get(env.GRANTS.idFromName(`legacy-${crypto.randomUUID()}`));
+    await runInDurableObject(stub, async (_instance, state) => {
+      const sql = state.storage.sql;
+      // Schema 1 + 2, as objects of an earlier version hold it.
+      sql.exec("CREATE TABLE grant_state (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)");
+      sql.exec("CREATE TABLE audit (seq INTEGER PRIMARY KEY, record TEXT NOT NULL)");
+      sql.exec("CREATE TABLE counter_event (decision_seq INTEGER NOT NULL, counter TEXT NOT NULL, at INTEGER NOT NULL, amount REAL NOT NULL, PRIMARY KEY (decision_seq, counter)) WITHOUT ROWID");
+      sql.exec("CREATE TABLE pending (seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, request_id TEXT NOT NULL, at INTEGER NOT NULL)");
+      sql.exec("CREATE TABLE session (id TEXT PRIMARY KEY, opened_seq INTEGER NOT NULL, last_used INTEGER NOT NULL DEFAULT 0)");
+      sql.exec("CREATE TABLE task (id TEXT PRIMARY KEY, opened_seq INTEGER NOT NULL)");
+      sql.exec("CREATE TABLE schema (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)");
+      sql.exec("INSERT INTO schema VALUES (1, 2)");
+      const policy = refundPolicy();
+      const grant = {
+        grantId: "legacy",
+        label: "old agent",
+        serverId: "srv-1",
+        policyName: "refunds",
+        created: new Date().toISOString(),
+        tokenHash: sha256(TOKEN),
+        upstream: { serverId: "srv-1", serverName: "billing", url: "https://upstream.test/mcp", headers: {}, version: 1 },
+        policy: { name: policy.name, version: policy.version, document: policy.document },
+        revoked: null,
+        rotated: null,
+      };
+      sql.exec("INSERT INTO grant_state VALUES (1, ?)", JSON.stringify(grant));
+      let prevHash = "0".repeat(64);
+      const now = Date.now();
+      for (let seq = 1; seq <= 10; seq++) {
+        const record = sealRecordJson({ ...legacyDraft(seq, new Date(now - 1000 + seq).toISOString()) }, prevHash);
+        prevHash = record.hash;
+        sql.exec("INSERT INTO audit VALUES (?, ?)", seq, record.json);
+        sql.exec("INSERT INTO counter_event VALUES (?, 'create_refund_rate', ?, 1)", seq, now - 1000 + seq);
+      }
+      sql.exec("INSERT INTO pending VALUES (10, 10, 'req-10', ?)", now - 990);
+
+      const migrated = new GrantObject(state, env);
+      expect(sql.exec("SELECT name FROM sqlite_master WHERE name IN ('counter_event', 'pending')").toArray()).toEqual([]);
+      expect(allowed(await migrated.gate(gateRequest([call("create_refund", { amount: 1 })]))).decisions[0]).toMatchObject({ code: "rate_limited" });
+      expect(await migrated.verifyAudit()).toEqual({ ok: true, count: 11 });
+      vi.useFakeTimers({ toFake: ["Date"] });
+      vi.setSystemTime(now + 3 * 60 * 1000);
+      await migrated.alarm();
+      vi.useRealTimers();
+      expect((await migrated.readAudit(10, 100)).records.filter((r) => r.decision === "unknown").map((r) => r.ref)).toEqual([10]);
+    });
+  });
+
   it("a new instance rebuilds counters, sessions, pending and the chain from SQLite", async () => {
     const { stub } = await provisioned();
     for (let i = 0; i < 10; i++) await stub.gate(gateRequest([call("create_refund", { amount: 1 })]));
