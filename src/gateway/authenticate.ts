@@ -20,15 +20,41 @@ export interface Caller {
   route: GateRequest["route"];
 }
 
+/** A token this isolate already read: its grant id (MAC checked) and its hash. */
+interface KnownToken {
+  grantId: string;
+  tokenHash: string;
+}
+
+/**
+ * Tokens whose grant id carried a genuine MAC, so the MAC and the hash are computed once per
+ * isolate, not once per request. Only genuine ids get in, so strangers cannot fill it; it is
+ * bounded all the same. Whether the token itself is right is still decided by the grant's object
+ * on every request.
+ */
+const knownTokens = new Map<string, KnownToken>();
+const KNOWN_TOKENS_KEPT = 10_000;
+
 export function authenticate(request: Request, routeId: string, settings: GatewaySettings): Result<Caller, GatewayRejection> {
   if (!MCP_METHODS.has(request.method)) return err({ kind: "method_not_allowed" });
   const origin = request.headers.get("origin");
   // Non-browser clients send no Origin; a browser's must be allowed explicitly.
   if (origin !== null && !settings.allowedOrigins.has(origin)) return err({ kind: "origin_forbidden" });
-  if (settings.grantIdSecret === null) return err({ kind: "not_configured", what: "GRANT_ID_SECRET" });
+  const secret = settings.grantIdSecret;
+  if (secret === null) return err({ kind: "not_configured", what: "GRANT_ID_SECRET" });
   const bearer = bearerToken(request.headers.get("authorization"));
-  const token = bearer === null ? null : parseGrantToken(bearer);
-  if (bearer === null || token === null || !isGenuineGrantId(token.grantId, settings.grantIdSecret)) return err({ kind: "unauthenticated" });
-  const route: GateRequest["route"] = routeId === token.grantId ? { kind: "grant" } : { kind: "server", serverId: routeId };
-  return ok({ grantId: token.grantId, tokenHash: hashToken(bearer), route });
+  if (bearer === null) return err({ kind: "unauthenticated" });
+  const known = knownTokens.get(`${secret}\n${bearer}`) ?? readToken(bearer, secret);
+  if (known === null) return err({ kind: "unauthenticated" });
+  const route: GateRequest["route"] = routeId === known.grantId ? { kind: "grant" } : { kind: "server", serverId: routeId };
+  return ok({ grantId: known.grantId, tokenHash: known.tokenHash, route });
+}
+
+function readToken(bearer: string, secret: string): KnownToken | null {
+  const token = parseGrantToken(bearer);
+  if (token === null || !isGenuineGrantId(token.grantId, secret)) return null;
+  const known = { grantId: token.grantId, tokenHash: hashToken(bearer) };
+  if (knownTokens.size >= KNOWN_TOKENS_KEPT) knownTokens.clear();
+  knownTokens.set(`${secret}\n${bearer}`, known);
+  return known;
 }

@@ -61,36 +61,11 @@ export function planGate(view: GateView, req: GateRequest): GatePlan {
     }
   }
 
-  const drafts: AuditDraft[] = [];
-  const takes: CountedRow[] = [];
-  const decisions: MessageDecision[] = [];
-  const record = (fields: Partial<DecisionFields> & Pick<AuditDraft, "decision">): number => {
-    const seq = view.nextSeq + drafts.length;
-    drafts.push({ ...draft(fields), seq });
-    return seq;
-  };
-  if (req.messages.length === 0) {
-    // GET (the server's SSE stream) and DELETE (end the session): nothing to evaluate.
-    record({ decision: "allow" });
-    decisions.push(FORWARD);
-  }
-  const counted = new Map<number, [string, number][]>();
-  // A batch shares its counters: each message sees what the earlier ones reserved.
-  const context = { ...view, eventsFor: (counter: string) => withTakes(view.eventsFor(counter), takes, counter) };
-  for (const message of req.messages) {
-    const plan = decideMessage(policy?.document ?? null, message, context);
-    const seq = record(plan.audit);
-    for (const take of plan.take) takes.push({ requestSeq: view.nextSeq, counter: take.counter, at: now, amount: take.amount });
-    counted.set(seq, plan.take.map((take) => [take.counter, take.amount]));
-    decisions.push(plan.decision);
-  }
+  const { drafts, facts, takes, decisions } = decideAll(view, req, draft);
   const first = view.nextSeq;
   const forwarded = decisions.some((d) => d.outcome === "forward");
+  if (forwarded) facts[0]!.flag = AWAITS_OUTCOME;
   const visible = needsVisibility(policy?.document ?? null, req.messages, decisions);
-  const facts = drafts.map((d): RowFacts => {
-    const taken = counted.get(d.seq);
-    return { at: now, requestSeq: first, counted: taken !== undefined && taken.length > 0 ? taken : null, flag: forwarded && d.seq === first ? AWAITS_OUTCOME : null };
-  });
   return {
     kind: "decided",
     drafts,
@@ -107,6 +82,35 @@ export function planGate(view: GateView, req: GateRequest): GatePlan {
       decisions,
     },
   };
+}
+
+/**
+ * One decision record per message (one for a GET or DELETE), with its log columns and the quota
+ * it took. A batch shares its counters: each message sees what the earlier ones reserved.
+ */
+function decideAll(view: GateView, req: GateRequest, draft: (fields: Partial<AuditDraft> & Pick<AuditDraft, "decision">) => AuditDraft) {
+  const first = view.nextSeq;
+  const drafts: AuditDraft[] = [];
+  const facts: RowFacts[] = [];
+  const takes: CountedRow[] = [];
+  const decisions: MessageDecision[] = [];
+  const record = (fields: Partial<DecisionFields> & Pick<AuditDraft, "decision">, taken: [string, number][] | null): void => {
+    drafts.push({ ...draft(fields), seq: first + drafts.length });
+    facts.push({ at: view.now, requestSeq: first, counted: taken, flag: null });
+  };
+  if (req.messages.length === 0) {
+    // GET (the server's SSE stream) and DELETE (end the session): nothing to evaluate.
+    record({ decision: "allow" }, null);
+    decisions.push(FORWARD);
+  }
+  const context = { ...view, eventsFor: (counter: string) => withTakes(view.eventsFor(counter), takes, counter) };
+  for (const message of req.messages) {
+    const plan = decideMessage(view.policy?.document ?? null, message, context);
+    record(plan.audit, plan.take.length > 0 ? plan.take.map((take) => [take.counter, take.amount]) : null);
+    for (const take of plan.take) takes.push({ requestSeq: first, counter: take.counter, at: view.now, amount: take.amount });
+    decisions.push(plan.decision);
+  }
+  return { drafts, facts, takes, decisions };
 }
 
 /** A counter's events with this request's own reservations appended (they are the newest). */

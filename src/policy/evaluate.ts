@@ -111,6 +111,21 @@ export function evaluateToolCall(
   return { kind: "allow", limits: [...own, ...shared] };
 }
 
+/**
+ * The JSON pointer of each limit, built once per limit object (policies are frozen, so a limit
+ * object stays at one place in one document).
+ */
+const limitPointers = new WeakMap<Limit, string>();
+
+function limitPointer(limit: Limit, pointerOf: (i: number) => string, i: number): string {
+  let rule = limitPointers.get(limit);
+  if (rule === undefined) {
+    rule = pointerOf(i);
+    limitPointers.set(limit, rule);
+  }
+  return rule;
+}
+
 /** The limits a call must fit, with what it costs on each; an invalid cost denies the call. */
 function limitRequests(
   list: readonly Limit[],
@@ -119,7 +134,7 @@ function limitRequests(
 ): LimitRequest[] | Extract<Evaluation, { kind: "deny" }> {
   const limits: LimitRequest[] = [];
   for (const [i, limit] of list.entries()) {
-    const rule = pointerOf(i);
+    const rule = limitPointer(limit, pointerOf, i);
     // A cost is read as a number the way conditions read one: a coercing upstream charges 5
     // for "5", so the counter must too.
     const cost = limit.cost === undefined ? 1 : readNumber(argumentAt(limit.cost, args));
