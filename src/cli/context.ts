@@ -9,6 +9,9 @@ import { configPath, readConfig, resolveConnection } from "./config";
 import { usageError } from "./failure";
 import type { Terminal } from "./terminal";
 
+/** The process environment, as the CLI reads it (Env in worker-configuration.d.ts is the Worker's). */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
 /** Options every command accepts (program-level; commander hands them down). */
 export interface GlobalOptions {
   json?: boolean;
@@ -20,7 +23,7 @@ export interface GlobalOptions {
 
 export interface Cli {
   terminal: Terminal;
-  env: NodeJS.ProcessEnv;
+  env: Environment;
   version: string;
   now(): Date;
   configPath: string;
@@ -28,7 +31,7 @@ export interface Cli {
   gateway(options: GlobalOptions): Promise<AdminApi>;
 }
 
-export function cliContext(terminal: Terminal, env: NodeJS.ProcessEnv, version: string): Cli {
+export function cliContext(terminal: Terminal, env: Environment, version: string): Cli {
   const path = configPath(env);
   return {
     terminal,

@@ -7,7 +7,7 @@
  * every failure into one message and an exit code (src/cli/failure.ts), in one place.
  */
 import { CommanderError } from "commander";
-import { cliContext } from "./context";
+import { cliContext, type Environment } from "./context";
 import { CliFailure, EXIT, GatewayRefusal } from "./failure";
 import { buildProgram } from "./program";
 import { nodeTerminal, type Terminal } from "./terminal";
@@ -29,11 +29,17 @@ function reportFailure(terminal: Terminal, error: unknown, json: boolean): numbe
   return EXIT.errors;
 }
 
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+export async function main(argv: readonly string[], env: Environment): Promise<number> {
   // Read before parsing, so even a usage error is printed the way these ask for.
   const json = argv.includes("--json");
   const terminal = nodeTerminal(env, argv.includes("--no-color"));
   const cli = cliContext(terminal, env, version);
+  // Not a commander option: a program-level `--version` would be parsed anywhere on the line and
+  // take `policy pull … --version 3` for itself.
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
+    terminal.out(`${version}\n`);
+    return EXIT.ok;
+  }
   const program = buildProgram(cli);
   try {
     await program.parseAsync([...argv], { from: "user" });

@@ -63,11 +63,14 @@ export function lintPolicy(text: string | null, byteLength: number, server: Serv
   const place = (finding: Omit<LintFinding, "line" | "column">): LintFinding => ({ ...finding, ...at(locate(positions, finding.path)) });
   const policy = parsePolicy(json.value);
   if (!policy.ok) {
-    return { document: null, errors: policy.error.map((e) => place({ severity: "error", code: "invalid_policy", path: e.path, message: e.message })), warnings: [] };
+    const errors = policy.error.map((e) => place({ severity: "error", code: "invalid_policy", path: e.path, message: e.message }));
+    return { document: null, errors: errors.sort(inFileOrder), warnings: [] };
   }
   const warnings = [...documentWarnings(policy.value), ...(server === null ? [] : catalogueWarnings(policy.value, server))];
-  return { document: policy.value, errors: [], warnings: warnings.map((w) => place({ severity: "warning", ...w })) };
+  return { document: policy.value, errors: [], warnings: warnings.map((w) => place({ severity: "warning", ...w })).sort(inFileOrder) };
 }
+
+const inFileOrder = (a: LintFinding, b: LintFinding): number => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0);
 
 type Warning = Omit<LintFinding, "severity" | "line" | "column">;
 

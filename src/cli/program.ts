@@ -31,7 +31,6 @@ export function buildProgram(cli: Cli): Command {
   const program = new Command("mcp-policy-gateway")
     .alias("mpg")
     .description("Operate an mcp-policy-gateway from a terminal or CI: servers, policies as files, grants, audit")
-    .version(cli.version, "-v, --version")
     .addOption(new Option("--json", "print results as JSON (for scripts)"))
     .addOption(new Option("--gateway <url>", "the gateway to talk to (default: MPG_URL, else the one you logged in to)"))
     .addOption(new Option("--no-color", "no colours (also: NO_COLOR=1, or when output is not a terminal)"))
@@ -53,7 +52,8 @@ Environment:
   MPG_CONFIG_DIR             where login is saved (default: $XDG_CONFIG_HOME or ~/.config, /mcp-policy-gateway)
   NO_COLOR                   no colours
 
-Exit codes: 0 ok, 1 errors, 2 usage, 3 the gateway refused. Documentation: docs/cli.md`,
+\`mpg --version\` prints the version. Exit codes: 0 ok, 1 errors, 2 usage, 3 the gateway refused.
+Documentation: docs/cli.md`,
     );
   for (const register of COMMANDS) register(program, cli);
   return program;

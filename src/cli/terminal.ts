@@ -7,6 +7,7 @@
  * anything shaped like a grant token with "[redacted]". The one exception is `revealOnce`, used by
  * `grants create` and `grants rotate` for the token the gateway shows once, which is their output.
  */
+import type { Environment } from "./context";
 import { colourWanted, palette, type Palette } from "./style";
 
 /** `mpg_<grant id>_<secret>` (src/grant/token.ts); matched loosely so a mangled one is caught too. */
@@ -35,7 +36,7 @@ export interface Terminal {
   readStdin(): Promise<string>;
 }
 
-export function nodeTerminal(env: NodeJS.ProcessEnv, noColor: boolean): Terminal {
+export function nodeTerminal(env: Environment, noColor: boolean): Terminal {
   const secrets = new Set<string>();
   const redact = (text: string): string => {
     let out = text.replace(GRANT_TOKEN, REDACTED);

@@ -199,7 +199,7 @@ async function follow(cli: Cli, options: GlobalOptions, log: ReturnType<typeof a
   process.once("SIGTERM", onSignal);
   try {
     while (!stopping) {
-      await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, intervalMs).unref())]);
+      await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, intervalMs))]);
       if (stopping) break;
       try {
         for (;;) {

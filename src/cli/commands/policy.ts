@@ -14,9 +14,16 @@ import type { PolicyDocument } from "../../policy/schema";
 import { segment, type AdminApi } from "../admin-api";
 import { action, confirm, emit, type Cli, type GlobalOptions } from "../context";
 import { CliFailure, EXIT, GatewayRefusal, reported, usageError } from "../failure";
-import { diffPolicies, policyText, renderPatch, type PolicyDiff } from "../policy-diff";
-import { lintPolicy, type LintFinding, type LintResult, type ServerTools } from "../policy-lint";
+import type { PolicyDiff } from "../policy-diff";
+import type { LintFinding, LintResult, ServerTools } from "../policy-lint";
 import { columns, palette, printable, table, type Palette } from "../style";
+
+/**
+ * The policy engine (zod, the schema, RE2) is loaded by the commands that use it, not at start-up:
+ * evaluating it is most of the CLI's start-up time, which every other command would pay.
+ */
+const policyEngine = async () => ({ ...(await import("../policy-lint")), ...(await import("../policy-diff")) });
+type PolicyEngine = Awaited<ReturnType<typeof policyEngine>>;
 
 interface PolicyFile {
   /** As the operator named it; `-` is stdin. */
@@ -62,15 +69,13 @@ function githubAnnotations(file: string, findings: readonly LintFinding[]): stri
 
 const count = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
-const byPosition = (a: LintFinding, b: LintFinding) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0);
-
 /**
- * A file's findings, errors first, each in file order: on stdout for `lint` (they are its result),
+ * A file's findings (errors first, each in file order): on stdout for `lint` (they are its result),
  * on stderr for `diff` and `push` (there they are messages about the input). Under GitHub Actions
  * they are also annotations (workflow commands, which the runner reads from stdout).
  */
 function reportFindings(cli: Cli, file: string, lint: LintResult, to: "stdout" | "stderr"): void {
-  const findings = [...[...lint.errors].sort(byPosition), ...[...lint.warnings].sort(byPosition)];
+  const findings = [...lint.errors, ...lint.warnings];
   if (findings.length === 0) return;
   const human = renderFindings(file, findings, to === "stdout" ? cli.terminal.stdout : cli.terminal.stderr);
   if (to === "stdout") cli.terminal.out(human);
@@ -112,9 +117,9 @@ async function livePolicy(api: AdminApi, serverId: string, name: string): Promis
 }
 
 /** Lint a file for diff and push: errors stop here (exit 1), before anything is sent. */
-async function validFile(cli: Cli, path: string, options: GlobalOptions): Promise<{ file: PolicyFile; lint: LintResult; document: PolicyDocument }> {
+async function validFile(cli: Cli, engine: PolicyEngine, path: string, options: GlobalOptions): Promise<{ file: PolicyFile; lint: LintResult; document: PolicyDocument }> {
   const file = await readPolicyFile(cli, path);
-  const lint = lintPolicy(file.text, file.bytes.length);
+  const lint = engine.lintPolicy(file.text, file.bytes.length);
   if (!options.json) reportFindings(cli, file.path, lint, "stderr");
   if (lint.document === null) {
     if (options.json) cli.terminal.out(JSON.stringify({ file: file.path, ok: false, errors: lint.errors, warnings: lint.warnings }, null, 2) + "\n");
@@ -133,7 +138,7 @@ interface DiffView {
   patch: string;
 }
 
-function diffView(serverId: string, name: string, file: string, live: LivePolicy | null, diff: PolicyDiff): DiffView {
+function diffView(engine: PolicyEngine, serverId: string, name: string, file: string, live: LivePolicy | null, diff: PolicyDiff): DiffView {
   const labels = { from: live === null ? "/dev/null" : `${serverId}/${name} version ${live.version} (live)`, to: file };
   return {
     serverId,
@@ -142,15 +147,15 @@ function diffView(serverId: string, name: string, file: string, live: LivePolicy
     live: live === null ? null : { version: live.version, sha256: live.sha256 ?? null },
     changed: diff.changed,
     changes: diff.changes,
-    patch: diff.changed ? renderPatch(diff, labels, palette(false)) : "",
+    patch: diff.changed ? engine.renderPatch(diff, labels, palette(false)) : "",
   };
 }
 
-function humanDiff(view: DiffView, diff: PolicyDiff, colours: Palette): string {
+function humanDiff(engine: PolicyEngine, view: DiffView, diff: PolicyDiff, colours: Palette): string {
   if (!view.changed) return `No changes: ${view.file} is ${view.serverId}/${view.name} version ${view.live?.version}\n`;
   const labels = { from: view.live === null ? "/dev/null" : `${view.serverId}/${view.name} version ${view.live.version} (live)`, to: view.file };
   const summary = view.live === null ? `New policy ${view.serverId}/${view.name}` : `${count(view.changes.length, "change")} to ${view.serverId}/${view.name}`;
-  return renderPatch(diff, labels, colours) + colours.dim(summary) + "\n";
+  return engine.renderPatch(diff, labels, colours) + colours.dim(summary) + "\n";
 }
 
 async function writeOutput(cli: Cli, output: string, text: string): Promise<void> {
@@ -180,6 +185,7 @@ Examples:
     .action(
       action<{ server?: string }>(async ([files], options) => {
         const paths = files as unknown as string[];
+        const { lintPolicy } = await policyEngine();
         const tools = options.server === undefined ? null : await serverTools(cli, await cli.gateway(options), options.server);
         const results = [];
         for (const path of paths) {
@@ -209,12 +215,13 @@ Examples:
     .addHelpText("after", "\nExample:\n  $ mpg policy diff crm support policies/crm/support.json")
     .action(
       action(async ([server, name, path], options) => {
-        const { file, document } = await validFile(cli, path!, options);
+        const engine = await policyEngine();
+        const { file, document } = await validFile(cli, engine, path!, options);
         const api = await cli.gateway(options);
         const live = await livePolicy(api, server!, name!);
-        const diff = diffPolicies(live?.document ?? null, document);
-        const view = diffView(server!, name!, file.path, live, diff);
-        emit(cli, options, view, () => humanDiff(view, diff, cli.terminal.stdout));
+        const diff = engine.diffPolicies(live?.document ?? null, document);
+        const view = diffView(engine, server!, name!, file.path, live, diff);
+        emit(cli, options, view, () => humanDiff(engine, view, diff, cli.terminal.stdout));
       }),
     );
 
@@ -236,14 +243,15 @@ Examples:
     )
     .action(
       action<{ dryRun?: boolean }>(async ([server, name, path], options) => {
-        const { file, lint, document } = await validFile(cli, path!, options);
+        const engine = await policyEngine();
+        const { file, lint, document } = await validFile(cli, engine, path!, options);
         const api = await cli.gateway(options);
         const live = await livePolicy(api, server!, name!);
-        const diff = diffPolicies(live?.document ?? null, document);
-        const view = diffView(server!, name!, file.path, live, diff);
+        const diff = engine.diffPolicies(live?.document ?? null, document);
+        const view = diffView(engine, server!, name!, file.path, live, diff);
         const colours = cli.terminal.stdout;
         const human: string[] = [];
-        if (!options.json && diff.changed) human.push(humanDiff(view, diff, colours));
+        if (!options.json && diff.changed) human.push(humanDiff(engine, view, diff, colours));
         let saved: { version: number; sha256: string; created: string; grants: number } | null = null;
         if (!diff.changed) {
           human.push(`Unchanged: ${server}/${name} stays at version ${live?.version}; nothing saved\n`);
@@ -273,6 +281,7 @@ Examples:
         const record = await api.get<{ version: number; sha256?: string; document: PolicyDocument }>(
           options.version === undefined ? base : `${base}/versions/${segment(options.version)}`,
         );
+        const { policyText } = await policyEngine();
         const output = options.output ?? `${basename(name!)}.json`;
         const result = { serverId: server, name, version: record.version, sha256: record.sha256 ?? null, file: output };
         if (output === "-") {
@@ -330,6 +339,7 @@ Examples:
         const api = await cli.gateway(options);
         const path = options.tool === undefined ? `/servers/${segment(server!)}/recommended-policy` : `/servers/${segment(server!)}/tools/${segment(options.tool)}/recommended-policy`;
         const answer = await api.get<{ policy: unknown; explanations: Record<string, string> }>(path);
+        const { policyText } = await policyEngine();
         if (options.json) {
           if (options.output !== "-") await writeOutput(cli, options.output, policyText(answer.policy));
           cli.terminal.out(JSON.stringify(answer, null, 2) + "\n");
