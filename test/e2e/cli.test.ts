@@ -362,6 +362,10 @@ describe("policy diff, push, pull", () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("/tools/x/limits/0/window");
     expect(refused.stderr).toContain("nothing was sent");
+    const refusedJson = await mpg(["policy", "diff", "shop", "support", broken, "--json"]);
+    expect(refusedJson.code).toBe(1);
+    expect(refusedJson.stdout).toBe("");
+    expect(JSON.parse(refusedJson.stderr).error).toMatchObject({ code: "lint_failed", details: { file: broken, errors: [{ path: "/tools/x/limits/0/window", line: expect.any(Number) }] } });
     expect((await admin("GET", "/servers/shop/policies/support")).version).toBe(2);
     expect(noServer.code).toBe(3);
 

@@ -122,8 +122,12 @@ async function validFile(cli: Cli, engine: PolicyEngine, path: string, options: 
   const lint = engine.lintPolicy(file.text, file.bytes.length);
   if (!options.json) reportFindings(cli, file.path, lint, "stderr");
   if (lint.document === null) {
-    if (options.json) cli.terminal.out(JSON.stringify({ file: file.path, ok: false, errors: lint.errors, warnings: lint.warnings }, null, 2) + "\n");
-    throw new CliFailure(EXIT.errors, `${file.path} does not lint: ${count(lint.errors.length, "error")}; nothing was sent`, "lint_failed");
+    // With --json the findings travel in the error's details, so stdout stays empty on failure.
+    throw new CliFailure(EXIT.errors, `${file.path} does not lint: ${count(lint.errors.length, "error")}; nothing was sent`, "lint_failed", {
+      file: file.path,
+      errors: lint.errors,
+      warnings: lint.warnings,
+    });
   }
   return { file, lint, document: lint.document };
 }
