@@ -16,8 +16,8 @@ describe("KV key layout", () => {
     [serverKey("crm"), "server:crm"],
     [policyKey("crm", "support"), "policy:crm:support"],
     [policyVersionKey("crm", "support", 7), "policy-version:crm:support:0000000007"],
-    [grantKey("g0123456789abcdef01234567"), "grant:g0123456789abcdef01234567"],
-    [serverGrantKey("crm", "g0123456789abcdef01234567"), "server-grants:crm:g0123456789abcdef01234567"],
+    [grantKey("g0123456789abcdef0123456789abcdef"), "grant:g0123456789abcdef0123456789abcdef"],
+    [serverGrantKey("crm", "g0123456789abcdef0123456789abcdef"), "server-grants:crm:g0123456789abcdef0123456789abcdef"],
   ])("%s is %s", (key, expected) => {
     expect(key).toBe(expected);
   });

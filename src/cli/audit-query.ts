@@ -1,0 +1,71 @@
+/**
+ * `audit`: reading a grant's audit records for a person. Pure: the time it filters against and the
+ * records it formats are given to it.
+ *
+ * The admin API pages records by `seq` only (`?after=&limit=`); `--decision`, `--tool` and `--since`
+ * are applied here, on the client (docs/cli.md says so).
+ */
+import type { AuditRecord } from "../grant/protocol";
+import { err, ok, type Result } from "../result";
+import { printable, type Palette } from "./style";
+
+const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `15m`, `1h`, `7d` before `now`, or an ISO 8601 time; as an ISO time. */
+export function parseSince(text: string, now: Date): Result<string, string> {
+  const relative = /^(\d+)([smhd])$/.exec(text.trim());
+  if (relative) return ok(new Date(now.getTime() - Number(relative[1]) * UNITS[relative[2]!]!).toISOString());
+  if (/^\d{4}-\d{2}-\d{2}/.test(text) && !Number.isNaN(Date.parse(text))) return ok(new Date(Date.parse(text)).toISOString());
+  return err(`--since takes a duration such as 30m, 1h or 7d, or an ISO time such as 2026-05-01T12:00:00Z; got ${JSON.stringify(text)}`);
+}
+
+/** `2s`, `500ms`, `1m`: how often `--follow` asks for new records. */
+export function parseInterval(text: string): Result<number, string> {
+  const match = /^(\d+)(ms|s|m)$/.exec(text.trim());
+  const ms = match ? Number(match[1]) * (match[2] === "ms" ? 1 : UNITS[match[2]!]!) : NaN;
+  if (!(ms >= 200 && ms <= 3_600_000)) return err(`--interval takes a duration between 200ms and 60m, such as 2s; got ${JSON.stringify(text)}`);
+  return ok(ms);
+}
+
+export interface AuditFilter {
+  /** Decision values to keep (`deny`, `allow`, `monitor_deny`, `reject`, `ok`, `error`, …); null keeps all. */
+  decisions: ReadonlySet<string> | null;
+  tool: string | null;
+  /** ISO time; records at or after it. */
+  since: string | null;
+}
+
+export const matches = (record: AuditRecord, filter: AuditFilter): boolean =>
+  (filter.decisions === null || filter.decisions.has(record.decision)) &&
+  (filter.tool === null || record.tool === filter.tool) &&
+  (filter.since === null || record.time >= filter.since);
+
+export const AUDIT_COLUMNS = ["seq", "time", "type", "decision", "target", "code", "detail"] as const;
+
+function decisionColour(decision: string, colours: Palette): string {
+  if (decision === "allow" || decision === "ok") return colours.green(decision);
+  if (decision === "deny" || decision === "reject" || decision === "error") return colours.red(decision);
+  if (decision === "monitor_deny" || decision === "unknown") return colours.yellow(decision);
+  return decision;
+}
+
+/** One table row. Agent-controlled text (tool names, messages) is made printable first. */
+export function auditRow(record: AuditRecord, colours: Palette): string[] {
+  const target =
+    record.type === "outcome" ? `#${record.ref ?? "?"}` : printable(record.tool ?? record.rpcMethod ?? record.httpMethod ?? "");
+  const detail =
+    record.type === "outcome"
+      ? [record.status === null ? null : `HTTP ${record.status}`, record.latencyMs === null ? null : `${record.latencyMs} ms`, record.message]
+          .filter((part) => part !== null)
+          .join(", ")
+      : (record.message ?? (record.argKeys && record.argKeys.length > 0 ? `args: ${record.argKeys.join(", ")}` : ""));
+  return [
+    String(record.seq),
+    record.time.replace("T", " ").replace(/\.\d+Z$/, "Z"),
+    record.type,
+    decisionColour(record.decision, colours),
+    target,
+    record.code ?? "",
+    colours.dim(printable(detail)),
+  ];
+}

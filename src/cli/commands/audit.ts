@@ -1,0 +1,221 @@
+/**
+ * `mpg audit <grant>` and `mpg audit verify <grant>`: a grant's hash-chained audit log (README,
+ * "Audit"). Records are read from the grant's Durable Object, so deleted grants work too.
+ *
+ * The admin API pages by `seq` only. The filters (`--decision`, `--tool`, `--since`) are applied
+ * here (src/cli/audit-query.ts); to avoid reading a long log from the start, the last seq and the
+ * first record of `--since` are found by bisection over one-record pages (seq is dense and time
+ * grows with it). `--follow` polls for records after the last one seen, like `tail -f`.
+ *
+ * Signed exports do not exist yet. When they do, `verify-audit <export-file> --key …` is a command
+ * of its own (src/cli/commands/verify-audit.ts, registered in src/cli/program.ts): it needs no
+ * gateway, and it checks the chain with the same `verifyChain` (src/grant/audit.ts) that
+ * `audit verify --local` runs over the records served here; docs/cli.md, "Adding a command".
+ */
+import type { Command } from "commander";
+import { verifyChain } from "../../grant/audit";
+import type { AuditPage, AuditRecord } from "../../grant/protocol";
+import { segment, type AdminApi } from "../admin-api";
+import { AUDIT_COLUMNS, auditRow, matches, parseInterval, parseSince, type AuditFilter } from "../audit-query";
+import { action, emit, type Cli, type GlobalOptions } from "../context";
+import { CliFailure, EXIT, GatewayRefusal, reported, usageError } from "../failure";
+import { displayWidth, table } from "../style";
+
+const PAGE = 1000;
+
+function auditLog(api: AdminApi, grantId: string) {
+  const page = (after: number, limit: number) => api.get<AuditPage>(`/grants/${segment(grantId)}/audit?after=${after}&limit=${limit}`);
+  /** The record right after seq `after`, if any. */
+  const recordAfter = async (after: number): Promise<AuditRecord | null> => (await page(after, 1)).records[0] ?? null;
+  return {
+    page,
+    /** The number of records: exponential probing, then bisection; about 2·log2(n) small requests. */
+    async lastSeq(): Promise<number> {
+      let low = 0; // records exist after `low`...
+      let high = 1;
+      while ((await recordAfter(high - 1)) !== null) {
+        low = high;
+        high *= 2;
+      }
+      // ...the last seq is in [low, high - 1]: seq `k` exists iff a record follows `k - 1`.
+      while (low < high - 1) {
+        const middle = Math.floor((low + high) / 2);
+        if ((await recordAfter(middle - 1)) !== null) low = middle;
+        else high = middle;
+      }
+      return low;
+    },
+    /** The first seq whose time is at or after `since` (last + 1 if none). */
+    async firstSince(since: string, last: number): Promise<number> {
+      let low = 1;
+      let high = last + 1;
+      while (low < high) {
+        const middle = Math.floor((low + high) / 2);
+        const record = await recordAfter(middle - 1);
+        if (record !== null && record.time >= since) high = middle;
+        else low = middle + 1;
+      }
+      return low;
+    },
+  };
+}
+
+/** Widths for `--follow`, where rows are printed as they come and cannot be aligned afterwards. */
+const FOLLOW_WIDTHS = [6, 20, 8, 12, 24, 14];
+
+function followRow(cells: readonly string[]): string {
+  return cells.map((cell, i) => (i < FOLLOW_WIDTHS.length ? cell + " ".repeat(Math.max(1, FOLLOW_WIDTHS[i]! - displayWidth(cell) + 2)) : cell)).join("").trimEnd() + "\n";
+}
+
+interface AuditOptions {
+  decision: string[];
+  tool?: string;
+  since?: string;
+  limit: string;
+  follow?: boolean;
+  interval: string;
+}
+
+export function registerAudit(program: Command, cli: Cli): void {
+  const audit = program
+    .command("audit")
+    .description("A grant's audit records; `audit verify` checks the hash chain")
+    .argument("<grant>", "the grant id (deleted grants too)")
+    .option("--decision <decision>", "only these decisions: allow, deny, monitor_deny, reject, ok, error, unknown (repeatable, or comma-separated)", (v: string, p: string[]) => [...p, ...v.split(",")], [])
+    .option("--tool <name>", "only calls of this tool")
+    .option("--since <when>", "only records since a duration ago (30m, 1h, 7d) or an ISO time")
+    .option("--limit <n>", "at most this many records, the most recent", "50")
+    .option("-f, --follow", "keep polling for new records, like tail -f (Ctrl-C to stop)")
+    .option("--interval <duration>", "how often --follow polls", "2s")
+    .addHelpText(
+      "after",
+      `
+Filters are applied by the CLI. With --json, --follow prints one record per line (NDJSON).
+
+Examples:
+  $ mpg audit g0123… --decision deny --since 1h
+  $ mpg audit g0123… --tool create_refund --follow
+  $ mpg audit verify g0123…`,
+    )
+    .action(
+      action<AuditOptions>(async ([grantId], options) => {
+        const limit = Number(options.limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw usageError("--limit takes a whole number from 1 to 100000");
+        const interval = parseInterval(options.interval);
+        if (!interval.ok) throw usageError(interval.error);
+        let since: string | null = null;
+        if (options.since !== undefined) {
+          const parsed = parseSince(options.since, cli.now());
+          if (!parsed.ok) throw usageError(parsed.error);
+          since = parsed.value;
+        }
+        const filter: AuditFilter = {
+          decisions: options.decision.length === 0 ? null : new Set(options.decision.map((d) => d.trim())),
+          tool: options.tool ?? null,
+          since,
+        };
+        const api = await cli.gateway(options);
+        const log = auditLog(api, grantId!);
+
+        const last = await log.lastSeq();
+        const unfiltered = filter.decisions === null && filter.tool === null && filter.since === null;
+        let after = since !== null ? (await log.firstSince(since, last)) - 1 : unfiltered ? Math.max(0, last - limit) : 0;
+        const shown: AuditRecord[] = [];
+        for (;;) {
+          const { records, next } = await log.page(after, PAGE);
+          for (const record of records) {
+            if (!matches(record, filter)) continue;
+            shown.push(record);
+            if (shown.length > limit) shown.shift();
+          }
+          after = records.at(-1)?.seq ?? after;
+          if (next === null) break;
+        }
+
+        if (!options.follow) {
+          emit(cli, options, { grantId, filter: { ...filter, decisions: filter.decisions && [...filter.decisions] }, records: shown }, () =>
+            shown.length === 0
+              ? `No records${unfiltered ? "" : " match"}.\n`
+              : table([...AUDIT_COLUMNS], shown.map((r) => auditRow(r, cli.terminal.stdout)), cli.terminal.stdout),
+          );
+          return;
+        }
+        await follow(cli, options, log, filter, shown, after, interval.value);
+      }),
+    );
+
+  audit
+    .command("verify")
+    .description("Check the grant's audit hash chain; exit 1 if it is broken")
+    .argument("<grant>", "the grant id")
+    .option("--local", "also download every record and recompute the chain here, independently of the gateway")
+    .addHelpText("after", "\nExamples:\n  $ mpg audit verify g0123…\n  $ mpg audit verify g0123… --local")
+    .action(
+      action<{ local?: boolean }>(async ([grantId], options) => {
+        const api = await cli.gateway(options);
+        const remote = await api.get<{ ok: true; count: number } | { ok: false; brokenAt: number }>(`/grants/${segment(grantId!)}/audit/verify`);
+        let local: { ok: true; count: number } | { ok: false; brokenAt: number } | null = null;
+        if (options.local) {
+          const log = auditLog(api, grantId!);
+          const records: AuditRecord[] = [];
+          for (let after = 0; ; ) {
+            const page = await log.page(after, PAGE);
+            records.push(...page.records);
+            if (page.next === null) break;
+            after = page.next;
+          }
+          // seq must run 1, 2, 3…: a missing record breaks the chain as surely as an edited one.
+          const gap = records.findIndex((record, index) => record.seq !== index + 1);
+          const check = verifyChain(records);
+          local = gap >= 0 ? { ok: false, brokenAt: records[gap]!.seq } : check.ok ? { ok: true, count: check.count } : { ok: false, brokenAt: check.brokenAt };
+        }
+        const ok = remote.ok && (local === null || local.ok);
+        const colours = cli.terminal.stdout;
+        emit(cli, options, { grantId, ok, gateway: remote, ...(local === null ? {} : { local }) }, () => {
+          const line = (who: string, check: typeof remote) =>
+            check.ok ? `${colours.green("✓")} ${who}: the chain of ${check.count} records is intact\n` : `${colours.red("✖")} ${who}: the chain is broken at seq ${check.brokenAt}\n`;
+          return line("gateway", remote) + (local === null ? "" : line("recomputed here", local));
+        });
+        if (!ok) throw reported(EXIT.errors);
+      }),
+    );
+}
+
+async function follow(cli: Cli, options: GlobalOptions, log: ReturnType<typeof auditLog>, filter: AuditFilter, shown: AuditRecord[], after: number, intervalMs: number): Promise<void> {
+  const { terminal } = cli;
+  const print = (record: AuditRecord) =>
+    terminal.out(options.json ? JSON.stringify(record) + "\n" : followRow(auditRow(record, terminal.stdout)));
+  if (!options.json) terminal.out(terminal.stdout.bold(followRow(AUDIT_COLUMNS.map((c) => c.toUpperCase()))));
+  shown.forEach(print);
+
+  let stop: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  let stopping = false;
+  const onSignal = () => {
+    stopping = true;
+    stop();
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    while (!stopping) {
+      await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, intervalMs))]);
+      if (stopping) break;
+      try {
+        for (;;) {
+          const { records, next } = await log.page(after, PAGE);
+          for (const record of records) if (matches(record, filter)) print(record);
+          after = records.at(-1)?.seq ?? after;
+          if (next === null) break;
+        }
+      } catch (error) {
+        // A refusal (the grant is gone, the token was changed) ends the follow; a network blip does not.
+        if (error instanceof GatewayRefusal || !(error instanceof CliFailure)) throw error;
+        terminal.err(terminal.stderr.yellow(`warning: ${error.message}; retrying\n`));
+      }
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
