@@ -15,6 +15,7 @@ import { getServer, serverIdSchema, upstreamOf } from "../store/servers";
 import { readBody, validate } from "./body";
 import { AdminError, notFound } from "./errors";
 import { callGrant, changeGrant, grantIdSecret, isGrantId } from "./grant-object";
+import { callServer } from "./server-object";
 
 const CreateGrant = z.strictObject({
   label: grantLabelSchema,
@@ -124,6 +125,9 @@ grants.post("/grants", async (c) => {
     }),
   );
   const record: GrantRecord = { id, label: body.label, serverId: server.id, policyName, created, revoked: null, rotated: null, placement };
+  // The server's object keeps its grants strongly consistent (KV lists are not): tool pinning
+  // pushes the quarantine to exactly these.
+  await callServer(c.env, server.id, (object) => object.addGrant(id));
   await putGrant(c.env.RECORDS, record);
   const origin = new URL(c.req.url).origin;
   // The only response that ever carries this token.
@@ -174,6 +178,7 @@ grants.post("/grants/:id/revoke", async (c) => {
 grants.delete("/grants/:id", async (c) => {
   const { record } = await requireGrant(c.env, c.req.param("id"));
   await changeGrant(c.env, record.id, null, (grant) => grant.revoke());
+  await callServer(c.env, record.serverId, (object) => object.removeGrant(record.id));
   await deleteGrant(c.env.RECORDS, record);
   return c.json({ id: record.id, deleted: true });
 });

@@ -27,7 +27,7 @@ import { readJson, validate } from "./body";
 import { AdminError, notFound } from "./errors";
 import { pushFailed, pushToGrants } from "./grant-object";
 import { requireServer } from "./servers";
-import { serverObject } from "./server-object";
+import { callServer } from "./server-object";
 
 const versionSchema = z.coerce.number().int().positive().max(9_999_999_999);
 
@@ -47,7 +47,7 @@ policies.put("/servers/:id/policies/:name", async (c) => {
   if (!parsed.ok) throw new AdminError(400, "invalid_policy", formatPolicyErrors(parsed.error), parsed.error);
   const now = new Date().toISOString();
   const floor = await storedPolicyVersion(c.env.RECORDS, server.id, name);
-  const number = await serverObject(c.env, server.id).allocatePolicyVersion(name, floor);
+  const number = await callServer(c.env, server.id, (object) => object.allocatePolicyVersion(name, floor));
   const version = await putPolicyVersion(c.env.RECORDS, server.id, name, number, parsed.value, now);
   const snapshot = snapshotOf(version);
   const grants = await grantsUsing(c.env.RECORDS, server.id, name);

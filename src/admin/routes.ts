@@ -8,6 +8,7 @@ import { catalogue } from "./catalogue";
 import { renderAdminError } from "./errors";
 import { grants } from "./grants";
 import { adminGuard } from "./guard";
+import { pins } from "./pins";
 import { policies } from "./policies";
 import { servers } from "./servers";
 
@@ -20,3 +21,4 @@ admin.route("/", policies);
 admin.route("/", grants);
 admin.route("/", audit);
 admin.route("/", catalogue);
+admin.route("/", pins);

@@ -1,6 +1,6 @@
 /**
  * The fingerprint of a tool definition: SHA-256 (hex) over the canonical JSON (sorted keys, no
- * whitespace; src/grant/audit.ts) of exactly `{ name, title, description, inputSchema,
+ * whitespace; src/canonical-json.ts) of exactly `{ name, title, description, inputSchema,
  * outputSchema, annotations }`. Members the upstream left out are left out; any other member of
  * the definition (`_meta`, `icons`, …) does not count.
  *

@@ -4,6 +4,7 @@
  * the outcome once. The agent disconnecting aborts the upstream call and, in the legacy era, tells
  * the upstream with `notifications/cancelled`.
  */
+import { isJsonObject } from "../mcp/json";
 import type { JsonRpcId, JsonRpcMessage } from "../mcp/jsonrpc";
 import { messagesOf, serializeBody } from "../mcp/jsonrpc";
 import { isStateless, revisionOf } from "../mcp/revision";
@@ -14,6 +15,8 @@ import { cancelUpstream, upstreamHeaders } from "./forward";
 import { upstreamOutcome } from "./outcome";
 import { policyUnavailable, renderRejection } from "./rejection";
 import { relayResponse } from "./respond";
+import { reviewAnswer, type Review } from "./review";
+import { reserveServerLimits, serverStub } from "./server-limits";
 import type { Exchange } from "./route";
 import { sessionChange } from "./session";
 import { OutcomeRecorder } from "./settlement";
@@ -28,8 +31,11 @@ export async function relayForwarded(x: Exchange, settings: GatewaySettings): Pr
     { requestId: x.context.requestId, seq: gated.seq, status: null, upstreamReceived: true, error: null, sessionOpened: null, sessionClosed: null },
     x.started,
     x.clock,
-    x.deliver,
+    // Late-bound: a step may wrap the delivery (server-wide limits release their quota with it).
+    (settlement) => x.deliver(settlement),
   );
+  const refused = await reserveServerLimits(x, messages, (patch) => recorder.settle(patch));
+  if (refused !== null) return refused;
   const answered = { value: false };
   const sent = await send(x, settings, messages, ids, standIns, recorder, answered);
 
@@ -45,23 +51,43 @@ export async function relayForwarded(x: Exchange, settings: GatewaySettings): Pr
   recorder.note(step.patch);
   const bound = await bindSession(x, messages, response, recorder);
   if (bound !== null) return bound;
+  return relayAnswer(x, settings, response, { ids, standIns, recorder, answered });
+}
 
+/** Relays the upstream's answer, shaped and reviewed; records the outcome once it has passed whole. */
+async function relayAnswer(
+  x: Exchange,
+  settings: GatewaySettings,
+  response: Response,
+  { ids, standIns, recorder, answered }: { ids: ReturnType<typeof requestIdsOf>; standIns: StandIns; recorder: OutcomeRecorder; answered: { value: boolean } },
+): Promise<Response> {
+  const { request, gated } = x;
+  const upstream = gated.upstream;
+  const answerId = ids.first;
   const visibility = gated.visibility;
+  const review = reviewOf(x, ids);
   const relayed = await relayResponse(response, {
     shaping: {
-      toolsListIds: ids.toolsList,
+      toolsListIds: new Set(ids.toolsList.keys()),
       isToolVisible: (name) => visibility !== null && isToolVisible(visibility, name),
       requestIds: request.httpMethod === "GET" ? null : ids.all,
       standIns,
     },
-    taskListIds: ids.taskList,
-    tasks: { bind: (taskIds) => x.stub.bindTasks(gated.seq, taskIds), bound: (taskIds) => x.stub.boundTasks(taskIds) },
+    // A review that cannot be done (the server's object did not answer) fails the answer closed.
+    review: (shaped) => reviewAnswer(shaped, review).catch(() => Promise.reject(new ReviewUnavailable())),
     maxResponseBytes: settings.maxResponseBytes,
     onComplete: (unanswered) => {
       answered.value = true;
       recorder.settle(unanswered.length > 0 ? { error: "upstream_truncated" } : {});
     },
+  }).catch((error: unknown) => {
+    if (error instanceof ReviewUnavailable) return { ok: false as const, error: "policy_unavailable" as const };
+    throw error;
   });
+  if (!relayed.ok && relayed.error === "policy_unavailable") {
+    recorder.settle({ error: "unavailable" });
+    return renderRejection(policyUnavailable(request.body, request.headers.protocolVersion), x.context);
+  }
   if (!relayed.ok) {
     recorder.settle({ error: relayed.error });
     const fault = { id: answerId, server: upstream.serverName };
@@ -130,17 +156,39 @@ async function bindSession(x: Exchange, messages: readonly JsonRpcMessage[], res
   }
 }
 
-/** The ids of the forwarded requests: all of them, the first, and those whose answers are shaped. */
+class ReviewUnavailable extends Error {}
+
+/** What to check in the answers: tasks, and tool listings against the server's pins when the policy pins tools. */
+function reviewOf(x: Exchange, ids: ReturnType<typeof requestIdsOf>): Review {
+  const { gated, stub } = x;
+  const server = gated.pinTools ? serverStub(x.c.env, gated.grant.serverId) : null;
+  return {
+    taskListIds: ids.taskList,
+    tasks: { bind: (taskIds) => stub.bindTasks(gated.seq, taskIds), bound: (taskIds) => stub.boundTasks(taskIds) },
+    pins:
+      server === null
+        ? null
+        : {
+            toolsList: ids.toolsList,
+            observe: async (listing, complete) => (await server.observeListing(gated.grant.serverId, listing, complete)).hidden,
+          },
+  };
+}
+
+/**
+ * The ids of the forwarded requests: all of them, the first, and those whose answers are
+ * reviewed (tools/list, with whether it asked for the first page; tasks/list).
+ */
 function requestIdsOf(messages: readonly JsonRpcMessage[]) {
   const all = new Set<JsonRpcId>();
-  const toolsList = new Set<JsonRpcId>();
+  const toolsList = new Map<JsonRpcId, boolean>();
   const taskList = new Set<JsonRpcId>();
   let first: JsonRpcId | null = null;
   for (const m of messages) {
     if (m.kind !== "request") continue;
     first ??= m.id;
     all.add(m.id);
-    if (m.method === "tools/list") toolsList.add(m.id);
+    if (m.method === "tools/list") toolsList.set(m.id, !(isJsonObject(m.params) && m.params.cursor !== undefined));
     if (m.method === "tasks/list") taskList.add(m.id);
   }
   return { all, first, toolsList, taskList };

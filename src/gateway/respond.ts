@@ -1,9 +1,7 @@
 /**
  * Step 6 (docs/architecture.md): the upstream's answer, shaped for the agent. SSE is parsed and
  * re-emitted event by event (src/mcp/sse.ts); JSON is checked whole, up to `maxResponseBytes`.
- * Every message goes through src/mcp/shape.ts. Tasks the upstream creates are bound to the grant
- * before the answer naming them is passed on, and tasks/list answers are cut down to the grant's
- * own tasks, so one grant cannot reach another's tasks on a shared upstream.
+ * Every message goes through src/mcp/shape.ts, then the request's own review (src/gateway/review.ts).
  */
 import { readBodyBytes } from "../http";
 import { isJsonObject } from "../mcp/json";
@@ -15,18 +13,13 @@ import { err, ok, type Result } from "../result";
 /** Response headers that pass from the upstream to the agent; everything else stays behind. */
 const RETURNED_RESPONSE_HEADERS = ["content-type", "mcp-session-id", "mcp-protocol-version", "cache-control", "retry-after"] as const;
 
-export interface TaskBinding {
-  /** Bind task ids the upstream created for this grant (awaited before they reach the agent). */
-  bind(taskIds: string[]): Promise<void>;
-  /** Which of these task ids belong to this grant. */
-  bound(taskIds: string[]): Promise<string[]>;
-}
-
 export interface Relay {
   shaping: ResponseShaping;
-  /** Ids of forwarded tasks/list requests. */
-  taskListIds: ReadonlySet<JsonRpcId>;
-  tasks: TaskBinding;
+  /**
+   * Looks at each shaped answer before it is passed on, and may change it (src/gateway/review.ts:
+   * tasks bound and filtered, tool listings checked against the server's pins). Throws to fail.
+   */
+  review: (shaped: ShapedAnswer) => Promise<void>;
   maxResponseBytes: number;
   /** Called once when the answer has been passed on whole; `unanswered` lists request ids never answered. */
   onComplete: (unanswered: JsonRpcId[]) => void;
@@ -75,7 +68,7 @@ async function relayJson(upstream: Response, headers: Headers, relay: Relay): Pr
     relay.onComplete([]);
     return ok(new Response(text, { status: upstream.status, headers }));
   }
-  await applyTasks(shaped, relay);
+  await relay.review(shaped);
   relay.onComplete([...(relay.shaping.requestIds ?? [])].filter((id) => !shaped.answered.includes(id)));
   return ok(new Response(serializeShaped(shaped), { status: upstream.status, headers }));
 }
@@ -95,7 +88,7 @@ function relayStream(upstream: Response, headers: Headers, relay: Relay): Respon
       if (event.data === "") return event.event === undefined || event.event === "message" ? { ...event } : null;
       const shaped = shapeUpstreamText(event.data, relay.shaping);
       if (shaped === null) return null;
-      await applyTasks(shaped, relay);
+      await relay.review(shaped);
       for (const id of shaped.answered) unanswered.delete(id);
       return { ...event, data: serializeShaped(shaped) };
     },
@@ -107,23 +100,4 @@ function relayStream(upstream: Response, headers: Headers, relay: Relay): Respon
     },
   );
   return new Response(upstream.body!.pipeThrough(transform), { status: upstream.status, headers });
-}
-
-/** Binds tasks created by these answers, and cuts tasks/list answers down to the grant's own tasks. */
-async function applyTasks(shaped: ShapedAnswer, relay: Relay): Promise<void> {
-  const created: string[] = [];
-  for (const message of shaped.messages) {
-    const result = isJsonObject(message) && isJsonObject(message.result) ? message.result : null;
-    if (result === null) continue;
-    const id = (message as { id: JsonRpcId }).id;
-    if (!shaped.answered.includes(id)) continue;
-    const task = result.task;
-    if (isJsonObject(task) && typeof task.taskId === "string") created.push(task.taskId);
-    if (relay.taskListIds.has(id) && Array.isArray(result.tasks)) {
-      const ids = result.tasks.flatMap((t) => (isJsonObject(t) && typeof t.taskId === "string" ? [t.taskId] : []));
-      const own = new Set(ids.length === 0 ? [] : await relay.tasks.bound(ids));
-      result.tasks = result.tasks.filter((t) => isJsonObject(t) && typeof t.taskId === "string" && own.has(t.taskId));
-    }
-  }
-  if (created.length > 0) await relay.tasks.bind(created);
 }

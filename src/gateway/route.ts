@@ -31,6 +31,7 @@ export interface Exchange {
   gated: Extract<GateResult, { ok: true }>;
   context: RejectionContext;
   started: number;
+  /** Records the outcome; a step may wrap it (server-wide limits release their quota with it). */
   deliver: (settlement: Settlement) => void;
 }
 

@@ -216,3 +216,13 @@ export class CounterLedger {
     return n;
   }
 }
+
+/**
+ * A counter's events with more appended (the newest): what a request has reserved so far, so the
+ * later messages of a batch see the earlier ones' reservations.
+ */
+export function withReserved(events: readonly CountedEvent[], reserved: readonly CounterEvent[]): readonly CountedEvent[] {
+  if (reserved.length === 0) return events;
+  let total = events.at(-1)?.total ?? 0;
+  return [...events, ...reserved.map((e) => ({ at: e.at, amount: e.amount, total: (total += e.amount) }))];
+}

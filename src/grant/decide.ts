@@ -6,7 +6,7 @@
  */
 import { constantTimeEqual } from "../digest";
 import type { Denial, DenyCode } from "../policy/decision";
-import { evaluateToolCall, type Evaluation } from "../policy/evaluate";
+import { evaluateToolCall, type Evaluation, type LimitRequest } from "../policy/evaluate";
 import type { PolicyDocument } from "../policy/schema";
 import { windowSeconds } from "../policy/windows";
 import { reserve, type CountedEvent, type CounterTake } from "./counters";
@@ -39,12 +39,15 @@ export interface MessagePlan {
 /** What a decision reads besides the policy and the message. */
 export interface DecisionContext {
   eventsFor: (counter: string) => readonly CountedEvent[];
+  /** Tools of the server whose definition changed since it was approved (tool pinning). */
+  quarantined: ReadonlySet<string>;
   /** Whether a task id was created through this grant. */
   taskBound: (taskId: string) => boolean;
   now: number;
 }
 
-const FORWARD: MessageDecision = { outcome: "forward", monitored: null };
+type Forward = Extract<MessageDecision, { outcome: "forward" }>;
+const FORWARD: Forward = { outcome: "forward", monitored: null };
 /** Methods whose `params.taskId` must name a task of this grant (MCP 2025-11-25 "Tasks"). */
 export const TASK_METHODS: ReadonlySet<string> = new Set(["tasks/get", "tasks/result", "tasks/cancel"]);
 
@@ -102,9 +105,11 @@ function decideToolCall(
     denial = { code: evaluation.code, rule: evaluation.rule, message: evaluation.message };
   } else if (evaluation.kind === "conceal") {
     denial = { code: "hidden", rule: evaluation.rule, message: `Tool ${tool} not found` };
+  } else if (policy?.pin_tools === true && context.quarantined.has(tool)) {
+    denial = { code: "tool_changed", rule: "/pin_tools", message: `Tool ${JSON.stringify(tool)} changed since it was approved; an operator must review it` };
   } else {
-    const reservation = reserve(evaluation.limits, context.eventsFor, context.now);
-    if (reservation.ok) return { decision: FORWARD, audit: describe(null, "allow"), take: reservation.take };
+    const reservation = reserve(grantScoped(evaluation.limits), context.eventsFor, context.now);
+    if (reservation.ok) return { decision: forwardWith(evaluation.limits, monitor), audit: describe(null, "allow"), take: reservation.take };
     denial = { code: "rate_limited", rule: reservation.rule, message: reservation.message };
     if (reservation.retryAfter !== null) denial.retryAfter = reservation.retryAfter;
   }
@@ -115,6 +120,18 @@ function decideToolCall(
     return { decision: { outcome: "forward", monitored: denial }, audit: describe(denial, "monitor_deny"), take: [] };
   }
   return { decision: { outcome: "deny", ...denial }, audit: describe(denial, "deny"), take: [] };
+}
+
+/** The limits this grant's object counts; `scope: "server"` ones are the server's (docs/policy.md). */
+const grantScoped = (limits: readonly LimitRequest[]): LimitRequest[] => limits.filter((limit) => limit.scope === "grant");
+
+/**
+ * Forward, and have the server's Durable Object count the server-wide limits first. Monitor mode
+ * blocks nothing and leaves server-wide counters alone.
+ */
+function forwardWith(limits: readonly LimitRequest[], monitor: boolean): Forward {
+  const server = monitor ? [] : limits.filter((limit) => limit.scope === "server" && limit.cost > 0);
+  return server.length === 0 ? FORWARD : { outcome: "forward", monitored: null, server };
 }
 
 const CONCEALED = "Hidden tool: the upstream was asked for a tool that does not exist in its place, and its answer relayed";
@@ -134,8 +151,8 @@ function concealed(
     const denial = { code: missing.code, rule: missing.rule, message: missing.message };
     return { decision: { outcome: "deny", ...denial }, audit: hidden(`Hidden tool, refused as a missing tool would be: ${missing.message}`), take: [] };
   }
-  const reservation = reserve(missing.limits, context.eventsFor, context.now);
-  if (reservation.ok) return { decision: { outcome: "forward", monitored: null, conceal: "tool" }, audit: hidden(CONCEALED), take: reservation.take };
+  const reservation = reserve(grantScoped(missing.limits), context.eventsFor, context.now);
+  if (reservation.ok) return { decision: { ...forwardWith(missing.limits, false), conceal: "tool" }, audit: hidden(CONCEALED), take: reservation.take };
   const denial: Denial = { code: "rate_limited", rule: reservation.rule, message: reservation.message };
   if (reservation.retryAfter !== null) denial.retryAfter = reservation.retryAfter;
   return { decision: { outcome: "deny", ...denial }, audit: hidden(`Hidden tool, refused as a missing tool would be: ${reservation.message}`), take: [] };

@@ -5,7 +5,7 @@
  */
 import { isoTime } from "../clock";
 import type { AuditDraft } from "./audit";
-import type { CountedEvent } from "./counters";
+import { withReserved } from "./counters";
 import { decideMessage, needsVisibility, tokenHashMatches, type DecisionContext, type DecisionFields } from "./decide";
 import type { GateRequest, GateResult, MessageDecision } from "./protocol";
 import { draftRecord } from "./records";
@@ -79,6 +79,7 @@ export function planGate(view: GateView, req: GateRequest): GatePlan {
       upstream: state.upstream,
       policy: policyRef,
       visibility: visible ? (policy?.visibility ?? NOTHING_VISIBLE) : null,
+      pinTools: policy?.document.pin_tools === true,
       decisions,
     },
   };
@@ -103,7 +104,7 @@ function decideAll(view: GateView, req: GateRequest, draft: (fields: Partial<Aud
     record({ decision: "allow" }, null);
     decisions.push(FORWARD);
   }
-  const context = { ...view, eventsFor: (counter: string) => withTakes(view.eventsFor(counter), takes, counter) };
+  const context = { ...view, eventsFor: (counter: string) => withReserved(view.eventsFor(counter), takes.filter((take) => take.counter === counter)) };
   for (const message of req.messages) {
     const plan = decideMessage(view.policy?.document ?? null, message, context);
     record(plan.audit, plan.take.length > 0 ? plan.take.map((take) => [take.counter, take.amount]) : null);
@@ -113,13 +114,6 @@ function decideAll(view: GateView, req: GateRequest, draft: (fields: Partial<Aud
   return { drafts, facts, takes, decisions };
 }
 
-/** A counter's events with this request's own reservations appended (they are the newest). */
-function withTakes(events: readonly CountedEvent[], takes: readonly CountedRow[], counter: string): readonly CountedEvent[] {
-  const own = takes.filter((take) => take.counter === counter);
-  if (own.length === 0) return events;
-  let total = events.at(-1)?.total ?? 0;
-  return [...events, ...own.map((take) => ({ at: take.at, amount: take.amount, total: (total += take.amount) }))];
-}
 
 /** Why the request is not the grant's own, or null. */
 function authenticationFailure(grant: GrantState, req: GateRequest): string | null {

@@ -1,11 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { isoTime, systemClock, type Clock } from "../clock";
 import { err, ok } from "../result";
-import { GENESIS_HASH, sealRecordJson, verifyStoredChain, type AuditDraft } from "./audit";
+import { verifyStoredChain, type AuditDraft } from "./audit";
 import { CounterLedger } from "./counters";
 import { admitRefusal, type RefusalWindow } from "./decide";
 import { planGate, type GatePlan } from "./gate";
 import type { AuditPage, GateRequest, GateResult, GrantInfo, GrantObjectApi, GrantProvision, GrantResult, PolicySnapshot, Settlement, Upstream } from "./protocol";
+import { ChainedLog } from "./log";
 import { draftRecord } from "./records";
 import { DEFAULT_SESSION_IDLE_MS, SessionTable } from "./sessions";
 import { OUTCOME_DEADLINE_MS, overdue, planSettlement } from "./settle";
@@ -30,8 +31,8 @@ const plainFacts = (at: number): RowFacts => ({ at, requestSeq: null, counted: n
  *
  * Every check-and-write runs without an await between its first read and its last write, so the
  * input gate makes check-and-reserve atomic, and the output gate holds each answer until its
- * writes are durable (docs/storage.md). Writes of one step go through one SQLite transaction: a
- * batch's records and reservations land together or not at all.
+ * writes are durable (docs/storage.md). The log (log.ts) is the only durable truth about calls:
+ * a request's records and the quota they took land together or not at all.
  */
 export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
   readonly #storage: GrantStorage;
@@ -44,8 +45,9 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
   readonly #recordedUnknown = new Map<number, PendingRow>();
   readonly #sessions: SessionTable;
   readonly #tasks = new Set<string>();
-  #nextSeq = 1;
-  #lastHash = GENESIS_HASH;
+  /** Tool pinning: the server's quarantined tools, as its object last pushed them. */
+  #quarantined: ReadonlySet<string> = new Set();
+  readonly #log: ChainedLog;
   #alarmAt: number | null = null;
   #prunedAt = 0;
   /** Refused requests recorded per minute (memory only: after an eviction the count starts again). */
@@ -54,15 +56,13 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#storage = new GrantStorage(ctx.storage);
+    this.#log = new ChainedLog(this.#storage);
     this.#sessions = new SessionTable(Number(env.SESSION_IDLE_MS) || DEFAULT_SESSION_IDLE_MS);
     const now = this.#clock();
     const loaded = this.#storage.load((state) => activePolicy(state, null)?.retentionMs ?? DAY_MS, now);
     if (loaded === null) return;
     this.#adopt(loaded.state);
-    if (loaded.head !== null) {
-      this.#nextSeq = loaded.head.seq + 1;
-      this.#lastHash = loaded.head.hash;
-    }
+    this.#log.resume(loaded.head);
     for (const e of loaded.counted) this.#ledger.add(e.counter, { at: e.at, amount: e.amount, seq: e.requestSeq });
     for (const p of loaded.pending) this.#pending.set(p.seq, p);
     for (const s of loaded.sessions) this.#sessions.restore(s.id, s.lastUsed, now);
@@ -85,10 +85,11 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
       {
         state,
         policy: this.#policy,
-        nextSeq: this.#nextSeq,
+        nextSeq: this.#log.nextSeq,
         now,
         eventsFor: this.#ledger.eventsFor,
         taskBound: (id) => this.#tasks.has(id),
+        quarantined: this.#quarantined,
         sessionCheck: (id, at) => this.#sessions.check(id, at),
       },
       req,
@@ -213,6 +214,22 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
     return this.#transition(transitions.setUpstream(this.#state, upstream));
   }
 
+  /**
+   * Takes the server's quarantine (tool pinning) and records what changed; true when taken (or
+   * already held). Calls to a quarantined tool are refused from the next request on.
+   */
+  async setQuarantine(generation: number, tools: string[], events: { action: string; message: string }[]): Promise<boolean> {
+    const result = transitions.setQuarantine(this.#state, generation, tools);
+    if (!result.ok) return false;
+    if (result.value === null) return true;
+    const state = result.value;
+    const now = this.#clock();
+    const drafts = events.map((e) => draftRecord(state, isoTime(now), "admin", this.#policy?.ref ?? null, { decision: e.action, message: e.message }));
+    if (!this.#write(drafts, drafts.map(() => plainFacts(now)), () => this.#storage.saveState(state))) return false;
+    this.#adopt(state);
+    return true;
+  }
+
   async info(): Promise<GrantInfo | null> {
     return this.#state === null ? null : infoOf(this.#state);
   }
@@ -246,35 +263,11 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
   #adopt(state: GrantState): void {
     this.#state = state;
     this.#policy = activePolicy(state, this.#policy);
+    this.#quarantined = new Set(state.quarantined ?? []);
   }
 
-  /**
-   * Appends records (chained after the current head) with their log columns, and runs `more`.
-   * One INSERT is atomic on its own; with `more` (or a very large batch) everything runs in one
-   * transaction. The chain head in memory moves only once the write has landed; false when it did not.
-   */
   #write(drafts: AuditDraft[], facts: RowFacts[], more: (() => void) | null): boolean {
-    let seq = this.#nextSeq;
-    let hash = this.#lastHash;
-    const rows = drafts.map((draft, i) => {
-      const sealed = sealRecordJson({ ...draft, seq }, hash);
-      hash = sealed.hash;
-      return { seq: seq++, json: sealed.json, ...facts[i]! };
-    });
-    try {
-      if (more === null && !GrantStorage.needsTransaction(rows.length)) this.#storage.appendRows(rows);
-      else
-        this.#storage.transaction(() => {
-          this.#storage.appendRows(rows);
-          more?.();
-        });
-    } catch (error) {
-      console.error(JSON.stringify({ event: "grant_write_failed", grant: this.#state?.grantId ?? null, error: error instanceof Error ? error.name : "unknown" }));
-      return false;
-    }
-    this.#nextSeq = seq;
-    this.#lastHash = hash;
-    return true;
+    return this.#log.append(drafts, facts, more, this.#state?.grantId ?? null);
   }
 
   #expectOutcome(pending: PendingRow): void {

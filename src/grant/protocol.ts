@@ -8,6 +8,7 @@
  * durable; the outcome is recorded after the response (docs/storage.md).
  */
 import type { Denial, ToolVisibility } from "../policy/decision";
+import type { LimitRequest } from "../policy/evaluate";
 import type { PolicyDocument } from "../policy/schema";
 import type { Result } from "../result";
 
@@ -125,6 +126,8 @@ export type MessageDecision =
        * another grant ("task"), is then answered exactly as a missing one (docs/policy.md).
        */
       conceal?: "tool" | "task";
+      /** Server-wide limits the call must also fit, counted by the server's Durable Object before forwarding. */
+      server?: LimitRequest[];
     }
   | ({ outcome: "deny" } & Denial);
 
@@ -144,6 +147,8 @@ export type GateResult =
       policy: PolicyRef | null;
       /** Present when any message is tools/list, or the policy is null (nothing visible). */
       visibility: ToolVisibility | null;
+      /** The policy pins tool definitions: every tools/list answer is checked against the server's pins. */
+      pinTools: boolean;
       /** One per `messages` element, same order; one `forward` for GET and DELETE. */
       decisions: MessageDecision[];
     };

@@ -41,11 +41,16 @@ export const GrantStateSchema = z.strictObject({
   policy: StoredSnapshotSchema,
   revoked: z.string().nullable(),
   rotated: z.string().nullable(),
+  /** Tool pinning: tools of the server whose definition changed since it was approved (pushed by the server's object). */
+  quarantined: z.array(z.string()).optional(),
+  quarantineGeneration: z.int().nonnegative().optional(),
 });
 
 export interface GrantState extends GrantProvision {
   revoked: string | null;
   rotated: string | null;
+  quarantined?: string[];
+  quarantineGeneration?: number;
 }
 
 /** The policy as enforced: the validated document and what is derived from it once per version. */

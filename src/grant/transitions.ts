@@ -91,3 +91,13 @@ function describePolicy(policyName: string | null, snapshot: PolicySnapshot | nu
   if (snapshot === null) return `policy ${JSON.stringify(policyName)} has no version; every call is denied`;
   return `policy ${JSON.stringify(policyName)} version ${snapshot.version} (sha256 ${snapshot.sha256})`;
 }
+
+/**
+ * The server's quarantined tools (tool pinning), as its object pushes them. A push older than the
+ * one held is ignored; `null` then. The records to append are the server's events.
+ */
+export function setQuarantine(current: GrantState | null, generation: number, tools: readonly string[]): Result<GrantState | null, GrantError> {
+  if (current === null) return err({ code: "not_provisioned" });
+  if ((current.quarantineGeneration ?? 0) >= generation) return ok(null);
+  return ok({ ...current, quarantined: [...tools], quarantineGeneration: generation });
+}

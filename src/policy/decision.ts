@@ -17,6 +17,8 @@ export type DenyCode =
   | "invalid_message"
   /** A task request naming a task this grant did not create (answered as a task that does not exist). */
   | "unknown_task"
+  /** Tool pinning: the tool's definition changed since an operator approved it. */
+  | "tool_changed"
   | "unavailable";
 
 /** A refusal: its code, the rule that fired (a JSON pointer into the policy), and the agent-facing text. */

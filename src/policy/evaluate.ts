@@ -25,6 +25,8 @@ export interface LimitRequest {
   max: number;
   /** What this call adds to the counter: 1, or the argument named by `cost`. */
   cost: number;
+  /** "grant": counted by the grant's Durable Object; "server": by the server's, for all its grants. */
+  scope: "grant" | "server";
 }
 
 export type Evaluation =
@@ -147,7 +149,7 @@ function limitRequests(
         message: `This call must give ${limit.cost} as a number of at least 0 (it is counted against "${limit.counter}")`,
       };
     }
-    limits.push({ rule, counter: limit.counter, windowSeconds: windowSeconds(limit.window), max: limit.max, cost });
+    limits.push({ rule, counter: limit.counter, windowSeconds: windowSeconds(limit.window), max: limit.max, cost, scope: limit.scope ?? "grant" });
   }
   return limits;
 }

@@ -4,8 +4,8 @@
  *
  * Every object is strict: an unknown key is an error, so a typo (`"deny_iff"`, `"limts"`) can never
  * silently drop a rule and weaken a policy. Extensions that are specified but not built yet
- * (`scope: "server"`, `approve_if`, `approval_timeout`, `pin_tools`) are rejected by name for the
- * same reason: accepting and ignoring them would enforce less than the author wrote.
+ * (`approve_if`, `approval_timeout`) are rejected by name for the same reason: accepting and
+ * ignoring them would enforce less than the author wrote.
  *
  * `parsePolicy` is the only way a document enters the system; what it returns is deeply frozen,
  * and its regular expressions are known to compile with RE2.
@@ -110,13 +110,9 @@ export const limitSchema = z.strictObject({
     .number(expecting("expected a positive whole number"))
     .int({ error: "expected a positive whole number" })
     .positive({ error: "expected a positive whole number" }),
-  // Absent means "grant", as in every PolicyLayer example.
-  scope: z
-    .literal("grant", {
-      error: (issue) =>
-        issue.input === "server" ? 'scope "server" is not supported yet; use "grant"' : 'expected "grant"',
-    })
-    .optional(),
+  // Absent means "grant", as in every PolicyLayer example. "server": one count for every grant of
+  // the server, kept by the server's Durable Object (docs/policy.md, "Server-wide limits").
+  scope: z.enum(["grant", "server"], expecting('expected "grant" | "server"')).optional(),
   cost: argumentPath.optional(),
 });
 
@@ -163,7 +159,8 @@ export const policySchema = z.strictObject({
     .optional(),
   tools: toolsSchema.optional(),
   mode: z.enum(["enforce", "monitor"], expecting('expected "enforce" | "monitor"')).default("enforce"),
-  pin_tools: notSupportedYet("pin_tools"),
+  // Tool pinning (docs/policy.md, "Tool pinning"): a tool whose definition changed is blocked.
+  pin_tools: z.boolean(expecting("expected true or false")).optional(),
 });
 
 export type PolicyDocument = z.infer<typeof policySchema>;
@@ -235,7 +232,7 @@ function describe(value: unknown): string {
 const KNOWN_KEYS = [
   "$schema", "version", "default", "hide", "all_tools", "tools", "mode",
   "require", "deny_if", "limits", "conditions", "on_deny",
-  "path", "op", "value", "counter", "window", "max", "scope", "cost",
+  "path", "op", "value", "counter", "window", "max", "scope", "cost", "pin_tools",
 ];
 
 function unknownKeyMessage(key: string): string {

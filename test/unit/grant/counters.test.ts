@@ -11,6 +11,7 @@ const perMinute = (max: number, counter = "calls", cost = 1, rule = `/tools/t/li
   windowSeconds: MINUTE,
   max,
   cost,
+  scope: "grant",
 });
 
 /** Plays a sequence of call attempts against a ledger, committing the allowed ones. */
@@ -84,7 +85,7 @@ describe("reserve: shared counters and cost", () => {
   it("limits naming the same counter share one count and the call adds to it once", () => {
     const limits = [
       perMinute(3, "refunds", 1, "/tools/a/limits/0"),
-      { rule: "/all_tools/limits/0", counter: "refunds", windowSeconds: 3600, max: 5, cost: 7 },
+      { rule: "/all_tools/limits/0", counter: "refunds", windowSeconds: 3600, max: 5, cost: 7, scope: "grant" as const },
     ];
     const r = reserve(limits, () => [], 0);
     // The amount is the first limit's cost (1), not 7: 7 > 5 would otherwise never fit.
@@ -95,7 +96,7 @@ describe("reserve: shared counters and cost", () => {
     const ledger = new CounterLedger();
     const limits = [
       perMinute(3, "refunds", 1, "/tools/a/limits/0"),
-      { rule: "/tools/a/limits/1", counter: "refunds", windowSeconds: 3600, max: 4, cost: 1 },
+      { rule: "/tools/a/limits/1", counter: "refunds", windowSeconds: 3600, max: 4, cost: 1, scope: "grant" as const },
     ];
     const results = play(ledger, limits, [0, 1, 2, 3, 61_000, 62_000]);
     expect(results.map((r) => r.ok)).toEqual([true, true, true, false, true, false]);

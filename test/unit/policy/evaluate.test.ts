@@ -53,13 +53,13 @@ describe("the example of POLICY.md behaves as described", () => {
     expect(evaluateToolCall(policy, "create_refund", { reason: "x", amount: 1 })).toEqual({
       kind: "allow",
       limits: [
-        { rule: "/tools/create_refund/limits/0", counter: "create_refund_rate", windowSeconds: 60, max: 10, cost: 1 },
-        { rule: "/all_tools/limits/0", counter: "calls", windowSeconds: 60, max: 60, cost: 1 },
+        { rule: "/tools/create_refund/limits/0", counter: "create_refund_rate", windowSeconds: 60, max: 10, cost: 1, scope: "grant" },
+        { rule: "/all_tools/limits/0", counter: "calls", windowSeconds: 60, max: 60, cost: 1, scope: "grant" },
       ],
     });
     expect(evaluateToolCall(policy, "list_customers", {})).toEqual({
       kind: "allow",
-      limits: [{ rule: "/all_tools/limits/0", counter: "calls", windowSeconds: 60, max: 60, cost: 1 }],
+      limits: [{ rule: "/all_tools/limits/0", counter: "calls", windowSeconds: 60, max: 60, cost: 1, scope: "grant" }],
     });
   });
 });
@@ -160,7 +160,7 @@ describe("default allow", () => {
   test("an unlisted tool is allowed and consumes all_tools limits only", () => {
     expect(evaluateToolCall(policy, "read_file", {})).toEqual({
       kind: "allow",
-      limits: [{ rule: "/all_tools/limits/0", counter: "calls", windowSeconds: 3600, max: 100, cost: 1 }],
+      limits: [{ rule: "/all_tools/limits/0", counter: "calls", windowSeconds: 3600, max: 100, cost: 1, scope: "grant" }],
     });
   });
 
@@ -255,9 +255,9 @@ describe("limits", () => {
     expect(evaluateToolCall(policy, "pay", {})).toEqual({
       kind: "allow",
       limits: [
-        { rule: "/tools/pay/limits/0", counter: "refunds", windowSeconds: 60, max: 5, cost: 1 },
-        { rule: "/tools/pay/limits/1", counter: "refunds", windowSeconds: 86400, max: 100, cost: 1 },
-        { rule: "/all_tools/limits/0", counter: "refunds", windowSeconds: 3600, max: 50, cost: 1 },
+        { rule: "/tools/pay/limits/0", counter: "refunds", windowSeconds: 60, max: 5, cost: 1, scope: "grant" },
+        { rule: "/tools/pay/limits/1", counter: "refunds", windowSeconds: 86400, max: 100, cost: 1, scope: "grant" },
+        { rule: "/all_tools/limits/0", counter: "refunds", windowSeconds: 3600, max: 50, cost: 1, scope: "grant" },
       ],
     });
   });

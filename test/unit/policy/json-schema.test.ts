@@ -65,7 +65,8 @@ describe("docs/policy.schema.json", () => {
 
   test("the documents it refuses include typos and unsupported extensions", () => {
     expect(validate({ version: "1", default: "deny", tools: { run: { limts: [] } } })).toBe(false);
-    expect(validate({ version: "1", default: "deny", pin_tools: true })).toBe(false);
+    expect(validate({ version: "1", default: "deny", pin_tools: "yes" })).toBe(false);
+    expect(validate({ version: "1", default: "deny", pin_tools: true })).toBe(true);
     expect(validate({ version: "2", default: "deny" })).toBe(false);
   });
 });

@@ -147,12 +147,7 @@ describe("rejected documents name the place and the reason", () => {
       [{ path: "/tools/run/limits/0/window", message: 'expected "minute" | "hour" | "day" or a positive whole number of seconds' }],
     ],
     ["empty counter", withLimit({ ...goodLimit, counter: "" }), [{ path: "/tools/run/limits/0/counter", message: "expected a non-empty counter name" }]],
-    ["bad scope", withLimit({ ...goodLimit, scope: "global" }), [{ path: "/tools/run/limits/0/scope", message: 'expected "grant"' }]],
-    [
-      "scope server is not supported yet",
-      withLimit({ ...goodLimit, scope: "server" }),
-      [{ path: "/tools/run/limits/0/scope", message: 'scope "server" is not supported yet; use "grant"' }],
-    ],
+    ["bad scope", withLimit({ ...goodLimit, scope: "global" }), [{ path: "/tools/run/limits/0/scope", message: 'expected "grant" | "server"' }]],
     [
       "cost not an argument path",
       withLimit({ ...goodLimit, cost: "amount" }),
@@ -168,11 +163,7 @@ describe("rejected documents name the place and the reason", () => {
       { ...base, tools: { run: { approval_timeout: "10m" } } },
       [{ path: "/tools/run/approval_timeout", message: '"approval_timeout" is not supported yet; remove it (the gateway would not enforce it)' }],
     ],
-    [
-      "pin_tools is not supported yet",
-      { ...base, pin_tools: true },
-      [{ path: "/pin_tools", message: '"pin_tools" is not supported yet; remove it (the gateway would not enforce it)' }],
-    ],
+    ["pin_tools not a boolean", { ...base, pin_tools: "yes" }, [{ path: "/pin_tools", message: "expected true or false" }]],
     [
       "a regex that does not compile",
       withCondition({ path: "args.q", op: "regex", value: "(" }),
