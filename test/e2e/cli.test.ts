@@ -458,7 +458,7 @@ describe("grants", () => {
     expect(list.stdout).toMatch(/^ID +LABEL +SERVER +POLICY +STATUS +CREATED$/m);
     expect(list.stdout).toMatch(new RegExp(`^${grantId} +support-bot +shop +agents +active `, "m"));
     neverShows(list, token!);
-    expect(listJson.json().grants.find((g: any) => g.id === grantId)).toEqual({ id: grantId, label: "support-bot", serverId: "shop", policyName: "agents", created: expect.any(String), revoked: null, rotated: null });
+    expect(listJson.json().grants.find((g: any) => g.id === grantId)).toEqual({ id: grantId, label: "support-bot", serverId: "shop", policyName: "agents", created: expect.any(String), revoked: null, rotated: null, placement: { region: null, createdFrom: expect.toBeOneOf([expect.any(String), null]) } });
 
     expect(shown.stdout).toMatch(/policy: +agents version 1/);
     expect(shown.stdout).toContain(`url:     ${url}`);
