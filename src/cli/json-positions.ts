@@ -15,10 +15,11 @@ export interface Position {
   column: number;
 }
 
-export function jsonPositions(text: string): Map<string, Position> {
+/** An offset's line and column, by bisection over the offsets where lines start. */
+function positionFinder(text: string): (index: number) => Position {
   const lineStarts = [0];
   for (let i = 0; i < text.length; i++) if (text[i] === "\n") lineStarts.push(i + 1);
-  const positionOf = (index: number): Position => {
+  return (index) => {
     let low = 0;
     let high = lineStarts.length - 1;
     while (low < high) {
@@ -28,7 +29,10 @@ export function jsonPositions(text: string): Map<string, Position> {
     }
     return { line: low + 1, column: index - lineStarts[low]! + 1 };
   };
+}
 
+export function jsonPositions(text: string): Map<string, Position> {
+  const positionOf = positionFinder(text);
   const positions = new Map<string, Position>();
   let i = 0;
   const skipSpace = () => {

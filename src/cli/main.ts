@@ -10,7 +10,7 @@ import { CommanderError } from "commander";
 import { cliContext, type Environment } from "./context";
 import { CliFailure, EXIT, GatewayRefusal } from "./failure";
 import { buildProgram } from "./program";
-import { nodeTerminal, type Terminal } from "./terminal";
+import { nodeTerminal, processStreams, type Streams, type Terminal } from "./terminal";
 
 declare const MPG_CLI_VERSION: string | undefined;
 const version = typeof MPG_CLI_VERSION === "string" ? MPG_CLI_VERSION : "0.0.0-dev";
@@ -29,10 +29,14 @@ function reportFailure(terminal: Terminal, error: unknown, json: boolean): numbe
   return EXIT.errors;
 }
 
-export async function main(argv: readonly string[], env: Environment): Promise<number> {
+/**
+ * Runs one command line and returns its exit code; bin.ts passes the process's arguments,
+ * environment and streams. Nothing here exits the process, so tests run it in theirs too.
+ */
+export async function main(argv: readonly string[], env: Environment, streams: Streams = processStreams()): Promise<number> {
   // Read before parsing, so even a usage error is printed the way these ask for.
   const json = argv.includes("--json");
-  const terminal = nodeTerminal(env, argv.includes("--no-color"));
+  const terminal = nodeTerminal(env, argv.includes("--no-color"), streams);
   const cli = cliContext(terminal, env, version);
   // Not a commander option: a program-level `--version` would be parsed anywhere on the line and
   // take `policy pull … --version 3` for itself.

@@ -7,6 +7,7 @@
  * anything shaped like a grant token with "[redacted]". The one exception is `revealOnce`, used by
  * `grants create` and `grants rotate` for the token the gateway shows once, which is their output.
  */
+import type { Readable } from "node:stream";
 import type { Environment } from "./context";
 import { colourWanted, palette, type Palette } from "./style";
 
@@ -36,55 +37,79 @@ export interface Terminal {
   readStdin(): Promise<string>;
 }
 
-export function nodeTerminal(env: Environment, noColor: boolean): Terminal {
+/**
+ * The three streams the CLI reads and writes: the process's own (bin.ts), or a test's, which runs
+ * `main` in its own process with captured output (test/support/cli.mjs).
+ */
+export interface Streams {
+  stdin: Readable & { isTTY?: boolean; setRawMode?(raw: boolean): unknown };
+  stdout: { isTTY?: boolean; write(text: string): unknown };
+  stderr: { isTTY?: boolean; write(text: string): unknown };
+}
+
+export const processStreams = (): Streams => ({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+
+export function nodeTerminal(env: Environment, noColor: boolean, streams: Streams = processStreams()): Terminal {
+  const { stdin, stdout, stderr } = streams;
   const secrets = new Set<string>();
   const redact = (text: string): string => {
     let out = text.replace(GRANT_TOKEN, REDACTED);
     for (const secret of secrets) out = out.split(secret).join(REDACTED);
     return out;
   };
-  const stdinIsTerminal = process.stdin.isTTY === true;
+  const stdinIsTerminal = stdin.isTTY === true;
+  const input = lineReader(streams);
   return {
-    stdout: palette(colourWanted(process.stdout, env, noColor)),
-    stderr: palette(colourWanted(process.stderr, env, noColor)),
-    out: (text) => void process.stdout.write(redact(text)),
-    err: (text) => void process.stderr.write(redact(text)),
-    revealOnce: (text) => void process.stdout.write(text),
+    stdout: palette(colourWanted(stdout, env, noColor)),
+    stderr: palette(colourWanted(stderr, env, noColor)),
+    out: (text) => void stdout.write(redact(text)),
+    err: (text) => void stderr.write(redact(text)),
+    revealOnce: (text) => void stdout.write(text),
     protect: (secret) => {
       // A short "secret" would redact ordinary words; admin tokens are long random strings.
       if (secret.length >= 8) secrets.add(secret);
     },
     redact,
-    interactive: stdinIsTerminal && process.stderr.isTTY === true,
+    interactive: stdinIsTerminal && stderr.isTTY === true,
     stdinIsTerminal,
-    ask: (question) => readLine(question, false),
-    askSecret: (question) => readLine(question, true),
-    readStdin,
+    ask: (question) => input.line(question, false),
+    askSecret: (question) => input.line(question, true),
+    readStdin: () => readAll(stdin),
   };
 }
 
-async function readStdin(): Promise<string> {
+async function readAll(stdin: Readable): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  for await (const chunk of stdin) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer));
   return Buffer.concat(chunks).toString("utf8");
 }
 
 /**
- * One line from stdin. On a terminal the prompt goes to stderr and, for secrets, raw mode keeps
- * the characters from being echoed. From a pipe the next line is read, so a script can answer
- * with `printf 'value\n' | mpg …` (values on stdin never show in `ps`).
+ * Lines from stdin. On a terminal the prompt goes to stderr and, for secrets, raw mode keeps the
+ * characters from being echoed. From a pipe the next line is read, so a script can answer with
+ * `printf 'value\n' | mpg …` (values on stdin never show in `ps`); piped input is read once and
+ * handed out line by line, so several prompts can share one pipe.
  */
-function readLine(question: string, secret: boolean): Promise<string> {
-  const stdin = process.stdin;
-  if (stdin.isTTY !== true) return nextPipedLine();
-  process.stderr.write(question);
+function lineReader(streams: Streams): { line(question: string, secret: boolean): Promise<string> } {
+  let pipedLines: Promise<string[]> | null = null;
+  return {
+    async line(question, secret) {
+      if (streams.stdin.isTTY === true) return typedLine(streams, question, secret);
+      pipedLines ??= readAll(streams.stdin).then((text) => text.split(/\r?\n/));
+      return (await pipedLines).shift() ?? "";
+    },
+  };
+}
+
+function typedLine({ stdin, stderr }: Streams, question: string, secret: boolean): Promise<string> {
+  stderr.write(question);
   return new Promise((resolve, reject) => {
     let typed = "";
     const finish = (error?: Error) => {
       stdin.off("data", onData);
-      if (secret) stdin.setRawMode(false);
+      if (secret) stdin.setRawMode?.(false);
       stdin.pause();
-      process.stderr.write("\n");
+      stderr.write("\n");
       if (error) reject(error);
       else resolve(typed);
     };
@@ -96,18 +121,9 @@ function readLine(question: string, secret: boolean): Promise<string> {
         else if (char >= " ") typed += char;
       }
     };
-    if (secret) stdin.setRawMode(true);
+    if (secret) stdin.setRawMode?.(true);
     stdin.setEncoding("utf8");
     stdin.on("data", onData);
     stdin.resume();
   });
-}
-
-// Piped input is read once and handed out line by line, so several prompts can share one pipe.
-let pipedLines: Promise<string[]> | null = null;
-
-async function nextPipedLine(): Promise<string> {
-  pipedLines ??= readStdin().then((text) => text.split(/\r?\n/));
-  const lines = await pipedLines;
-  return lines.shift() ?? "";
 }

@@ -1,7 +1,15 @@
-// The CLI end to end: the esbuild bundle run by plain `node` as a child process (as an installed
-// `mpg` runs), against the gateway in workerd (Miniflare) with a real SDK upstream on 127.0.0.1.
-// One gateway for the file. Every command is run in both output modes where it has them, the
-// `--json` shapes are asserted, and so are the exit codes (0 ok, 1 errors, 2 usage, 3 refused).
+// The CLI end to end, against the gateway in workerd (Miniflare) with a real SDK upstream on
+// 127.0.0.1. One gateway for the file. Every command is run in both output modes where it has
+// them, the `--json` shapes are asserted, and so are the exit codes (0 ok, 1 errors, 2 usage,
+// 3 refused).
+//
+// `mpg` runs a command line through the CLI's `main` inside this process (test/support/cli.mjs),
+// with its own environment, stdin and captured output: the same code as the bundle, at a fraction
+// of a process's cost. `mpgProcess` runs the esbuild bundle with plain `node` as a child process,
+// as an installed `mpg` runs; it is kept for what only a process proves: the bundle and its
+// version stamp, stdin as a real pipe (the admin token, prompted header values), exit statuses
+// (0, 1, 2, 3), no colour on a pipe, the working directory, the token printed once on stdout,
+// and `audit --follow` stopping on SIGINT. The workflow test runs the bundle from bash.
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,7 +19,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { cliBundle, runCli, startCli } from "../support/cli.mjs";
+import { cliBundle, runCli, runCliInProcess, startCli } from "../support/cli.mjs";
 import { freePort, startSdkServer } from "../support/upstreams.mjs";
 import { adminClient, root, startGateway } from "../support/workerd.mjs";
 
@@ -37,8 +45,11 @@ afterAll(async () => {
   await gateway?.dispose();
 });
 
-const mpg = (args: string[], options: { env?: Record<string, string>; input?: string; cwd?: string } = {}) =>
-  runCli(args, { ...options, env: { ...ci, ...(options.env ?? {}) } });
+type Options = { env?: Record<string, string>; input?: string };
+/** The CLI in this process (most checks). */
+const mpg = (args: string[], options: Options = {}): Promise<Run> => runCliInProcess(args, { ...options, env: { ...ci, ...(options.env ?? {}) } });
+/** The bundle as a child process: for what only a process shows. */
+const mpgProcess = (args: string[], options: Options & { cwd?: string } = {}): Promise<Run> => runCli(args, { ...options, env: { ...ci, ...(options.env ?? {}) } });
 
 /** Nothing the CLI printed holds this secret. */
 function neverShows(run: Run, secret: string): void {
@@ -84,7 +95,7 @@ describe("login", () => {
     expect(noTerminal.code).toBe(2);
     expect(noTerminal.stderr).toContain("--token-stdin");
 
-    const ok = await mpg(["login", "--gateway", `${gateway.origin}/`, "--token-stdin", "--json"], { env, input: `${ADMIN_TOKEN}\n` });
+    const ok = await mpgProcess(["login", "--gateway", `${gateway.origin}/`, "--token-stdin", "--json"], { env, input: `${ADMIN_TOKEN}\n` });
     expect(ok.code).toBe(0);
     neverShows(ok, ADMIN_TOKEN);
     expect(ok.json()).toEqual({ url: gateway.origin, configPath: join(dir, "config.json"), servers: expect.any(Number) });
@@ -128,7 +139,7 @@ describe("servers", () => {
     // The value reached the upstream: the gateway sent it when it discovered the tools.
     expect(upstream.requests.some((r: any) => r.headers["x-api-key"] === key)).toBe(true);
 
-    const prompted = await mpg(["servers", "update", "crm", "--header", "X-Api-Key", "--header", "X-Tenant"], { input: "sk-prompted-1\nacme\n" });
+    const prompted = await mpgProcess(["servers", "update", "crm", "--header", "X-Api-Key", "--header", "X-Tenant"], { input: "sk-prompted-1\nacme\n" });
     expect(prompted.code).toBe(0);
     expect(prompted.stdout).toMatch(/✓ Updated server crm to version 2; discovered 6 tools/);
     neverShows(prompted, "sk-prompted-1");
@@ -180,7 +191,7 @@ describe("servers", () => {
     expect(unconfirmed.stderr).toContain("--yes");
     expect((await mpg(["servers", "rm", "crm", "--yes", "--json"])).json()).toEqual({ id: "crm", deleted: true });
 
-    const [gone, goneJson] = await Promise.all([mpg(["servers", "show", "crm"]), mpg(["servers", "show", "crm", "--json"])]);
+    const [gone, goneJson] = await Promise.all([mpgProcess(["servers", "show", "crm"]), mpg(["servers", "show", "crm", "--json"])]);
     expect(gone.code).toBe(3);
     expect(gone.stderr).toBe('error: the gateway refused (404 server_not_found): No server "crm"\n');
     expect(goneJson.code).toBe(3);
@@ -374,7 +385,7 @@ describe("policy diff, push, pull", () => {
     const [pull, toStdout, defaultName, badVersion, noVersion, list, listJson, recommended] = await Promise.all([
       mpg(["policy", "pull", "shop", "support", "--version", "1", "-o", pulled, "--json"]),
       mpg(["policy", "pull", "shop", "support", "-o", "-"]),
-      mpg(["policy", "pull", "shop", "support"], { cwd: work }),
+      mpgProcess(["policy", "pull", "shop", "support"], { cwd: work }),
       mpg(["policy", "pull", "shop", "support", "--version", "x"]),
       mpg(["policy", "pull", "shop", "support", "--version", "9"]),
       mpg(["policy", "list", "shop"]),
@@ -411,7 +422,7 @@ describe("policy diff, push, pull", () => {
 describe("grants", () => {
   it("creates a grant and prints its token once with a client config; the token works; later commands never show it", async () => {
     await admin("PUT", "/servers/shop/policies/agents", { version: "1", default: "deny", tools: { list_customers: {} } });
-    const created = await mpg(["grants", "create", "support-bot", "--server", "shop", "--policy", "agents", "--client", "claude-code"]);
+    const created = await mpgProcess(["grants", "create", "support-bot", "--server", "shop", "--policy", "agents", "--client", "claude-code"]);
     expect(created.code).toBe(0);
     const token = /^(mpg_g[0-9a-f]{32}_\S+)$/m.exec(created.stdout)?.[1];
     expect(token).toBeDefined();
@@ -458,7 +469,7 @@ describe("grants", () => {
     expect(list.stdout).toMatch(/^ID +LABEL +SERVER +POLICY +STATUS +CREATED$/m);
     expect(list.stdout).toMatch(new RegExp(`^${grantId} +support-bot +shop +agents +active `, "m"));
     neverShows(list, token!);
-    expect(listJson.json().grants.find((g: any) => g.id === grantId)).toEqual({ id: grantId, label: "support-bot", serverId: "shop", policyName: "agents", created: expect.any(String), revoked: null, rotated: null });
+    expect(listJson.json().grants.find((g: any) => g.id === grantId)).toEqual({ id: grantId, label: "support-bot", serverId: "shop", policyName: "agents", created: expect.any(String), revoked: null, rotated: null, placement: { region: null, createdFrom: expect.toBeOneOf([expect.any(String), null]) } });
 
     expect(shown.stdout).toMatch(/policy: +agents version 1/);
     expect(shown.stdout).toContain(`url:     ${url}`);
@@ -567,7 +578,7 @@ describe("secrets and exit codes", () => {
     const [traced, wrong, unreachable] = await Promise.all([
       mpg(["servers", "list", "--verbose"]),
       mpg(["grants", "list", "--verbose"], { env: { MPG_ADMIN_TOKEN: "not-the-admin-token-31337" } }),
-      mpg(["servers", "list"], { env: { MPG_URL: closed } }),
+      mpgProcess(["servers", "list"], { env: { MPG_URL: closed } }),
     ]);
     expect(traced.code).toBe(0);
     expect(traced.stderr).toMatch(/→ GET \/admin\/servers\n← 200 GET \/admin\/servers in \d+ ms/);
@@ -584,11 +595,11 @@ describe("secrets and exit codes", () => {
   it("answers usage mistakes with 2 and help with 0, colours only when asked", async () => {
     const [bare, unknown, missing, help, version, plain, coloured, noColour] = await Promise.all([
       mpg([]),
-      mpg(["frobnicate"]),
+      mpgProcess(["frobnicate"]),
       mpg(["servers", "show"]),
       mpg(["policy", "push", "--help"]),
-      mpg(["--version"]),
-      mpg(["tools", "shop"]),
+      mpgProcess(["--version"]),
+      mpgProcess(["tools", "shop"]),
       mpg(["tools", "shop"], { env: { FORCE_COLOR: "1" } }),
       mpg(["tools", "shop"], { env: { FORCE_COLOR: "1", NO_COLOR: "1" } }),
     ]);
@@ -641,10 +652,10 @@ describe("the example GitHub Actions workflow", () => {
       );
     };
 
-    const lint = await runStep("check", "Lint");
+    // The check job's steps only read, so they run side by side.
+    const [lint, diff] = await Promise.all([runStep("check", "Lint"), runStep("check", "Diff against the live policies")]);
     expect(lint.code).toBe(0);
     expect(lint.stdout).toContain("✓ 1 file valid");
-    const diff = await runStep("check", "Diff against the live policies");
     expect(diff.code).toBe(0);
     const written = await readFile(summary, "utf8");
     expect(written).toContain("### `shop/readonly`\n```diff\n--- /dev/null\n");
@@ -659,11 +670,10 @@ describe("the example GitHub Actions workflow", () => {
 
     // A pull request that breaks a policy fails the check, with an annotation on the line.
     await writeFile(join(repo, "policies/shop/readonly.json"), JSON.stringify({ ...good, default: "maybe" }, null, 2));
-    const failing = await runStep("check", "Lint");
+    // Without secrets (a fork's pull request) the lint runs offline.
+    const [failing, offline] = await Promise.all([runStep("check", "Lint"), runStep("check", "Lint", { MPG_ADMIN_TOKEN: "", MPG_URL: "" })]);
     expect(failing.code).toBe(1);
     expect(failing.stdout).toContain("::error file=policies/shop/readonly.json,line=3,col=3,title=/default::expected \"allow\" | \"deny\"");
-    // Without secrets (a fork's pull request) the lint runs offline.
-    const offline = await runStep("check", "Lint", { MPG_ADMIN_TOKEN: "", MPG_URL: "" });
     expect(offline.code).toBe(1);
   });
 });

@@ -60,6 +60,8 @@ function auditLog(api: AdminApi, grantId: string) {
   };
 }
 
+type AuditLog = ReturnType<typeof auditLog>;
+
 /** Widths for `--follow`, where rows are printed as they come and cannot be aligned afterwards. */
 const FOLLOW_WIDTHS = [6, 20, 8, 12, 24, 14];
 
@@ -77,7 +79,12 @@ interface AuditOptions {
 }
 
 export function registerAudit(program: Command, cli: Cli): void {
-  const audit = program
+  const audit = listAudit(program, cli);
+  verifyAudit(audit, cli);
+}
+
+function listAudit(program: Command, cli: Cli): Command {
+  return program
     .command("audit")
     .description("A grant's audit records; `audit verify` checks the hash chain")
     .argument("<grant>", "the grant id (deleted grants too)")
@@ -99,51 +106,66 @@ Examples:
     )
     .action(
       action<AuditOptions>(async ([grantId], options) => {
-        const limit = Number(options.limit);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw usageError("--limit takes a whole number from 1 to 100000");
-        const interval = parseInterval(options.interval);
-        if (!interval.ok) throw usageError(interval.error);
-        let since: string | null = null;
-        if (options.since !== undefined) {
-          const parsed = parseSince(options.since, cli.now());
-          if (!parsed.ok) throw usageError(parsed.error);
-          since = parsed.value;
-        }
-        const filter: AuditFilter = {
-          decisions: options.decision.length === 0 ? null : new Set(options.decision.map((d) => d.trim())),
-          tool: options.tool ?? null,
-          since,
-        };
+        const { filter, limit, intervalMs } = auditQuery(cli, options);
         const api = await cli.gateway(options);
         const log = auditLog(api, grantId!);
-
-        const last = await log.lastSeq();
-        const unfiltered = filter.decisions === null && filter.tool === null && filter.since === null;
-        let after = since !== null ? (await log.firstSince(since, last)) - 1 : unfiltered ? Math.max(0, last - limit) : 0;
-        const shown: AuditRecord[] = [];
-        for (;;) {
-          const { records, next } = await log.page(after, PAGE);
-          for (const record of records) {
-            if (!matches(record, filter)) continue;
-            shown.push(record);
-            if (shown.length > limit) shown.shift();
-          }
-          after = records.at(-1)?.seq ?? after;
-          if (next === null) break;
-        }
-
-        if (!options.follow) {
-          emit(cli, options, { grantId, filter: { ...filter, decisions: filter.decisions && [...filter.decisions] }, records: shown }, () =>
-            shown.length === 0
-              ? `No records${unfiltered ? "" : " match"}.\n`
-              : table([...AUDIT_COLUMNS], shown.map((r) => auditRow(r, cli.terminal.stdout)), cli.terminal.stdout),
-          );
-          return;
-        }
-        await follow(cli, options, log, filter, shown, after, interval.value);
+        const { shown, after } = await matchingRecords(log, filter, limit);
+        if (options.follow) return follow(cli, options, log, filter, shown, after, intervalMs);
+        emit(cli, options, { grantId, filter: { ...filter, decisions: filter.decisions && [...filter.decisions] }, records: shown }, () =>
+          shown.length === 0
+            ? `No records${unfiltered(filter) ? "" : " match"}.\n`
+            : table([...AUDIT_COLUMNS], shown.map((r) => auditRow(r, cli.terminal.stdout)), cli.terminal.stdout),
+        );
       }),
     );
+}
 
+/** The options of `mpg audit`, checked before anything is sent. */
+function auditQuery(cli: Cli, options: AuditOptions): { filter: AuditFilter; limit: number; intervalMs: number } {
+  const limit = Number(options.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw usageError("--limit takes a whole number from 1 to 100000");
+  const interval = parseInterval(options.interval);
+  if (!interval.ok) throw usageError(interval.error);
+  let since: string | null = null;
+  if (options.since !== undefined) {
+    const parsed = parseSince(options.since, cli.now());
+    if (!parsed.ok) throw usageError(parsed.error);
+    since = parsed.value;
+  }
+  const filter: AuditFilter = {
+    decisions: options.decision.length === 0 ? null : new Set(options.decision.map((d) => d.trim())),
+    tool: options.tool ?? null,
+    since,
+  };
+  return { filter, limit, intervalMs: interval.value };
+}
+
+const unfiltered = (filter: AuditFilter): boolean => filter.decisions === null && filter.tool === null && filter.since === null;
+
+/**
+ * The most recent `limit` records that match, and the last seq read. Reading starts at the first
+ * record of `--since`, or `limit` records from the end when nothing else filters, else at the start.
+ */
+async function matchingRecords(log: AuditLog, filter: AuditFilter, limit: number): Promise<{ shown: AuditRecord[]; after: number }> {
+  const last = await log.lastSeq();
+  let after = filter.since !== null ? (await log.firstSince(filter.since, last)) - 1 : unfiltered(filter) ? Math.max(0, last - limit) : 0;
+  const shown: AuditRecord[] = [];
+  for (;;) {
+    const { records, next } = await log.page(after, PAGE);
+    for (const record of records) {
+      if (!matches(record, filter)) continue;
+      shown.push(record);
+      if (shown.length > limit) shown.shift();
+    }
+    after = records.at(-1)?.seq ?? after;
+    if (next === null) break;
+  }
+  return { shown, after };
+}
+
+type ChainCheck = { ok: true; count: number } | { ok: false; brokenAt: number };
+
+function verifyAudit(audit: Command, cli: Cli): void {
   audit
     .command("verify")
     .description("Check the grant's audit hash chain; exit 1 if it is broken")
@@ -153,26 +175,12 @@ Examples:
     .action(
       action<{ local?: boolean }>(async ([grantId], options) => {
         const api = await cli.gateway(options);
-        const remote = await api.get<{ ok: true; count: number } | { ok: false; brokenAt: number }>(`/grants/${segment(grantId!)}/audit/verify`);
-        let local: { ok: true; count: number } | { ok: false; brokenAt: number } | null = null;
-        if (options.local) {
-          const log = auditLog(api, grantId!);
-          const records: AuditRecord[] = [];
-          for (let after = 0; ; ) {
-            const page = await log.page(after, PAGE);
-            records.push(...page.records);
-            if (page.next === null) break;
-            after = page.next;
-          }
-          // seq must run 1, 2, 3…: a missing record breaks the chain as surely as an edited one.
-          const gap = records.findIndex((record, index) => record.seq !== index + 1);
-          const check = verifyChain(records);
-          local = gap >= 0 ? { ok: false, brokenAt: records[gap]!.seq } : check.ok ? { ok: true, count: check.count } : { ok: false, brokenAt: check.brokenAt };
-        }
+        const remote = await api.get<ChainCheck>(`/grants/${segment(grantId!)}/audit/verify`);
+        const local = options.local ? await recomputeChain(auditLog(api, grantId!)) : null;
         const ok = remote.ok && (local === null || local.ok);
         const colours = cli.terminal.stdout;
         emit(cli, options, { grantId, ok, gateway: remote, ...(local === null ? {} : { local }) }, () => {
-          const line = (who: string, check: typeof remote) =>
+          const line = (who: string, check: ChainCheck) =>
             check.ok ? `${colours.green("✓")} ${who}: the chain of ${check.count} records is intact\n` : `${colours.red("✖")} ${who}: the chain is broken at seq ${check.brokenAt}\n`;
           return line("gateway", remote) + (local === null ? "" : line("recomputed here", local));
         });
@@ -181,7 +189,22 @@ Examples:
     );
 }
 
-async function follow(cli: Cli, options: GlobalOptions, log: ReturnType<typeof auditLog>, filter: AuditFilter, shown: AuditRecord[], after: number, intervalMs: number): Promise<void> {
+/** `audit verify --local`: every record downloaded and the chain recomputed here, with the gateway's own verifyChain. */
+async function recomputeChain(log: AuditLog): Promise<ChainCheck> {
+  const records: AuditRecord[] = [];
+  for (let after = 0; ; ) {
+    const page = await log.page(after, PAGE);
+    records.push(...page.records);
+    if (page.next === null) break;
+    after = page.next;
+  }
+  // seq must run 1, 2, 3…: a missing record breaks the chain as surely as an edited one.
+  const gap = records.findIndex((record, index) => record.seq !== index + 1);
+  const check = verifyChain(records);
+  return gap >= 0 ? { ok: false, brokenAt: records[gap]!.seq } : check.ok ? { ok: true, count: check.count } : { ok: false, brokenAt: check.brokenAt };
+}
+
+async function follow(cli: Cli, options: GlobalOptions, log: AuditLog, filter: AuditFilter, shown: AuditRecord[], after: number, intervalMs: number): Promise<void> {
   const { terminal } = cli;
   const print = (record: AuditRecord) =>
     terminal.out(options.json ? JSON.stringify(record) + "\n" : followRow(auditRow(record, terminal.stdout)));

@@ -55,7 +55,16 @@ const CLIENT_HELP = `a client config to print with the token: ${CLIENTS.join(", 
 
 export function registerGrants(program: Command, cli: Cli): void {
   const grants = program.command("grants").description("Grants: list, create, show, update, rotate, revoke, rm");
+  listGrants(grants, cli);
+  createGrant(grants, cli);
+  showGrant(grants, cli);
+  updateGrant(grants, cli);
+  rotateGrant(grants, cli);
+  revokeGrant(grants, cli);
+  removeGrant(grants, cli);
+}
 
+function listGrants(grants: Command, cli: Cli): void {
   grants
     .command("list")
     .description("List grants")
@@ -78,7 +87,9 @@ export function registerGrants(program: Command, cli: Cli): void {
         );
       }),
     );
+}
 
+function createGrant(grants: Command, cli: Cli): void {
   grants
     .command("create")
     .description("Create a grant and print its token, once")
@@ -114,7 +125,9 @@ Examples:
         tokenBlock(cli, created.token, created.url, config);
       }),
     );
+}
 
+function showGrant(grants: Command, cli: Cli): void {
   grants
     .command("show")
     .description("Show a grant as its Durable Object enforces it")
@@ -142,7 +155,9 @@ Examples:
         );
       }),
     );
+}
 
+function updateGrant(grants: Command, cli: Cli): void {
   grants
     .command("update")
     .description("Change a grant's label or policy")
@@ -166,7 +181,9 @@ Examples:
         });
       }),
     );
+}
 
+function rotateGrant(grants: Command, cli: Cli): void {
   grants
     .command("rotate")
     .description("Give a grant a new token; the old one fails from the next request")
@@ -190,7 +207,9 @@ Examples:
         tokenBlock(cli, rotated.token, url, config);
       }),
     );
+}
 
+function revokeGrant(grants: Command, cli: Cli): void {
   grants
     .command("revoke")
     .description("Revoke a grant for good: every later request with its token is refused")
@@ -205,7 +224,9 @@ Examples:
         emit(cli, options, { grant }, () => `${cli.terminal.stdout.green("✓")} Revoked grant ${grant.id} (${grant.label}) at ${grant.revoked}\n`);
       }),
     );
+}
 
+function removeGrant(grants: Command, cli: Cli): void {
   grants
     .command("rm")
     .description("Revoke and delete a grant; its audit log stays readable by id")

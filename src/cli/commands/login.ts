@@ -11,6 +11,11 @@ import { gatewayUrl, isLoopback, readConfig, writeConfig } from "../config";
 import { usageError } from "../failure";
 
 export function registerLogin(program: Command, cli: Cli): void {
+  login(program, cli);
+  logout(program, cli);
+}
+
+function login(program: Command, cli: Cli): void {
   program
     .command("login")
     .description("Save a gateway URL and its admin token (in your config directory, mode 0600)")
@@ -28,35 +33,49 @@ Examples:
     .action(
       action<{ tokenStdin?: boolean }>(async (_args, options) => {
         const { terminal } = cli;
-        const rawUrl = options.gateway ?? (cli.env.MPG_URL || undefined) ?? (terminal.interactive ? await terminal.ask("Gateway URL: ") : undefined);
-        if (rawUrl === undefined) throw usageError("Name the gateway: mpg login --gateway https://<your-worker>");
-        const url = gatewayUrl(rawUrl.trim());
-        if (!url.ok) throw usageError(`--gateway: ${url.error}`);
-        if (url.value.startsWith("http:") && !isLoopback(url.value)) {
-          terminal.err(terminal.stderr.yellow(`warning: ${url.value} is plain http; the admin token crosses the network unencrypted\n`));
-        }
-
-        let token: string;
-        if (options.tokenStdin) token = (await terminal.readStdin()).trim();
-        else if (terminal.interactive) token = (await terminal.askSecret("Admin token (input hidden): ")).trim();
-        else throw usageError("No terminal to prompt for the admin token: pipe it in with --token-stdin");
-        if (token === "") throw usageError("The admin token is empty");
-        terminal.protect(token);
-
+        const url = await loginUrl(cli, options.gateway);
+        const token = await loginToken(cli, options.tokenStdin === true);
         // A token the gateway refuses is not saved (exit 3 with the gateway's own error).
-        const api = adminApi({ url: url.value, token, tokenSource: "config" }, { userAgent: `mcp-policy-gateway-cli/${cli.version}` });
+        const api = adminApi({ url, token, tokenSource: "config" }, { userAgent: `mcp-policy-gateway-cli/${cli.version}` });
         const { servers } = await api.get<{ servers: unknown[] }>("/servers");
 
         const { config } = await readConfig(cli.configPath);
-        config.gateways[url.value] = { token, saved: cli.now().toISOString() };
-        config.current = url.value;
+        config.gateways[url] = { token, saved: cli.now().toISOString() };
+        config.current = url;
         await writeConfig(cli.configPath, config);
-        emit(cli, options, { url: url.value, configPath: cli.configPath, servers: servers.length }, () =>
-          `${terminal.stdout.green("✓")} Logged in to ${url.value} (${servers.length} server${servers.length === 1 ? "" : "s"}). Token saved in ${cli.configPath}\n`,
+        emit(cli, options, { url, configPath: cli.configPath, servers: servers.length }, () =>
+          `${terminal.stdout.green("✓")} Logged in to ${url} (${servers.length} server${servers.length === 1 ? "" : "s"}). Token saved in ${cli.configPath}\n`,
         );
       }),
     );
+}
 
+/** `--gateway`, else MPG_URL, else a prompt on a terminal; plain http is allowed with a warning. */
+async function loginUrl(cli: Cli, flag: string | undefined): Promise<string> {
+  const { terminal } = cli;
+  const rawUrl = flag ?? (cli.env.MPG_URL || undefined) ?? (terminal.interactive ? await terminal.ask("Gateway URL: ") : undefined);
+  if (rawUrl === undefined) throw usageError("Name the gateway: mpg login --gateway https://<your-worker>");
+  const url = gatewayUrl(rawUrl.trim());
+  if (!url.ok) throw usageError(`--gateway: ${url.error}`);
+  if (url.value.startsWith("http:") && !isLoopback(url.value)) {
+    terminal.err(terminal.stderr.yellow(`warning: ${url.value} is plain http; the admin token crosses the network unencrypted\n`));
+  }
+  return url.value;
+}
+
+/** From stdin or a hidden prompt, never argv; protected from every line printed once it is known. */
+async function loginToken(cli: Cli, fromStdin: boolean): Promise<string> {
+  const { terminal } = cli;
+  let token: string;
+  if (fromStdin) token = (await terminal.readStdin()).trim();
+  else if (terminal.interactive) token = (await terminal.askSecret("Admin token (input hidden): ")).trim();
+  else throw usageError("No terminal to prompt for the admin token: pipe it in with --token-stdin");
+  if (token === "") throw usageError("The admin token is empty");
+  terminal.protect(token);
+  return token;
+}
+
+function logout(program: Command, cli: Cli): void {
   program
     .command("logout")
     .description("Forget the saved admin token of the current gateway (or of --gateway)")

@@ -65,7 +65,15 @@ async function headerValues(cli: Cli, prompted: readonly string[], fromEnv: read
 
 export function registerServers(program: Command, cli: Cli): void {
   const servers = program.command("servers").description("Upstream MCP servers: list, add, show, update, rm, discover");
+  listServers(servers, cli);
+  addServer(servers, cli);
+  showServer(servers, cli);
+  updateServer(servers, cli);
+  removeServer(servers, cli);
+  discoverServer(servers, cli);
+}
 
+function listServers(servers: Command, cli: Cli): void {
   servers
     .command("list")
     .description("List servers")
@@ -85,7 +93,9 @@ export function registerServers(program: Command, cli: Cli): void {
         );
       }),
     );
+}
 
+function addServer(servers: Command, cli: Cli): void {
   servers
     .command("add")
     .description("Register an upstream MCP server; the gateway discovers its tools at once")
@@ -114,7 +124,9 @@ Examples:
         emit(cli, options, created, () => `${cli.terminal.stdout.green("✓")} Created server ${created.id} (${created.url}); ${describeDiscovery(created.discovery, cli.terminal.stdout)}\n`);
       }),
     );
+}
 
+function showServer(servers: Command, cli: Cli): void {
   servers
     .command("show")
     .description("Show a server and its policies")
@@ -147,7 +159,9 @@ Examples:
         });
       }),
     );
+}
 
+function updateServer(servers: Command, cli: Cli): void {
   servers
     .command("update")
     .description("Change a server's name, URL or headers (headers replace the whole set)")
@@ -183,7 +197,9 @@ Examples:
         });
       }),
     );
+}
 
+function removeServer(servers: Command, cli: Cli): void {
   servers
     .command("rm")
     .description("Delete a server (its grants must be deleted first; policy versions stay)")
@@ -198,7 +214,9 @@ Examples:
         emit(cli, options, deleted, () => `${cli.terminal.stdout.green("✓")} Deleted server ${deleted.id}\n`);
       }),
     );
+}
 
+function discoverServer(servers: Command, cli: Cli): void {
   servers
     .command("discover")
     .description("Fetch the server's tools now")

@@ -74,7 +74,13 @@ function catalogueTable(catalogue: CatalogueView, wide: boolean, colours: Palett
 }
 
 export function registerTools(program: Command, cli: Cli): void {
-  const tools = program
+  const tools = showTools(program, cli);
+  classifyTool(tools, cli);
+  unclassifyTool(tools, cli);
+}
+
+function showTools(program: Command, cli: Cli): Command {
+  return program
     .command("tools")
     .description("A server's tools with their risk classes and recommended rules")
     .argument("<server>", "the server id")
@@ -98,7 +104,9 @@ Examples:
         emit(cli, options, catalogue, () => catalogueTable(catalogue, options.wide === true, cli.terminal.stdout));
       }),
     );
+}
 
+function classifyTool(tools: Command, cli: Cli): void {
   tools
     .command("classify")
     .description(`Override a tool's category (${CATEGORIES.join(", ")}); kept across re-discovery`)
@@ -114,7 +122,9 @@ Examples:
         emit(cli, options, view, () => `${cli.terminal.stdout.green("✓")} ${printable(view.name)} is now ${view.category} (risk ${view.risk}); the classifier said ${view.classification.category}\n`);
       }),
     );
+}
 
+function unclassifyTool(tools: Command, cli: Cli): void {
   tools
     .command("unclassify")
     .description("Drop a tool's category override")
