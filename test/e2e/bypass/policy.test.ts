@@ -4,6 +4,9 @@
 // case is judged by what reached the upstream: a denied spelling must never show up in its
 // `received` list. A control case per tool proves the harness would have seen a forwarded call.
 //
+// Strings the same way: tools that read `z.coerce.string()` run "DROP TABLE" for ["DROP TABLE"], so a
+// string condition must not be false for a list, an object or null (docs/policy.md "Reading a string").
+//
 // The regex half: a policy with a catastrophic pattern (exponential for a backtracking engine) must
 // answer a 100 KB argument promptly, and calls on another grant must keep working meanwhile.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,6 +30,20 @@ const numericPolicy = {
   },
 };
 
+const stringPolicy = {
+  version: "1",
+  default: "allow",
+  tools: {
+    run_sql: { deny_if: [{ conditions: [{ path: "args.sql", op: "regex", value: "DROP\\s+TABLE" }], on_deny: "Dropping tables is blocked." }] },
+    deploy: { deny_if: [{ conditions: [{ path: "args.env", op: "eq", value: "prod" }], on_deny: "No deploys to prod." }] },
+    promote: { require: [{ conditions: [{ path: "args.env", op: "neq", value: "prod" }], on_deny: "Promote outside prod only." }] },
+    exec: { deny_if: [{ conditions: [{ path: "args.cmd", op: "contains", value: "rm -rf" }], on_deny: "No recursive deletes." }] },
+  },
+};
+
+/** Tool -> the argument it coerces with z.coerce.string(). */
+const STRING_TOOLS = { run_sql: "sql", deploy: "env", promote: "env", exec: "cmd" } as const;
+
 const regexPolicy = {
   version: "1",
   default: "allow",
@@ -39,6 +56,7 @@ let gateway: Awaited<ReturnType<typeof startGateway>>;
 let admin: Admin;
 let upstream: Awaited<ReturnType<typeof startSdkServer>>;
 let numeric: Grant;
+let strings: Grant;
 let regex: Grant;
 let bystander: Grant;
 
@@ -55,6 +73,11 @@ beforeAll(async () => {
           content: [{ type: "text", text: `${name} ${amount}` }],
         }));
       }
+      for (const [name, field] of Object.entries(STRING_TOOLS)) {
+        server.registerTool(name, { description: `${name} by a string`, inputSchema: { [field]: z.coerce.string() } }, async (args: Record<string, string>) => ({
+          content: [{ type: "text", text: `${name} ${args[field]}` }],
+        }));
+      }
       server.registerTool("query", { description: "Run a query", inputSchema: { sql: z.string() } }, async ({ sql }: { sql: string }) => ({
         content: [{ type: "text", text: `ran ${sql.length} characters` }],
       }));
@@ -62,9 +85,11 @@ beforeAll(async () => {
   });
   const server = await admin("POST", "/servers", { name: "policy-bypass-upstream", url: upstream.url });
   await admin("PUT", `/servers/${server.id}/policies/numeric`, numericPolicy);
+  await admin("PUT", `/servers/${server.id}/policies/strings`, stringPolicy);
   await admin("PUT", `/servers/${server.id}/policies/regex`, regexPolicy);
   await admin("PUT", `/servers/${server.id}/policies/open`, openPolicy);
   numeric = await newGrant(server.id, "numeric", "numeric");
+  strings = await newGrant(server.id, "strings", "strings");
   regex = await newGrant(server.id, "regex", "regex");
   bystander = await newGrant(server.id, "bystander", "open");
 });
@@ -170,6 +195,75 @@ describe("numbers spelled so that a coercing upstream reads them: deny_if eq 100
     const records = await readAudit(admin, numeric.id);
     expect(JSON.stringify(records)).not.toContain("SECRET-7731");
     expect(records.at(-1)).toMatchObject({ decision: "deny", code: "deny_if", rule: "/tools/credit/deny_if/0", message: "args.amount is not a number" });
+  });
+});
+
+describe("strings a coercing upstream reads out of lists, objects and null: regex, eq, neq and contains", () => {
+  const denied = (tool: keyof typeof STRING_TOOLS) => ({ code: tool === "promote" ? "require" : "deny_if", rule: `/tools/${tool}/${tool === "promote" ? "require" : "deny_if"}/0` });
+
+  it.each<[keyof typeof STRING_TOOLS, unknown, string]>([
+    ["run_sql", ["DROP TABLE users"], "args.sql is not a string"],
+    ["run_sql", [["DROP TABLE users"]], "args.sql is not a string"],
+    ["run_sql", { toString: "DROP TABLE users" }, "args.sql is not a string"],
+    ["run_sql", "DROP\u000bTABLE users", "Dropping tables is blocked."],
+    ["deploy", ["prod"], "args.env is not a string"],
+    ["deploy", { toString: "prod" }, "args.env is not a string"],
+    ["deploy", null, "args.env is not a string"],
+    ["deploy", "prod", "No deploys to prod."],
+    ["promote", ["prod"], "args.env is not a string"],
+    ["promote", "prod", "Promote outside prod only."],
+    ["exec", ["rm -rf /"], "args.cmd is not a string"],
+    ["exec", ["sudo", "rm -rf /tmp"], "args.cmd is not a string"],
+    ["exec", ["ls", "rm -rf"], "No recursive deletes."],
+    ["exec", { cmd: "rm -rf /" }, "args.cmd is not a string"],
+  ])("%s with %j never reaches the upstream", async (tool, value, message) => {
+    let reply: Awaited<ReturnType<typeof call>> | undefined;
+    const reached = await reaching(async () => {
+      reply = await call(strings, tool, { [STRING_TOOLS[tool]]: value });
+    });
+    expect(reached).toEqual([]);
+    expect(reply!.status).toBe(200);
+    expect(reply!.result.isError).toBe(true);
+    expect(resultText(reply!)).toBe(`[POLICY DENIED] ${message}`);
+    expect(reply!.decision).toEqual(denied(tool));
+  });
+
+  it("control: without the policy, the upstream runs exactly what the denied lists spell", async () => {
+    // The same tools on a grant with an open policy: proof that each denied shape was an attack.
+    const reached = await reaching(async () => {
+      expect(resultText(await call(bystander, "run_sql", { sql: ["DROP TABLE users"] }))).toBe("run_sql DROP TABLE users");
+      expect(resultText(await call(bystander, "deploy", { env: ["prod"] }))).toBe("deploy prod");
+      expect(resultText(await call(bystander, "exec", { cmd: ["rm -rf /"] }))).toBe("exec rm -rf /");
+    });
+    expect(reached).toHaveLength(3);
+  });
+
+  it.each<[keyof typeof STRING_TOOLS, unknown, string]>([
+    ["run_sql", "SELECT 1", "run_sql SELECT 1"],
+    ["run_sql", 42, "run_sql 42"],
+    ["deploy", "staging", "deploy staging"],
+    ["deploy", 5, "deploy 5"],
+    ["promote", "staging", "promote staging"],
+    ["promote", true, "promote true"],
+    // A list with no element equal to, or containing, "rm -rf": membership keeps its meaning.
+    ["exec", ["ls", "-la"], "exec ls,-la"],
+    ["exec", "ls -la", "exec ls -la"],
+  ])("control: %s with %j reaches the upstream", async (tool, value, text) => {
+    let reply: Awaited<ReturnType<typeof call>> | undefined;
+    const reached = await reaching(async () => {
+      reply = await call(strings, tool, { [STRING_TOOLS[tool]]: value });
+    });
+    expect(reached.map((m) => m.params)).toEqual([{ name: tool, arguments: { [STRING_TOOLS[tool]]: value } }]);
+    expect(resultText(reply!)).toBe(text);
+  });
+
+  it("the denial names the path, never the argument's value, in the answer or the audit log", async () => {
+    const reply = await call(strings, "deploy", { env: ["SECRET-4417"] });
+    expect(resultText(reply)).toBe("[POLICY DENIED] args.env is not a string");
+    expect(reply.text).not.toContain("SECRET-4417");
+    const records = await readAudit(admin, strings.id);
+    expect(JSON.stringify(records)).not.toContain("SECRET-4417");
+    expect(records.at(-1)).toMatchObject({ decision: "deny", code: "deny_if", rule: "/tools/deploy/deny_if/0", message: "args.env is not a string" });
   });
 });
 
