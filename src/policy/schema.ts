@@ -14,7 +14,7 @@ import { z } from "zod";
 import { canonicalJson } from "../canonical-json";
 import { sha256Hex } from "../digest";
 import { err, ok, type Result } from "../result";
-import { compilePattern } from "./pattern";
+import { compilePattern, MAX_POLICY_PATTERNS, MAX_TOOL_PATTERN_SIZE, patternSize } from "./pattern";
 
 export interface PolicyError {
   /** JSON pointer (RFC 6901) to the offending value, e.g. `/tools/run/limits/0/window`. */
@@ -124,13 +124,41 @@ export const limitSchema = z.strictObject({
 const notSupportedYet = (key: string) =>
   z.never({ error: `"${key}" is not supported yet; remove it (the gateway would not enforce it)` }).optional();
 
-export const toolRulesSchema = z.strictObject({
-  require: z.array(ruleSchema, expecting("expected a list of rules")).optional(),
-  deny_if: z.array(ruleSchema, expecting("expected a list of rules")).optional(),
-  limits: z.array(limitSchema, expecting("expected a list of limits")).optional(),
-  approve_if: notSupportedYet("approve_if"),
-  approval_timeout: notSupportedYet("approval_timeout"),
-});
+type RulesWithConditions = { require?: { conditions: Condition[] }[]; deny_if?: { conditions: Condition[] }[] };
+
+/** Every `regex` condition of one tool's rules, with its path relative to the tool. */
+function* regexConditionsOf(rules: RulesWithConditions): Generator<[path: (string | number)[], pattern: string]> {
+  for (const list of ["require", "deny_if"] as const) {
+    for (const [i, rule] of (rules[list] ?? []).entries()) {
+      for (const [j, c] of rule.conditions.entries()) {
+        if (c.op === "regex") yield [[list, i, "conditions", j, "value"], c.value];
+      }
+    }
+  }
+}
+
+export const toolRulesSchema = z
+  .strictObject({
+    require: z.array(ruleSchema, expecting("expected a list of rules")).optional(),
+    deny_if: z.array(ruleSchema, expecting("expected a list of rules")).optional(),
+    limits: z.array(limitSchema, expecting("expected a list of limits")).optional(),
+    approve_if: notSupportedYet("approve_if"),
+    approval_timeout: notSupportedYet("approval_timeout"),
+  })
+  .check((ctx) => {
+    // One call can run every pattern of its tool: their total bounds a call's matching work.
+    let total = 0;
+    for (const [, pattern] of regexConditionsOf(ctx.value)) total += patternSize(pattern) ?? 0;
+    if (total > MAX_TOOL_PATTERN_SIZE) {
+      ctx.issues.push({
+        code: "custom",
+        input: ctx.value,
+        message:
+          `the regex patterns of this tool compile to ${total} RE2 instructions together, more than ` +
+          `${MAX_TOOL_PATTERN_SIZE}; a call is checked against all of them (see docs/policy.md)`,
+      });
+    }
+  });
 
 const toolName = z.string().min(1, { error: "a tool name cannot be empty" });
 const hiddenName = z.string(expecting("expected a tool name")).min(1, { error: "a tool name cannot be empty" });
@@ -164,6 +192,22 @@ export const policySchema = z.strictObject({
   tools: toolsSchema.optional(),
   mode: z.enum(["enforce", "monitor"], expecting('expected "enforce" | "monitor"')).default("enforce"),
   pin_tools: notSupportedYet("pin_tools"),
+}).check((ctx) => {
+  // Every pattern is compiled whenever the policy is parsed, including each time a grant loads it.
+  let count = 0;
+  for (const [tool, rules] of Object.entries(ctx.value.tools ?? {})) {
+    for (const [path] of regexConditionsOf(rules)) {
+      if (++count === MAX_POLICY_PATTERNS + 1) {
+        ctx.issues.push({
+          code: "custom",
+          input: ctx.value,
+          path: ["tools", tool, ...path],
+          message: `more than ${MAX_POLICY_PATTERNS} regex conditions in one policy (see docs/policy.md)`,
+        });
+        return;
+      }
+    }
+  }
 });
 
 export type PolicyDocument = z.infer<typeof policySchema>;
