@@ -2,13 +2,14 @@
  * The eleven condition operators of docs/policy.md, over the arguments of one tools/call.
  *
  * A condition is true, false, or unsettled: the argument is present but cannot be read the way the
- * operator needs (not a number where a numeric `value` needs one; a string too long to match).
- * Unsettled fails closed, whichever list the rule is in: a `deny_if` rule that could hold denies,
- * a `require` rule that cannot be shown to hold fails. Rules combine conditions with AND in
- * three-valued (Kleene) logic: any false condition makes the rule false, because no reading of the
- * unsettled argument could make it hold; otherwise any unsettled one makes the rule unsettled.
+ * operator needs (not a number where a numeric `value` needs one; not a string where a string
+ * `value` or a pattern needs one; a string too long to match). Unsettled fails closed, whichever
+ * list the rule is in: a `deny_if` rule that could hold denies, a `require` rule that cannot be
+ * shown to hold fails. Rules combine conditions with AND in three-valued (Kleene) logic: any false
+ * condition makes the rule false, because no reading of the unsettled argument could make it hold;
+ * otherwise any unsettled one makes the rule unsettled.
  *
- * Comparison rules, chosen to fail closed:
+ * Comparison rules, chosen to fail closed against upstreams that coerce their arguments:
  * - A missing path (absent key, or `undefined`) makes every operator but `exists` false; `null`
  *   is present for every operator except `exists`, which treats it as absent.
  * - Reading a number: upstreams commonly coerce (`z.coerce.number()`, `Number(x)`), so a string
@@ -17,14 +18,23 @@
  *   after trimming, except a blank one (`Number("")` is 0). Anything else (a list such as `[20000]`,
  *   which `Number()` would read as 20000, a boolean, null, an object, `"1_000"`, `"Infinity"`) is not
  *   a number, and a condition that needs one is unsettled rather than false.
- * - `lt` `lte` `gt` `gte` always need a number. `eq` `neq` `in` `not_in` (and `contains` over a
- *   list) need one for a numeric policy value and compare numerically: `"1e3"` eq `1000`.
- * - Against a string or boolean policy value, a string, number or boolean argument compares as a
- *   string (`String(a) === String(b)`, so `5` eq `"5"`, `true` eq `"true"`), and an object, list or
- *   null is equal to nothing. `neq` is exactly "present and not `eq`": `neq` mostly guards a
- *   `deny_if` ("deny if env neq staging"), so an argument of an unexpected shape must make it true,
- *   never open a hole.
- * - `regex` reads strings of at most MAX_MATCHED_LENGTH code units; a longer one is unsettled.
+ * - Reading a string: upstreams coerce strings too (`z.coerce.string()`, `String(x)`, a template
+ *   literal, Python's `str()`), and all of them read `["DROP TABLE"]` as "DROP TABLE". A JSON string
+ *   is itself; a number or boolean is the text every such coercion gives it (`5` is "5", `true` is
+ *   "true"); null, a list and an object are not a string, because coercions disagree on them (or
+ *   call an agent-sent `toString` key), and a condition that needs a string is unsettled.
+ * - `lt` `lte` `gt` `gte` always need a number. `eq` `neq` `in` `not_in` need a number for a
+ *   numeric policy value (and compare numerically: `"1e3"` eq `1000`), and a string for a string or
+ *   boolean policy value (and compare the texts: `5` eq `"5"`, `true` eq `"true"`). `regex` always
+ *   needs a string, and reads at most MAX_MATCHED_LENGTH code units of it.
+ * - `contains` over a list is element membership (each element compared as `eq`). When no element
+ *   is equal, the list is still what a string-reading upstream would join into one text
+ *   (`String(["rm -rf /"])` is "rm -rf /"); if `value` occurs in that text the condition is
+ *   unsettled, so `["rm -rf /"]` cannot pass `deny_if cmd contains "rm -rf"`. Over anything else,
+ *   `contains` reads the argument as a string and looks for `value`'s text in it.
+ * - `neq` and `not_in` are exactly "present and not `eq`/`in`", unsettled when those are: they
+ *   mostly guard a `deny_if` ("deny if env neq staging"), so an argument of an unexpected shape
+ *   must never open a hole.
  * - Paths walk own properties of plain objects only: `args.__proto__`, `args.constructor` and
  *   `args.list.length` are missing unless the agent sent such a key itself.
  *
@@ -74,18 +84,32 @@ export function readNumber(value: unknown): number | null {
   return Number.isFinite(n) ? n + 0 : null;
 }
 
-const notANumber = (path: string): Unsettled => ({ unsettled: `${path} is not a number` });
+/**
+ * docs/policy.md "Reading a string": a JSON string is itself, a number or boolean is JavaScript's
+ * text for it (`String(5)` is "5", `String(-0)` is "0", `String(true)` is "true"); null for
+ * anything else. Never calls `String()` on an object or a list: JSON lets an agent send its own
+ * `toString` key, and coercions disagree on what such values say anyway.
+ */
+export function readString(value: unknown): string | null {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  return null;
+}
 
-/** `eq` against one policy value; unsettled when a numeric value meets an argument that is no number. */
+const notANumber = (path: string): Unsettled => ({ unsettled: `${path} is not a number` });
+const notAString = (path: string): Unsettled => ({ unsettled: `${path} is not a string` });
+
+/**
+ * `eq` against one policy value: numerically for a number, as text for a string or boolean;
+ * unsettled when the argument cannot be read that way.
+ */
 function equals(argument: unknown, value: Scalar, path: string): ConditionResult {
   if (typeof value === "number") {
     const n = readNumber(argument);
     return n === null ? notANumber(path) : n === value;
   }
-  if (typeof argument === "string" || typeof argument === "number" || typeof argument === "boolean") {
-    return String(argument) === String(value);
-  }
-  return false;
+  const text = readString(argument);
+  return text === null ? notAString(path) : text === String(value);
 }
 
 const not = (result: ConditionResult): ConditionResult => (typeof result === "boolean" ? !result : result);
@@ -121,13 +145,34 @@ function patternOf(condition: Condition & { op: "regex" }): Pattern | null {
 }
 
 function matches(condition: Condition & { op: "regex" }, argument: unknown): ConditionResult {
-  if (typeof argument !== "string") return false;
-  if (argument.length > MAX_MATCHED_LENGTH) {
+  const text = readString(argument);
+  if (text === null) return notAString(condition.path);
+  if (text.length > MAX_MATCHED_LENGTH) {
     return { unsettled: `${condition.path} is too long to check (over ${MAX_MATCHED_LENGTH} characters)` };
   }
   const pattern = patternOf(condition);
   if (pattern === null) return { unsettled: `the pattern for ${condition.path} cannot be checked` };
-  return pattern.test(argument);
+  return pattern.test(text);
+}
+
+/**
+ * `contains`: element membership over a list, a substring search over anything read as a string.
+ * A list with no equal element is unsettled when `value` occurs in the text a string-reading
+ * upstream makes of it: its elements' texts joined with "," (`String(list)`), since that upstream
+ * would see `value` where the gateway saw no element.
+ */
+function contains(argument: unknown, value: Scalar, path: string): ConditionResult {
+  const needle = String(value);
+  if (Array.isArray(argument)) {
+    const member = any(argument, (element) => equals(element, value, path));
+    // Not false: an element is equal, or unreadable. False: every element was read (as a number or
+    // a string, as `value` needs), so each has a text.
+    if (member !== false) return member;
+    const joined = argument.map((element) => readString(element) ?? "").join(",");
+    return joined.includes(needle) ? notAString(path) : false;
+  }
+  const text = readString(argument);
+  return text === null ? notAString(path) : text.includes(needle);
 }
 
 export function checkCondition(condition: Condition, args: Record<string, unknown>): ConditionResult {
@@ -158,9 +203,7 @@ export function checkCondition(condition: Condition, args: Record<string, unknow
     case "regex":
       return matches(condition, argument);
     case "contains":
-      if (typeof argument === "string") return argument.includes(String(condition.value));
-      if (Array.isArray(argument)) return any(argument, (element) => equals(element, condition.value, path));
-      return false;
+      return contains(argument, condition.value, path);
   }
 }
 

@@ -16,9 +16,16 @@
  * classes with their `]`-first and `[:name:]` rules) and only ever runs on a pattern RE2 has already
  * accepted, so its walk and RE2's agree.
  *
- * Arguments longer than MAX_MATCHED_LENGTH are not matched at all: matching is linear, but linear in
- * a 4 MiB body times a large pattern is still too long for the hot path. conditions.ts turns that
- * into a fail-closed answer.
+ * Linear is not yet cheap: matching costs up to (pattern size) x (input length) steps, and re2js's
+ * lazy DFA can spend its whole memory budget on an input crafted to need a new state per character.
+ * So three things are bounded, each measured in bench/regex.mjs and documented in docs/policy.md:
+ * - the input: arguments longer than MAX_MATCHED_LENGTH are not matched at all (conditions.ts
+ *   turns that into a fail-closed answer);
+ * - the pattern: at most MAX_PATTERN_SIZE RE2 instructions, refused when the policy is saved, and
+ *   at most MAX_TOOL_PATTERN_SIZE for all patterns one call can run, MAX_POLICY_PATTERNS per policy
+ *   (schema.ts);
+ * - the DFA: DFA_MEMORY instead of re2js's 8 MiB, which bounds both the time an adversarial input
+ *   can make it spend before it falls back to the NFA and the memory it keeps afterwards.
  */
 import { RE2JS } from "re2js";
 import { err, ok, type Result } from "../result";
@@ -30,9 +37,44 @@ import { err, ok, type Result } from "../result";
  */
 export const MAX_MATCHED_LENGTH = 65_536;
 
+/**
+ * The largest program one pattern may compile to, in RE2 instructions (re2js's `programSize()`,
+ * after the `\s` rewrite below). Matching reads each input character against at most this many
+ * instructions, so this times MAX_MATCHED_LENGTH bounds a condition's work. 250 admits every
+ * ordinary guard (`(?i)\b(drop|delete|truncate)\s+table\b` is 32, an IPv4 address 69, `.{200}` 202)
+ * and refuses large counted repetitions such as `(.*a){100}` (502).
+ */
+export const MAX_PATTERN_SIZE = 250;
+
+/**
+ * The most instructions one tool's `require` and `deny_if` patterns may have together: one call
+ * can run every one of them, so this bounds a call's matching work at two patterns of the largest
+ * size (or a dozen ordinary ones). The call runs on the grant's Durable Object, which may share its
+ * thread with other grants.
+ */
+export const MAX_TOOL_PATTERN_SIZE = 500;
+
+/**
+ * The most `regex` conditions in one policy. Every pattern is compiled whenever a policy is parsed
+ * (when it is saved, and when a grant's Durable Object loads it), and each keeps a DFA of up to
+ * DFA_MEMORY once used.
+ */
+export const MAX_POLICY_PATTERNS = 128;
+
+/**
+ * Memory for one pattern's lazy DFA, in re2js's estimate of bytes (its default is 8 MiB). An input
+ * built so that every character needs a new DFA state (`c[abc]{30}[ab]$` over random a, b and c)
+ * makes the DFA fill its budget, start over, and then give up for the NFA; with 8 MiB that took
+ * 35-instruction patterns over half a second on a 64 KiB input and left about 5 MB on the heap per
+ * pattern. Ordinary patterns need a few KiB; `(?:.*x){82}`, the largest of its kind, about 0.1 MiB.
+ */
+export const DFA_MEMORY = 256 * 1024;
+
 export interface Pattern {
   /** Whether the pattern matches anywhere in `input` (unanchored, like RegExp.prototype.test). */
   test(input: string): boolean;
+  /** RE2 instructions in the compiled program, at most MAX_PATTERN_SIZE. */
+  readonly size: number;
 }
 
 /** What JavaScript's `\s` matches (ECMA-262 WhiteSpace and LineTerminator), as code point ranges. */
@@ -72,18 +114,83 @@ const NON_SPACE_ITEMS = classItems(JS_NON_SPACE);
 
 /** Compiles a policy pattern; the error is a sentence for the author, with no argument in it. */
 export function compilePattern(source: string): Result<Pattern, string> {
+  const engine = compileEngine(source);
+  if (!engine.ok) return engine;
+  const compiled = engine.value;
+  const size = compiled.programSize();
+  if (size > MAX_PATTERN_SIZE) {
+    return err(
+      `pattern is too large: it compiles to ${size} RE2 instructions, more than ${MAX_PATTERN_SIZE}; ` +
+        "use smaller repeat counts or fewer alternatives (see docs/policy.md)",
+    );
+  }
+  remember(source, size);
+  return ok({ size, test: (input) => compiled.test(input) });
+}
+
+/** The RE2 program that runs `source`: JavaScript's `\s`, and a DFA of DFA_MEMORY. */
+function compileEngine(source: string): Result<RE2JS, string> {
+  let compiled: RE2JS;
   try {
-    RE2JS.compile(source);
+    compiled = RE2JS.compile(source);
   } catch (e) {
     return err(unsupportedConstruct(source) ?? `invalid regular expression: ${re2Reason(e)}`);
   }
-  try {
-    const compiled = RE2JS.compile(withJavaScriptSpaces(source));
-    return ok({ test: (input) => compiled.test(input) });
-  } catch (e) {
-    // Not expected: the rewrite only swaps `\s`/`\S` for explicit ranges in a pattern RE2 accepted.
-    return err(`invalid regular expression: ${re2Reason(e)}`);
+  const rewritten = withJavaScriptSpaces(source);
+  if (rewritten !== source) {
+    try {
+      compiled = RE2JS.compile(rewritten);
+    } catch (e) {
+      // Not expected: the rewrite only swaps `\s`/`\S` for explicit ranges in a pattern RE2 accepted.
+      return err(`invalid regular expression: ${re2Reason(e)}`);
+    }
   }
+  limitDfaMemory(compiled);
+  return ok(compiled);
+}
+
+/**
+ * The size of `source` compiled, or null if it does not compile within the limits; remembered from
+ * recent compilations, so that a policy's totals (schema.ts) do not compile each pattern again.
+ */
+export function patternSize(source: string): number | null {
+  const known = recentSizes.get(source);
+  if (known !== undefined) return known;
+  const compiled = compilePattern(source);
+  return compiled.ok ? compiled.value.size : null;
+}
+
+const recentSizes = new Map<string, number>();
+
+function remember(source: string, size: number): void {
+  // Two policies' worth; forgetting only costs a compilation.
+  if (recentSizes.size >= 2 * MAX_POLICY_PATTERNS) recentSizes.clear();
+  recentSizes.set(source, size);
+}
+
+type Dfa = RE2JS["re2Input"]["lazyDFA"];
+type DfaConstructor = new (prog: unknown, maxMem: number) => Dfa;
+
+/**
+ * re2js 2.10 builds each pattern's lazy DFA with a fixed 8 MiB budget and has no option for it; the
+ * compiled RE2 object creates it on first use unless one is set, so a smaller one is set here. The
+ * class comes from a compiled pattern, as re2js does not export it. `dfaUse` lets a unit test check
+ * that matching really runs on this DFA, so an upgrade that moves these internals fails loudly.
+ */
+const DfaClass = RE2JS.compile("a").re2Input.dfa.constructor as DfaConstructor;
+
+function limitDfaMemory(compiled: RE2JS): void {
+  const re2 = compiled.re2Input;
+  re2.lazyDFA = new DfaClass(re2.prog, DFA_MEMORY);
+}
+
+/** For tests and bench/regex.mjs: matches once, and reports the DFA's budget and what it holds now. */
+export function dfaUse(source: string, input: string): { budget: number; used: number } {
+  const engine = compileEngine(source);
+  if (!engine.ok) throw new Error(engine.error);
+  engine.value.test(input);
+  const dfa = engine.value.re2Input.dfa;
+  return { budget: dfa.maxMem, used: dfa.maxMem - dfa.memBudget };
 }
 
 /** re2js words errors as Go does: "error parsing regexp: missing closing ): `(`". */

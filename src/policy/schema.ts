@@ -14,13 +14,9 @@ import { z } from "zod";
 import { canonicalJson } from "../canonical-json";
 import { sha256Hex } from "../digest";
 import { err, ok, type Result } from "../result";
-import { compilePattern } from "./pattern";
-
-export interface PolicyError {
-  /** JSON pointer (RFC 6901) to the offending value, e.g. `/tools/run/limits/0/window`. */
-  path: string;
-  message: string;
-}
+export { formatPolicyErrors, pointer, pointerSegment, type PolicyError } from "./errors";
+import { type PolicyError, readableIssue, toPolicyErrors } from "./errors";
+import { compilePattern, MAX_POLICY_PATTERNS, MAX_TOOL_PATTERN_SIZE, patternSize } from "./pattern";
 
 const OPERATORS = ["eq", "neq", "lt", "lte", "gt", "gte", "in", "not_in", "exists", "regex", "contains"] as const;
 const WINDOWS = ["minute", "hour", "day"] as const;
@@ -120,13 +116,41 @@ export const limitSchema = z.strictObject({
 const notSupportedYet = (key: string) =>
   z.never({ error: `"${key}" is not supported yet; remove it (the gateway would not enforce it)` }).optional();
 
-export const toolRulesSchema = z.strictObject({
-  require: z.array(ruleSchema, expecting("expected a list of rules")).optional(),
-  deny_if: z.array(ruleSchema, expecting("expected a list of rules")).optional(),
-  limits: z.array(limitSchema, expecting("expected a list of limits")).optional(),
-  approve_if: notSupportedYet("approve_if"),
-  approval_timeout: notSupportedYet("approval_timeout"),
-});
+type RulesWithConditions = { require?: { conditions: Condition[] }[]; deny_if?: { conditions: Condition[] }[] };
+
+/** Every `regex` condition of one tool's rules, with its path relative to the tool. */
+function* regexConditionsOf(rules: RulesWithConditions): Generator<[path: (string | number)[], pattern: string]> {
+  for (const list of ["require", "deny_if"] as const) {
+    for (const [i, rule] of (rules[list] ?? []).entries()) {
+      for (const [j, c] of rule.conditions.entries()) {
+        if (c.op === "regex") yield [[list, i, "conditions", j, "value"], c.value];
+      }
+    }
+  }
+}
+
+export const toolRulesSchema = z
+  .strictObject({
+    require: z.array(ruleSchema, expecting("expected a list of rules")).optional(),
+    deny_if: z.array(ruleSchema, expecting("expected a list of rules")).optional(),
+    limits: z.array(limitSchema, expecting("expected a list of limits")).optional(),
+    approve_if: notSupportedYet("approve_if"),
+    approval_timeout: notSupportedYet("approval_timeout"),
+  })
+  .check((ctx) => {
+    // One call can run every pattern of its tool: their total bounds a call's matching work.
+    let total = 0;
+    for (const [, pattern] of regexConditionsOf(ctx.value)) total += patternSize(pattern) ?? 0;
+    if (total > MAX_TOOL_PATTERN_SIZE) {
+      ctx.issues.push({
+        code: "custom",
+        input: ctx.value,
+        message:
+          `the regex patterns of this tool compile to ${total} RE2 instructions together, more than ` +
+          `${MAX_TOOL_PATTERN_SIZE}; a call is checked against all of them (see docs/policy.md)`,
+      });
+    }
+  });
 
 const toolName = z.string().min(1, { error: "a tool name cannot be empty" });
 const hiddenName = z.string(expecting("expected a tool name")).min(1, { error: "a tool name cannot be empty" });
@@ -161,6 +185,22 @@ export const policySchema = z.strictObject({
   mode: z.enum(["enforce", "monitor"], expecting('expected "enforce" | "monitor"')).default("enforce"),
   // Tool pinning (docs/policy.md, "Tool pinning"): a tool whose definition changed is blocked.
   pin_tools: z.boolean(expecting("expected true or false")).optional(),
+}).check((ctx) => {
+  // Every pattern is compiled whenever the policy is parsed, including each time a grant loads it.
+  let count = 0;
+  for (const [tool, rules] of Object.entries(ctx.value.tools ?? {})) {
+    for (const [path] of regexConditionsOf(rules)) {
+      if (++count === MAX_POLICY_PATTERNS + 1) {
+        ctx.issues.push({
+          code: "custom",
+          input: ctx.value,
+          path: ["tools", tool, ...path],
+          message: `more than ${MAX_POLICY_PATTERNS} regex conditions in one policy (see docs/policy.md)`,
+        });
+        return;
+      }
+    }
+  }
 });
 
 export type PolicyDocument = z.infer<typeof policySchema>;
@@ -168,15 +208,6 @@ export type ToolRules = z.infer<typeof toolRulesSchema>;
 export type Rule = z.infer<typeof ruleSchema>;
 export type Condition = z.infer<typeof conditionSchema>;
 export type Limit = z.infer<typeof limitSchema>;
-
-/** RFC 6901: "~" becomes "~0" and "/" becomes "~1", in that order. */
-export function pointerSegment(segment: string | number): string {
-  return String(segment).replaceAll("~", "~0").replaceAll("/", "~1");
-}
-
-export function pointer(segments: readonly (string | number)[]): string {
-  return segments.map((s) => `/${pointerSegment(s)}`).join("");
-}
 
 export function parsePolicy(input: unknown): Result<PolicyDocument, PolicyError[]> {
   const parsed = policySchema.safeParse(input, { error: readableIssue });
@@ -187,71 +218,6 @@ export function parsePolicy(input: unknown): Result<PolicyDocument, PolicyError[
 /** SHA-256 (hex) of a document's canonical JSON: what audit records and grants name a policy by. */
 export function policySha256(document: PolicyDocument): string {
   return sha256Hex(canonicalJson(document));
-}
-
-export function formatPolicyErrors(errors: PolicyError[]): string {
-  // The empty pointer is the whole document.
-  return errors.map((e) => `${e.path === "" ? "(document)" : e.path}: ${e.message}`).join("\n");
-}
-
-type Issue = z.core.$ZodIssue;
-type RawIssue = z.core.$ZodRawIssue;
-
-function toPolicyErrors(issue: Issue): PolicyError[] {
-  const at = issue.path.filter((s): s is string | number => typeof s !== "symbol");
-  // One error per unknown key, pointing at the key itself, so the path names the typo.
-  if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((key) => ({ path: pointer([...at, key]), message: unknownKeyMessage(key) }));
-  }
-  if (issue.code === "invalid_key") {
-    const inner = issue.issues[0];
-    return [{ path: pointer(at), message: inner ? inner.message : "invalid key" }];
-  }
-  return [{ path: pointer(at), message: issue.message }];
-}
-
-/** Messages for the cases no schema above words itself; zod's defaults read like type theory. */
-function readableIssue(issue: RawIssue): string | undefined {
-  switch (issue.code) {
-    case "invalid_type":
-      if (issue.input === undefined) return "required";
-      return `expected ${issue.expected === "object" ? "an object" : issue.expected === "array" ? "a list" : issue.expected}, got ${describe(issue.input)}`;
-    case "invalid_value":
-      return `expected ${issue.values.map((v) => JSON.stringify(v)).join(" | ")}`;
-    default:
-      return undefined;
-  }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "a list";
-  return typeof value === "object" ? "an object" : typeof value;
-}
-
-const KNOWN_KEYS = [
-  "$schema", "version", "default", "hide", "all_tools", "tools", "mode",
-  "require", "deny_if", "limits", "conditions", "on_deny",
-  "path", "op", "value", "counter", "window", "max", "scope", "cost", "pin_tools",
-];
-
-function unknownKeyMessage(key: string): string {
-  const near = KNOWN_KEYS.find((known) => editDistance(known, key) <= 2 && known !== key);
-  return near ? `unknown key "${key}" (did you mean "${near}"?)` : `unknown key "${key}"`;
-}
-
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 2) return 3;
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -29,7 +29,7 @@ const path = fc
   .array(fc.constantFrom(...fields), { minLength: 1, maxLength: 2 })
   .map((parts) => `args.${parts.join(".")}`);
 
-const condition = fc.oneof(
+export const conditionInput = fc.oneof(
   { arbitrary: fc.record({ path, op: fc.constantFrom("eq", "neq", "contains"), value: scalar }), weight: 1 },
   { arbitrary: fc.record({ path, op: fc.constantFrom("lt", "lte", "gt", "gte"), value: fc.constantFrom(0, 1, 5, -1, 2.5) }), weight: 1 },
   { arbitrary: fc.record({ path, op: fc.constantFrom("in", "not_in"), value: fc.array(scalar, { maxLength: 3 }) }), weight: 1 },
@@ -41,7 +41,7 @@ const condition = fc.oneof(
 );
 
 const rule = fc.record({
-  conditions: fc.array(condition, { maxLength: 3 }),
+  conditions: fc.array(conditionInput, { maxLength: 3 }),
   on_deny: fc.constantFrom("no", "not like that"),
 });
 
@@ -92,6 +92,8 @@ const argumentValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie)
     { depthSize: "small", withCrossShrink: true },
     argumentScalar,
     fc.constant(null),
+    // Flat lists of scalars: what `contains` reads as a list and a string-reading upstream joins.
+    fc.array(argumentScalar, { minLength: 1, maxLength: 3 }),
     fc.array(tie("value"), { maxLength: 2 }),
     fc.dictionary(fc.constantFrom(...fields), tie("value"), { maxKeys: 2 }),
   ),

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { checkCondition, checkRule, readNumber } from "../../../src/policy/conditions";
+import { checkCondition, checkRule, readNumber, readString } from "../../../src/policy/conditions";
 import { MAX_MATCHED_LENGTH } from "../../../src/policy/pattern";
 import type { Condition } from "../../../src/policy/schema";
 
@@ -8,6 +8,7 @@ type Expected = boolean | string;
 type Case = [description: string, condition: Condition, args: Record<string, unknown>, expected: Expected];
 
 const notANumber = (path: string) => `${path} is not a number`;
+const notAString = (path: string) => `${path} is not a string`;
 
 const nested = { a: { b: { c: 5 } } };
 
@@ -23,15 +24,17 @@ const cases: Case[] = [
   ["eq '5.0' vs string value '5' differs", { path: "args.n", op: "eq", value: "5" }, { n: "5.0" }, false],
   ["eq boolean vs string", { path: "args.f", op: "eq", value: "true" }, { f: true }, true],
   ["eq boolean vs boolean", { path: "args.f", op: "eq", value: false }, { f: false }, true],
-  ["eq object argument never equal", { path: "args.o", op: "eq", value: "[object Object]" }, { o: {} }, false],
-  ["eq list argument never equal", { path: "args.o", op: "eq", value: "a" }, { o: ["a"] }, false],
-  ["eq null argument never equal", { path: "args.o", op: "eq", value: "null" }, { o: null }, false],
+  ["eq object argument is not a string", { path: "args.o", op: "eq", value: "[object Object]" }, { o: {} }, notAString("args.o")],
+  ["eq list argument is not a string", { path: "args.o", op: "eq", value: "a" }, { o: ["a"] }, notAString("args.o")],
+  ["eq null argument is not a string", { path: "args.o", op: "eq", value: "null" }, { o: null }, notAString("args.o")],
+  ["eq boolean value, list argument is not a string", { path: "args.f", op: "eq", value: true }, { f: [true] }, notAString("args.f")],
   ["eq missing", { path: "args.env", op: "eq", value: "prod" }, {}, false],
   ["neq differs", { path: "args.env", op: "neq", value: "staging" }, { env: "prod" }, true],
   ["neq same", { path: "args.env", op: "neq", value: "staging" }, { env: "staging" }, false],
-  ["neq object argument is not equal", { path: "args.env", op: "neq", value: "staging" }, { env: { x: "staging" } }, true],
-  ["neq list argument is not equal", { path: "args.env", op: "neq", value: "staging" }, { env: ["staging"] }, true],
-  ["neq null argument is not equal", { path: "args.env", op: "neq", value: "staging" }, { env: null }, true],
+  ["neq object argument is not a string", { path: "args.env", op: "neq", value: "staging" }, { env: { x: "staging" } }, notAString("args.env")],
+  ["neq list argument is not a string", { path: "args.env", op: "neq", value: "staging" }, { env: ["staging"] }, notAString("args.env")],
+  ["neq null argument is not a string", { path: "args.env", op: "neq", value: "staging" }, { env: null }, notAString("args.env")],
+  ["neq number argument reads as text", { path: "args.env", op: "neq", value: "5" }, { env: 5 }, false],
   ["neq missing is false", { path: "args.env", op: "neq", value: "staging" }, {}, false],
   // lt lte gt gte
   ["lt holds", { path: "args.n", op: "lt", value: 10 }, { n: 9 }, true],
@@ -52,11 +55,11 @@ const cases: Case[] = [
   ["in member by string comparison", { path: "args.n", op: "in", value: ["1", 2] }, { n: 1 }, true],
   ["in non-member", { path: "args.region", op: "in", value: ["eu", "us"] }, { region: "ap" }, false],
   ["in empty list", { path: "args.region", op: "in", value: [] }, { region: "eu" }, false],
-  ["in object argument", { path: "args.region", op: "in", value: ["eu"] }, { region: { eu: 1 } }, false],
+  ["in object argument is not a string", { path: "args.region", op: "in", value: ["eu"] }, { region: { eu: 1 } }, notAString("args.region")],
   ["in missing", { path: "args.region", op: "in", value: ["eu"] }, {}, false],
   ["not_in non-member", { path: "args.region", op: "not_in", value: ["eu", "us"] }, { region: "ap" }, true],
   ["not_in member", { path: "args.region", op: "not_in", value: ["eu", "us"] }, { region: "eu" }, false],
-  ["not_in list argument", { path: "args.region", op: "not_in", value: ["eu"] }, { region: ["eu"] }, true],
+  ["not_in list argument is not a string", { path: "args.region", op: "not_in", value: ["eu"] }, { region: ["eu"] }, notAString("args.region")],
   ["not_in missing is false", { path: "args.region", op: "not_in", value: ["eu"] }, {}, false],
   // exists
   ["exists true, present", { path: "args.reason", op: "exists", value: true }, { reason: "x" }, true],
@@ -71,16 +74,21 @@ const cases: Case[] = [
   ["regex unanchored", { path: "args.q", op: "regex", value: "DROP" }, { q: "x; DROP TABLE" }, true],
   ["regex anchored by author", { path: "args.q", op: "regex", value: "^DROP$" }, { q: "x; DROP" }, false],
   ["regex no flags: case-sensitive", { path: "args.q", op: "regex", value: "drop" }, { q: "DROP" }, false],
-  ["regex number argument", { path: "args.q", op: "regex", value: "1" }, { q: 1 }, false],
+  ["regex number argument reads as text", { path: "args.q", op: "regex", value: "^1$" }, { q: 1 }, true],
+  ["regex boolean argument reads as text", { path: "args.q", op: "regex", value: "^tru" }, { q: true }, true],
+  ["regex list argument is not a string", { path: "args.q", op: "regex", value: "DROP" }, { q: ["DROP TABLE"] }, notAString("args.q")],
+  ["regex null argument is not a string", { path: "args.q", op: "regex", value: "x" }, { q: null }, notAString("args.q")],
   ["regex missing", { path: "args.q", op: "regex", value: ".*" }, {}, false],
   // contains
   ["contains substring", { path: "args.cmd", op: "contains", value: "rm -rf" }, { cmd: "sudo rm -rf /" }, true],
   ["contains no substring", { path: "args.cmd", op: "contains", value: "rm -rf" }, { cmd: "ls" }, false],
   ["contains element", { path: "args.tags", op: "contains", value: "admin" }, { tags: ["user", "admin"] }, true],
   ["contains element by eq", { path: "args.ids", op: "contains", value: 3 }, { ids: [1, "3"] }, true],
-  ["contains no element", { path: "args.tags", op: "contains", value: "admin" }, { tags: ["administrator"] }, false],
-  ["contains nested list is not an element", { path: "args.tags", op: "contains", value: "a" }, { tags: [["a"]] }, false],
-  ["contains object argument", { path: "args.tags", op: "contains", value: "a" }, { tags: { a: 1 } }, false],
+  ["contains no element", { path: "args.tags", op: "contains", value: "admin" }, { tags: ["user", "ops"] }, false],
+  ["contains no element, but inside one: a string-reading upstream sees it", { path: "args.tags", op: "contains", value: "admin" }, { tags: ["administrator"] }, notAString("args.tags")],
+  ["contains nested list element is not a string", { path: "args.tags", op: "contains", value: "a" }, { tags: [["a"]] }, notAString("args.tags")],
+  ["contains object argument is not a string", { path: "args.tags", op: "contains", value: "a" }, { tags: { a: 1 } }, notAString("args.tags")],
+  ["contains number argument reads as text", { path: "args.n", op: "contains", value: "3" }, { n: 1234 }, true],
   ["contains missing", { path: "args.tags", op: "contains", value: "a" }, {}, false],
   // paths
   ["nested path", { path: "args.a.b.c", op: "eq", value: 5 }, nested, true],
@@ -261,8 +269,9 @@ describe("numeric operators fail closed on values that are not numbers", () => {
 
   test("string policy values keep comparing as strings", () => {
     expect(outcome({ path: "args.v", op: "eq", value: "1000" }, { v: "1e3" })).toBe(false);
-    expect(outcome({ path: "args.v", op: "in", value: ["1000"] }, { v: [1000] })).toBe(false);
-    expect(outcome({ path: "args.v", op: "neq", value: "1000" }, { v: [1000] })).toBe(true);
+    expect(outcome({ path: "args.v", op: "eq", value: "1000" }, { v: 1000 })).toBe(true);
+    expect(outcome({ path: "args.v", op: "in", value: ["1000"] }, { v: [1000] })).toBe(notAString("args.v"));
+    expect(outcome({ path: "args.v", op: "neq", value: "1000" }, { v: [1000] })).toBe(notAString("args.v"));
   });
 
   test("contains a number: list elements compare numerically, and one unreadable element makes it unsettled", () => {
@@ -270,12 +279,116 @@ describe("numeric operators fail closed on values that are not numbers", () => {
     expect(outcome(contains3, { ids: ["3.0"] })).toBe(true);
     expect(outcome(contains3, { ids: ["x", 3] })).toBe(true);
     expect(outcome(contains3, { ids: [1, 2] })).toBe(false);
+    // No element is 3, but "13" has its digit: as much "not a string" as ["a3"] is.
+    expect(outcome(contains3, { ids: [13] })).toBe(notAString("args.ids"));
     expect(outcome(contains3, { ids: [1, [3]] })).toBe(notANumber("args.ids"));
     expect(outcome(contains3, { ids: "a3" })).toBe(true);
   });
 
   test("a missing argument is still false for every numeric operator", () => {
     for (const condition of [gt, eq, neq, inList, notIn]) expect(outcome(condition, {})).toBe(false);
+  });
+});
+
+describe("reading a string (docs/policy.md)", () => {
+  test.each<[string, unknown, string]>([
+    ["a string", "DROP TABLE", "DROP TABLE"],
+    ["the empty string", "", ""],
+    ["an integer", 5, "5"],
+    ["a fraction", 2.5, "2.5"],
+    ["-0 as 0", -0, "0"],
+    ["a large number, as JavaScript spells it", 1e21, "1e+21"],
+    ["true", true, "true"],
+    ["false", false, "false"],
+  ])("%s: %j reads as %j", (_d, value, text) => {
+    expect(readString(value)).toBe(text);
+  });
+
+  test.each<[string, unknown]>([
+    ["null (String reads null, Python None)", null],
+    ["a one-element list (String reads its element)", ["DROP TABLE"]],
+    ["an empty list", []],
+    ["a nested list", [["prod"]]],
+    ["an object", { env: "prod" }],
+    ["an object with its own toString key, as JSON can send", JSON.parse('{"toString": "prod"}')],
+    ["an object whose toString is an object", JSON.parse('{"toString": {"x": 1}}')],
+    ["a null-prototype object", Object.create(null)],
+    ["undefined", undefined],
+  ])("%s: %j is not a string", (_d, value) => {
+    expect(readString(value)).toBeNull();
+  });
+});
+
+describe("string operators fail closed on values that are not strings", () => {
+  const operators: Condition[] = [
+    { path: "args.v", op: "eq", value: "prod" },
+    { path: "args.v", op: "neq", value: "prod" },
+    { path: "args.v", op: "in", value: ["prod", "production"] },
+    { path: "args.v", op: "not_in", value: ["prod", "production"] },
+    { path: "args.v", op: "eq", value: true },
+    { path: "args.v", op: "regex", value: "DROP\\s+TABLE|prod" },
+    { path: "args.v", op: "contains", value: "prod" },
+  ];
+  // Every value a coercing upstream could read as "prod" or "DROP TABLE", and ones it cannot read at all.
+  const notStrings: unknown[] = [
+    ["prod"],
+    ["DROP TABLE"],
+    [["prod"]],
+    { env: "prod" },
+    JSON.parse('{"toString": "prod"}'),
+    JSON.parse('{"toString": {"valueOf": "prod"}}'),
+    null,
+  ];
+  for (const condition of operators) {
+    test.each(notStrings)(`${condition.op} ${JSON.stringify(condition.value)} with %j is unsettled, naming only the path`, (v) => {
+      // contains keeps its list meaning: ["prod"] has the element, ["DROP TABLE"] neither has it nor contains it.
+      const expected = condition.op !== "contains" ? notAString("args.v") : Array.isArray(v) && v[0] === "prod" ? true : Array.isArray(v) && v[0] === "DROP TABLE" ? false : notAString("args.v");
+      expect(outcome(condition, { v })).toBe(expected);
+    });
+  }
+
+  test("an empty list has no element: contains is false, the other string operators are unsettled", () => {
+    for (const condition of operators) {
+      expect(outcome(condition, { v: [] })).toBe(condition.op === "contains" ? false : notAString("args.v"));
+    }
+  });
+
+  test("numbers and booleans keep reading as their text", () => {
+    expect(outcome({ path: "args.v", op: "eq", value: "5" }, { v: 5 })).toBe(true);
+    expect(outcome({ path: "args.v", op: "in", value: ["22", "23"] }, { v: 22 })).toBe(true);
+    expect(outcome({ path: "args.v", op: "not_in", value: ["22"] }, { v: 80 })).toBe(true);
+    expect(outcome({ path: "args.v", op: "eq", value: "true" }, { v: true })).toBe(true);
+    expect(outcome({ path: "args.v", op: "eq", value: false }, { v: "false" })).toBe(true);
+    expect(outcome({ path: "args.v", op: "regex", value: "^[0-9]+$" }, { v: 443 })).toBe(true);
+    expect(outcome({ path: "args.v", op: "regex", value: "\\." }, { v: 2.5 })).toBe(true);
+    expect(outcome({ path: "args.v", op: "contains", value: "ru" }, { v: true })).toBe(true);
+    expect(outcome({ path: "args.v", op: "eq", value: "5.0" }, { v: 5 })).toBe(false);
+  });
+
+  test("contains over a list: membership, else unsettled where a string-reading upstream would see the value", () => {
+    const rmrf: Condition = { path: "args.cmd", op: "contains", value: "rm -rf" };
+    expect(outcome(rmrf, { cmd: ["ls", "rm -rf"] })).toBe(true);
+    expect(outcome(rmrf, { cmd: ["ls", "pwd"] })).toBe(false);
+    expect(outcome(rmrf, { cmd: ["rm -rf /"] })).toBe(notAString("args.cmd"));
+    expect(outcome(rmrf, { cmd: ["sudo", "rm -rf /tmp"] })).toBe(notAString("args.cmd"));
+    // String(["a", "b"]) is "a,b": the value can straddle two elements.
+    expect(outcome({ path: "args.cmd", op: "contains", value: "a,b" }, { cmd: ["a", "b"] })).toBe(notAString("args.cmd"));
+    // An equal element settles it even beside an unreadable one; otherwise the unreadable one does.
+    expect(outcome(rmrf, { cmd: [{}, "rm -rf"] })).toBe(true);
+    expect(outcome(rmrf, { cmd: [{}, "ls"] })).toBe(notAString("args.cmd"));
+    expect(outcome(rmrf, { cmd: [null] })).toBe(notAString("args.cmd"));
+  });
+
+  test("a rule with a false condition stays false; with only true and unsettled ones it is unsettled", () => {
+    const sql: Condition = { path: "args.sql", op: "regex", value: "DROP\\s+TABLE" };
+    const env: Condition = { path: "args.env", op: "eq", value: "prod" };
+    expect(checkRule([sql, env], { sql: ["DROP TABLE"], env: "dev" })).toEqual({ kind: "fails" });
+    expect(checkRule([sql, env], { sql: ["DROP TABLE"], env: "prod" })).toEqual({ kind: "unsettled", message: notAString("args.sql") });
+    expect(checkRule([env, sql], { sql: "DROP TABLE", env: ["prod"] })).toEqual({ kind: "unsettled", message: notAString("args.env") });
+  });
+
+  test("a missing argument is still false for every string operator, and neq / not_in stay false", () => {
+    for (const condition of operators) expect(outcome(condition, {})).toBe(false);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { compilePattern, withJavaScriptSpaces } from "../../../src/policy/pattern";
+import { compilePattern, DFA_MEMORY, dfaUse, MAX_MATCHED_LENGTH, MAX_PATTERN_SIZE, patternSize, withJavaScriptSpaces } from "../../../src/policy/pattern";
 
 const compiled = (source: string) => {
   const result = compilePattern(source);
@@ -203,5 +203,49 @@ describe("withJavaScriptSpaces rewrites only \\s and \\S", () => {
     expect(withJavaScriptSpaces("\\s")).toMatch(/^\[\\x\{9\}-\\x\{d\}.*\]$/);
     expect(withJavaScriptSpaces("\\S")).toMatch(/^\[\^\\x\{9\}-\\x\{d\}.*\]$/);
     expect(withJavaScriptSpaces("[a\\s]")).toMatch(/^\[a\\x\{9\}-\\x\{d\}[^[\]]*\]$/);
+  });
+});
+
+describe("the cost of a pattern is bounded", () => {
+  test("a compiled pattern knows its size in RE2 instructions", () => {
+    expect(compiled("DROP").size).toBe(6);
+    expect(compiled(".{10}").size).toBe(12);
+    // \s is rewritten into one class: the size RE2 runs is the size the author wrote.
+    expect(compiled("DROP\\s+TABLE").size).toBe(compiled("DROP[ ]+TABLE").size);
+    expect(patternSize("DROP")).toBe(6);
+    expect(patternSize("(")).toBeNull();
+  });
+
+  test.each([
+    ["(.*a){1000}", 5002],
+    ["(.*a){100}", 502],
+    [`.{${MAX_PATTERN_SIZE - 1}}`, MAX_PATTERN_SIZE + 1],
+  ])("%s is refused: %d instructions", (source, size) => {
+    expect(errorOf(source)).toBe(
+      `pattern is too large: it compiles to ${size} RE2 instructions, more than ${MAX_PATTERN_SIZE}; use smaller repeat counts or fewer alternatives (see docs/policy.md)`,
+    );
+    expect(patternSize(source)).toBeNull();
+  });
+
+  test("a pattern of exactly the limit compiles", () => {
+    expect(compiled(`.{${MAX_PATTERN_SIZE - 2}}`).size).toBe(MAX_PATTERN_SIZE);
+  });
+
+  test("matching runs on a DFA of DFA_MEMORY, not re2js's 8 MiB", () => {
+    const use = dfaUse("a+b", "xxaab");
+    expect(use.budget).toBe(DFA_MEMORY);
+    // Used at all: the DFA set here is the one re2js matches with.
+    expect(use.used).toBeGreaterThan(0);
+  });
+
+  test("an input that needs a new DFA state per character keeps at most DFA_MEMORY of it, and still answers correctly", () => {
+    let seed = 1;
+    const random = Array.from({ length: MAX_MATCHED_LENGTH - 1 }, () => "abc"[(seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 3]).join("");
+    const source = "c[abc]{30}[ab]$";
+    const use = dfaUse(source, `${random}c`);
+    expect(use.budget).toBe(DFA_MEMORY);
+    expect(use.used).toBeLessThanOrEqual(DFA_MEMORY);
+    expect(compiled(source).test(`${random}c`)).toBe(new RegExp(source).test(`${random}c`));
+    expect(compiled(source).test(`${random}a`)).toBe(new RegExp(source).test(`${random}a`));
   });
 });

@@ -8,9 +8,10 @@
  */
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
+import { checkCondition } from "../../../src/policy/conditions";
 import { evaluateToolCall } from "../../../src/policy/evaluate";
-import { formatPolicyErrors, parsePolicy } from "../../../src/policy/schema";
-import { calledToolNames, policyInput, rulesOfReadInput, toolArguments } from "./arbitraries";
+import { formatPolicyErrors, parsePolicy, type Condition } from "../../../src/policy/schema";
+import { calledToolNames, conditionInput, policyInput, rulesOfReadInput, toolArguments } from "./arbitraries";
 
 type Json = any; // the reference reads the raw document the way the spec's prose does
 
@@ -43,17 +44,31 @@ function asNumber(v: unknown): number | undefined {
   return Number.isFinite(Number(v)) ? Number(v) : undefined;
 }
 
+/** "Reading a string": a JSON string, or a number or boolean spelled as a template literal would; else undefined. */
+function asString(v: unknown): string | undefined {
+  return typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? `${v}` : undefined;
+}
+
 /** A condition is true, false, or "cannot tell" (fails closed), carrying what the agent is told. */
 type Truth = true | false | { cannotTell: string };
 
-/** A numeric policy value reads the argument as a number; otherwise strings, and objects, lists and null equal nothing. */
+const notAString = (path: string) => ({ cannotTell: `${path} is not a string` });
+
+/** A numeric policy value reads the argument as a number, any other as a string. */
 function same(a: unknown, b: unknown, path: string): Truth {
   if (typeof b === "number") {
     const n = asNumber(a);
     return n === undefined ? { cannotTell: `${path} is not a number` } : n === b;
   }
-  if (a === null || typeof a === "object") return false;
-  return `${a as string}` === `${b as string}`;
+  const text = asString(a);
+  return text === undefined ? notAString(path) : text === `${b as string}`;
+}
+
+/** A list has the value as an element; or else, if a string-reading upstream's `String(list)` contains it, cannot tell. */
+function listContains(list: unknown[], value: unknown, path: string): Truth {
+  const member = someOf(list, (x) => same(x, value, path));
+  if (member !== false) return member;
+  return list.map((x) => asString(x)).join(",").indexOf(`${value as string}`) !== -1 ? notAString(path) : false;
 }
 
 const negate = (t: Truth): Truth => (t === true ? false : t === false ? true : t);
@@ -79,12 +94,17 @@ function holds(c: Json, args: Json): Truth {
     case "gte": return compare((x) => x >= c.value);
     case "in": return someOf(c.value, (x) => same(v, x, c.path));
     case "not_in": return negate(someOf(c.value, (x) => same(v, x, c.path)));
-    case "regex":
-      if (typeof v !== "string") return false;
-      if (v.length > 65536) return { cannotTell: `${c.path} is too long to check (over 65536 characters)` };
-      return new RegExp(c.value).test(v);
-    case "contains":
-      return typeof v === "string" ? v.indexOf(String(c.value)) !== -1 : Array.isArray(v) ? someOf(v, (x) => same(x, c.value, c.path)) : false;
+    case "regex": {
+      const text = asString(v);
+      if (text === undefined) return notAString(c.path);
+      if (text.length > 65536) return { cannotTell: `${c.path} is too long to check (over 65536 characters)` };
+      return new RegExp(c.value).test(text);
+    }
+    case "contains": {
+      if (Array.isArray(v)) return listContains(v, c.value, c.path);
+      const text = asString(v);
+      return text === undefined ? notAString(c.path) : text.indexOf(String(c.value)) !== -1;
+    }
   }
   throw new Error(`unknown op ${c.op}`);
 }
@@ -178,17 +198,32 @@ describe("evaluateToolCall against a reference evaluator written from docs/polic
     );
   });
 
+  test("both agree on every condition, operator by operator", () => {
+    fc.assert(
+      fc.property(conditionInput, toolArguments, (c, args) => {
+        const result = checkCondition(c as Condition, args);
+        const expected = holds(c, args);
+        expect(typeof result === "boolean" ? result : { cannotTell: result.unsettled }).toEqual(expected);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
   test("the generators reach arguments that cannot be checked, under require and deny_if", () => {
     const seen = new Set<string>();
     fc.assert(
       fc.property(ruleCases, ([doc, tool, args]) => {
         const d = actual(doc, tool, args);
         if (d.message?.endsWith("is not a number")) seen.add(`${d.code} not a number`);
+        if (d.message?.endsWith("is not a string")) seen.add(`${d.code} not a string`);
         if (d.message?.includes("is too long to check")) seen.add(`${d.code} too long`);
       }),
       { numRuns: 10_000, seed: 1 },
     );
-    expect([...seen].sort()).toEqual(["deny_if not a number", "deny_if too long", "require not a number", "require too long"]);
+    expect([...seen].sort()).toEqual([
+      "deny_if not a number", "deny_if not a string", "deny_if too long",
+      "require not a number", "require not a string", "require too long",
+    ]);
   });
 
   test("the generators reach every kind of decision", () => {

@@ -6,6 +6,7 @@ import {
   type PolicyDocument,
   type PolicyError,
 } from "../../../src/policy/schema";
+import { MAX_PATTERN_SIZE, MAX_POLICY_PATTERNS, MAX_TOOL_PATTERN_SIZE, patternSize } from "../../../src/policy/pattern";
 import { EXAMPLE_POLICY } from "./example";
 
 function errorsOf(input: unknown): PolicyError[] {
@@ -260,6 +261,74 @@ describe("rejected documents name the place and the reason", () => {
         { path: "/version", message: 'expected "1"' },
       ]),
     ).toBe('(document): expected an object, got string\n/version: expected "1"');
+  });
+});
+
+describe("the cost of regex conditions is bounded when a policy is saved", () => {
+  const regex = (value: string) => ({ path: "args.q", op: "regex", value });
+  const rule = (...patterns: string[]) => ({ conditions: patterns.map(regex), on_deny: "no" });
+  /** `.{n}` compiles to n + 2 instructions: an exact size to build totals from. */
+  const ofSize = (size: number) => `.{${size - 2}}`;
+
+  test("ofSize builds patterns of an exact size", () => {
+    expect([10, 100, MAX_PATTERN_SIZE].map((n) => patternSize(ofSize(n)))).toEqual([10, 100, MAX_PATTERN_SIZE]);
+  });
+
+  test.each<[string, string, number]>([
+    ["the example of the issue", "(.*a){1000}", 5002],
+    ["one past the limit", ofSize(MAX_PATTERN_SIZE + 1), MAX_PATTERN_SIZE + 1],
+    ["a counted repetition inside one", "(?:[a-z0-9-]{1,63}\\.){4}", 0],
+    ["a large alternation of counted classes", "(?:[a-z]{1,100}|[0-9]{1,100})", 0],
+  ])("a pattern too large: %s", (_d, pattern, size) => {
+    const [error] = errorsOf(withCondition(regex(pattern)));
+    expect(error?.path).toBe("/tools/run/deny_if/0/conditions/0/value");
+    expect(error?.message).toMatch(new RegExp(`^pattern is too large: it compiles to ${size || "\\d+"} RE2 instructions, more than ${MAX_PATTERN_SIZE}; use smaller repeat counts or fewer alternatives \\(see docs/policy.md\\)$`));
+  });
+
+  test.each([
+    ["(?i)\\b(drop|delete|truncate|alter|grant|revoke)\\s+(table|database|user)\\b"],
+    ["^((25[0-5]|2[0-4]\\d|1?\\d?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1?\\d?\\d)$"],
+    ["^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"],
+    [".{200}"],
+    [ofSize(MAX_PATTERN_SIZE)],
+  ])("an ordinary pattern fits: %s", (pattern) => {
+    expect(accepted(withCondition(regex(pattern))).tools?.run?.deny_if?.[0]?.conditions[0]?.value).toBe(pattern);
+  });
+
+  test("one tool's patterns together, across require and deny_if, may reach the limit and not pass it", () => {
+    const quarter = ofSize(MAX_TOOL_PATTERN_SIZE / 4);
+    const atLimit = { ...base, tools: { run: { require: [rule(quarter, quarter)], deny_if: [rule(quarter), rule(quarter)] } } };
+    expect(accepted(atLimit).tools?.run?.deny_if).toHaveLength(2);
+    const over = { ...base, tools: { run: { require: [rule(quarter, quarter)], deny_if: [rule(quarter), rule(quarter, "x")] } } };
+    expect(errorsOf(over)).toEqual([
+      {
+        path: "/tools/run",
+        message: `the regex patterns of this tool compile to ${MAX_TOOL_PATTERN_SIZE + 3} RE2 instructions together, more than ${MAX_TOOL_PATTERN_SIZE}; a call is checked against all of them (see docs/policy.md)`,
+      },
+    ]);
+  });
+
+  test("the same pattern on two tools counts once for each", () => {
+    const quarter = ofSize(MAX_TOOL_PATTERN_SIZE / 4);
+    const full = { deny_if: [rule(quarter, quarter, quarter, quarter)] };
+    expect(accepted({ ...base, tools: { a: full, b: full } }).tools).toHaveProperty("b");
+  });
+
+  test(`at most ${MAX_POLICY_PATTERNS} regex conditions in one policy, pointing at the first one too many`, () => {
+    const tools = (n: number) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`tool${i}`, { require: [rule("^a$")], deny_if: [rule("b", "c", "d")] }]));
+    expect(Object.keys(accepted({ ...base, tools: tools(MAX_POLICY_PATTERNS / 4) }).tools ?? {})).toHaveLength(MAX_POLICY_PATTERNS / 4);
+    const atLimit = { ...base, tools: { ...tools(MAX_POLICY_PATTERNS / 4 - 1), last: { deny_if: [rule("x", "y", "z", "w")] } } };
+    expect(parsePolicy(atLimit).ok).toBe(true);
+    const over = { ...base, tools: { ...tools(MAX_POLICY_PATTERNS / 4 - 1), last: { deny_if: [rule("x", "y", "z", "w"), rule("q")] } } };
+    expect(errorsOf(over)).toEqual([
+      { path: "/tools/last/deny_if/1/conditions/0/value", message: `more than ${MAX_POLICY_PATTERNS} regex conditions in one policy (see docs/policy.md)` },
+    ]);
+  });
+
+  test("a pattern too large is reported with the other problems of the document", () => {
+    const errors = errorsOf({ ...withCondition(regex("(.*a){1000}")), version: "2" });
+    expect(errors.map((e) => e.path)).toEqual(["/version", "/tools/run/deny_if/0/conditions/0/value"]);
   });
 });
 
