@@ -42,7 +42,7 @@ beforeAll(async () => {
   hostile = await startSdkServer({
     register: (server: any) => {
       server.registerTool("lookup", { description: `Looks things up ${XSS_SCRIPT}`, inputSchema: { q: z.string() } }, async () => ({ content: [] }));
-      server.registerTool("render", { title: XSS_IMG, description: `Renders ${XSS_IMG}`, inputSchema: { [XSS_IMG]: z.string().optional() } }, async () => ({ content: [] }));
+      server.registerTool("render", { title: XSS_IMG, description: `Renders ${XSS_IMG}`, inputSchema: { text: z.string().optional() } }, async () => ({ content: [] }));
     },
   });
   userDataDir = mkdtempSync(join(tmpdir(), "mpg-chromium-"));
@@ -253,7 +253,7 @@ describe("the operator console in Chromium", () => {
     await eventually(async () => (await rows.last().locator("td").nth(6).textContent())?.startsWith("200")).toBe(true);
 
     // Filter by decision: only the rate-limited call.
-    await page.getByLabel("Decision").selectOption("rate_limited");
+    await page.locator("#audit-decision").selectOption("rate_limited");
     await page.getByRole("button", { name: "Filter" }).click();
     await eventually(() => rows.count()).toBe(1);
     // And by time: a window in the past has none.
@@ -301,7 +301,8 @@ describe("the operator console in Chromium", () => {
     await page.getByRole("button", { name: "Start from recommended" }).click();
     await eventually(() => page.locator("fieldset.tool-row").count()).toBe(2);
     expect(await page.locator(".tool-row .description").allTextContents()).toContain(`Renders ${XSS_IMG}`);
-    expect(await page.locator("#paths-1 option").evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value))).toEqual([`args.${XSS_IMG}`]);
+    const render = page.locator("fieldset.tool-row").filter({ hasText: "Renders" });
+    expect(await render.locator("legend").textContent()).toContain("render");
     expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined();
     expect(await page.locator('img[src="x"], body script:not([src])').count()).toBe(0);
     expect(dialogs).toEqual([]);

@@ -119,11 +119,11 @@ function GrantsPage(props: {
               {props.choices.map(({ server, policies }) => (
                 <optgroup label={server.name}>
                   {policies.map((policy) => (
-                    <option value={`${server.id}\n${policy.name}`} selected={values.target === `${server.id}\n${policy.name}`}>
+                    <option value={`${server.id}/${policy.name}`} selected={values.target === `${server.id}/${policy.name}`}>
                       {server.name} · {policy.name} (v{policy.latest})
                     </option>
                   ))}
-                  <option value={`${server.id}\n`} selected={values.target === `${server.id}\n`}>
+                  <option value={`${server.id}/`} selected={values.target === `${server.id}/`}>
                     {server.name} · no policy (denies every call)
                   </option>
                 </optgroup>
@@ -172,7 +172,8 @@ grants.post("/grants", async (c) => {
   const form = await readPostedForm(c);
   const label = form.get("label") ?? "";
   const target = form.get("target") ?? "";
-  const [serverId = "", policyName = ""] = target.split("\n");
+  // Server ids and policy names never contain "/" (their patterns), so it separates them.
+  const [serverId = "", policyName = ""] = target.split("/");
   const admin = adminFor(c);
   const created = await admin<{ grant: GrantSummary; token: string; url: string }>("POST", "/grants", {
     label,
