@@ -82,7 +82,11 @@ const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name
 
 /** No part of the page is wider than the viewport (390 px phones scroll only down). */
 async function fitsWidth(): Promise<{ scroll: number; viewport: number }> {
-  return page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, viewport: window.innerWidth }));
+  // Runs in the page: the browser's globals, not Node's.
+  return page.evaluate(() => {
+    const browser = globalThis as any;
+    return { scroll: browser.document.documentElement.scrollWidth as number, viewport: browser.innerWidth as number };
+  });
 }
 
 describe("the operator console in Chromium", () => {
@@ -218,7 +222,7 @@ describe("the operator console in Chromium", () => {
     grantId = /\/mcp\/(g[0-9a-f]{32})$/.exec(config.url)![1]!;
     await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: gateway.origin });
     await page.locator('button[data-copy="grant-token"]').click();
-    await eventually(() => page.evaluate(() => navigator.clipboard.readText())).toBe(token);
+    await eventually(() => page.evaluate(() => (globalThis as any).navigator.clipboard.readText())).toBe(token);
     await shot("grant-created");
     // Reloading the grant's page never shows the token again.
     await page.goto(`${gateway.origin}/console/grants/${grantId}`);
@@ -303,7 +307,7 @@ describe("the operator console in Chromium", () => {
     expect(await page.locator(".tool-row .description").allTextContents()).toContain(`Renders ${XSS_IMG}`);
     const render = page.locator("fieldset.tool-row").filter({ hasText: "Renders" });
     expect(await render.locator("legend").textContent()).toContain("render");
-    expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as any).__xss)).toBeUndefined();
     expect(await page.locator('img[src="x"], body script:not([src])').count()).toBe(0);
     expect(dialogs).toEqual([]);
   });

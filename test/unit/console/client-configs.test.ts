@@ -33,7 +33,7 @@ describe("clientConfigs", () => {
   });
 
   it("labels become safe names", () => {
-    expect(serverKey("a$(rm -rf)`b`")).toBe("a-rm-rf-b");
+    expect(serverKey("a$(rm -rf)`b`")).toBe("a-rm--rf-b");
     expect(serverKey("::")).toBe("mcp-gateway");
   });
 });
