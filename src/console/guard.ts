@@ -5,10 +5,10 @@
  *    or style (`default-src 'self'`), refuses framing, and is never cached (pages show grant tokens
  *    once).
  * 2. `sameOrigin`: a state-changing request (anything but GET/HEAD) must carry an `Origin` equal to
- *    the console's own; one without `Origin` is refused too (fail closed: every browser sends it on a
- *    POST). A request the browser marks `Sec-Fetch-Site: cross-site` or `same-site` is refused
- *    whatever its method.
- * 3. `consoleSession`: the signed session cookie (src/console/session.ts), not ended by sign-out.
+ *    the console's own and must not be marked `Sec-Fetch-Site: cross-site` or `same-site`; one without
+ *    `Origin` is refused too (fail closed: every browser sends it on a POST).
+ * 3. `consoleSession`: the signed session cookie (src/console/session.ts), not ended by sign-out and
+ *    not arriving on a request another site started (such a GET is sent to the sign-in page).
  *
  * The admin API keeps its own bearer guard (src/admin/guard.ts); the console never relaxes it, it
  * calls the API in-process with the configured token (src/console/admin-client.ts).
@@ -63,13 +63,17 @@ export class ConsoleRefusal extends Error {
   }
 }
 
+/** The browser says another site started this request (Fetch Metadata); absent on non-browser clients. */
+const fromAnotherSite = (c: Context): boolean => {
+  const site = c.req.header("sec-fetch-site");
+  return site === "cross-site" || site === "same-site";
+};
+
 export const sameOrigin = (): MiddlewareHandler<ConsoleEnv> =>
   async function sameOrigin(c, next) {
-    const site = c.req.header("sec-fetch-site");
-    if (site === "cross-site" || site === "same-site") throw new ConsoleRefusal(403, "The console refuses requests from other sites.");
     if (c.req.method !== "GET" && c.req.method !== "HEAD") {
       const origin = c.req.header("origin");
-      if (origin === undefined || origin !== originOf(c)) {
+      if (fromAnotherSite(c) || origin === undefined || origin !== originOf(c)) {
         throw new ConsoleRefusal(403, "This request did not come from the console's own pages (its Origin header is missing or another site's).");
       }
     }
@@ -84,6 +88,9 @@ export function adminTokenOf(env: Env): string {
 
 /** The signed-in session, or null: a bad, expired, foreign or signed-out cookie counts as none. */
 export async function currentSession(c: Context<ConsoleEnv>, now: number): Promise<Session | null> {
+  // A cookie on a request another site started is not honoured, even if a browser sent it (SameSite
+  // should have stopped it): a link from elsewhere lands on the sign-in page, never inside.
+  if (fromAnotherSite(c)) return null;
   const value = getCookie(c, SESSION_COOKIE);
   if (value === undefined) return null;
   const read = readSessionCookie(adminTokenOf(c.env), originOf(c), value, now);

@@ -99,11 +99,16 @@ describe("a session is refused when", () => {
     expect((await page(staging)).status).toBe(303);
   });
 
-  it("the browser says the request is cross-site (or same-site), even with a good cookie", async () => {
+  it("the browser says another site started the request (cross-site or same-site), even with a good cookie", async () => {
     const cookie = cookieOf(await signIn());
-    expect((await page(cookie, { "sec-fetch-site": "cross-site" })).status).toBe(403);
-    expect((await page(cookie, { "sec-fetch-site": "same-site" })).status).toBe(403);
+    for (const site of ["cross-site", "same-site"]) {
+      const refused = await page(cookie, { "sec-fetch-site": site });
+      expect([site, refused.status, refused.headers.get("location")]).toEqual([site, 303, "/console/sign-in"]);
+    }
     expect((await page(cookie, { "sec-fetch-site": "same-origin" })).status).toBe(200);
+    expect((await page(cookie, { "sec-fetch-site": "none" })).status).toBe(200);
+    // A link from elsewhere still reaches the sign-in page.
+    expect((await SELF.fetch(`${ORIGIN}/console/sign-in`, { headers: { "sec-fetch-site": "cross-site" } })).status).toBe(200);
   });
 
   it("it was signed out (the same cookie, replayed)", async () => {
@@ -123,6 +128,7 @@ describe("state-changing requests", () => {
     expect((await post({ origin: "https://evil.example" })).status).toBe(403);
     expect((await post({})).status).toBe(403);
     expect((await post({ origin: "null" })).status).toBe(403);
+    expect((await post({ origin: ORIGIN, "sec-fetch-site": "same-site" })).status).toBe(403);
     const servers = await SELF.fetch(`${ORIGIN}/admin/servers/evil`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(servers.status).toBe(404);
   });
