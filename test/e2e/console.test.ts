@@ -37,7 +37,7 @@ function chromiumPath(): string {
 
 beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  gateway = await startGateway();
+  gateway = await startGateway({ assets: true });
   upstream = await startSdkServer();
   hostile = await startSdkServer({
     register: (server: any) => {
