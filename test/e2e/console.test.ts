@@ -156,6 +156,21 @@ describe("the operator console in Chromium", () => {
     await eventually(async () => JSON.parse(await json.inputValue()).tools?.echo).toEqual({ limits: [{ counter: "echo_rate", window: "minute", max: 60, scope: "grant" }] });
     expect(JSON.parse(await json.inputValue()).tools.delete_account).toBeUndefined();
 
+    // A deny_if rule on create_refund: a path offered from its inputSchema, an operator, a number.
+    const refund = page.locator("fieldset.tool-row").filter({ has: page.locator("legend", { hasText: /^create_refund/ }) });
+    await refund.locator("summary").click();
+    await refund.getByRole("button", { name: "Add deny_if rule" }).click();
+    await eventually(() => refund.getByLabel("Argument path").count()).toBe(1);
+    expect(await refund.locator("datalist option").evaluateAll((options) => options.map((o) => (o as unknown as { value: string }).value))).toEqual(["args.customer", "args.amount", "args.reason"]);
+    await refund.getByLabel("Argument path").fill("args.amount");
+    await refund.getByLabel("Operator").selectOption("gt");
+    await eventually(() => refund.getByLabel(/^Value/).getAttribute("inputmode")).toBe("decimal");
+    await refund.getByLabel(/^Value/).fill("10000");
+    await refund.getByLabel(/on_deny/).fill("Refund exceeds the policy limit.");
+    await eventually(async () => JSON.parse(await json.inputValue()).tools.create_refund).toEqual({
+      deny_if: [{ conditions: [{ path: "args.amount", op: "gt", value: 10000 }], on_deny: "Refund exceeds the policy limit." }],
+    });
+
     // An unfinished value shows the API's error at its JSON pointer; then the real value.
     await max.fill("2x");
     await eventually(() => page.locator("#policy-errors").textContent()).toContain("/tools/echo/limits/0/max");
@@ -176,7 +191,13 @@ describe("the operator console in Chromium", () => {
     await eventually(() => page.locator("#policy-errors").textContent()).toContain('/tools/add/deny_iff: unknown key "deny_iff" (did you mean "deny_if"?)');
     await json.fill(JSON.stringify(document, null, 2));
     await eventually(() => page.locator("#policy-errors").textContent()).toContain("Valid policy");
-    await shot("policy-builder");
+    // The viewport, not the full page: the JSON pane is sticky beside the form.
+    await page.evaluate(() => {
+      const browser = globalThis as any;
+      browser.scrollTo(0, 0);
+      browser.document.getElementById("policy-json").scrollTop = 0;
+    });
+    await page.screenshot({ path: join(SCREENSHOTS, "policy-builder.png") });
 
     await page.getByRole("button", { name: "Review changes and save…" }).click();
     await page.waitForURL("**/policies/support/review");
@@ -241,6 +262,11 @@ describe("the operator console in Chromium", () => {
     expect(texts[2]).toMatch(/^\[POLICY DENIED\]/);
     const denied: any = await client.callTool({ name: "delete_account", arguments: { customer: 1 } });
     expect(denied.isError).toBe(true);
+    // The deny_if rule built in the form holds, with its message.
+    const refused: any = await client.callTool({ name: "create_refund", arguments: { customer: 1, amount: 50000, reason: "x" } });
+    expect(refused.content[0].text).toBe("[POLICY DENIED] Refund exceeds the policy limit.");
+    const refunded: any = await client.callTool({ name: "create_refund", arguments: { customer: 1, amount: 10, reason: "x" } });
+    expect(refunded.content[0].text).toBe("refunded 10 to customer 1");
     await client.close();
   });
 
@@ -266,9 +292,10 @@ describe("the operator console in Chromium", () => {
     await eventually(() => page.getByText("No records match.").count()).toBe(1);
 
     await page.goto(`${gateway.origin}/console/audit?grant=${grantId}`);
-    // The chart's current hour: 3 allowed (two echo, and initialize is not a call), denied and rate-limited.
+    // The chart's current hour counts tools/call decisions only: echo twice and a refund allowed,
+    // delete_account and the large refund denied, the third echo rate-limited.
     const desc = await page.locator("svg desc").textContent();
-    expect(desc).toContain("2 allowed, 1 denied, 1 rate-limited");
+    expect(desc).toContain("3 allowed, 2 denied, 1 rate-limited");
     expect(await page.locator("svg rect.series-allowed").count()).toBe(1);
     await page.getByRole("button", { name: "Verify chain" }).click();
     await eventually(() => page.locator("#verify-result").textContent()).toContain("Chain intact");
@@ -323,6 +350,17 @@ describe("the operator console in Chromium", () => {
     await page.screenshot({ path: join(SCREENSHOTS, "policy-builder-390.png"), fullPage: false });
     await page.setViewportSize({ width: 1280, height: 900 });
     expect(pageErrors).toEqual([]);
+  });
+
+  it("deletes the revoked grant after asking; its audit log stays readable", async () => {
+    await page.goto(`${gateway.origin}/console/grants/${grantId}`);
+    await page.getByRole("link", { name: "Delete…" }).click();
+    await page.getByRole("button", { name: "Delete the grant" }).click();
+    await page.waitForURL("**/console/grants");
+    expect(await page.getByText(grantId).count()).toBe(0);
+    await page.goto(`${gateway.origin}/console/audit?grant=${grantId}&show=all`);
+    expect(await page.locator("#audit-grant").inputValue()).toBe(grantId);
+    expect(await page.locator("table.audit tbody tr").count()).toBeGreaterThan(5);
   });
 
   it("signs out; the old session no longer opens a page", async () => {

@@ -171,7 +171,17 @@ function AuditPage(props: {
       {props.failure ? <ErrorBox failure={props.failure} /> : null}
       {props.grants.length === 0 ? <Notice>No grants yet: every grant keeps its own audit log.</Notice> : null}
       <form method="get" action="/console/audit" class="filters card">
-        <Select id="audit-grant" name="grant" label="Grant" value={filters.grant} choices={props.grants.map((grant) => [grant.id, `${grant.label} (${grant.serverId})${grant.revoked ? " · revoked" : ""}`])} />
+        <Select
+          id="audit-grant"
+          name="grant"
+          label="Grant"
+          value={filters.grant}
+          choices={[
+            ...props.grants.map((grant): [string, string] => [grant.id, `${grant.label} (${grant.serverId})${grant.revoked ? " · revoked" : ""}`]),
+            // A deleted grant's log stays readable by id.
+            ...(filters.grant !== "" && !props.grants.some((grant) => grant.id === filters.grant) ? [[filters.grant, `${filters.grant} (deleted)`] as [string, string]] : []),
+          ]}
+        />
         <Select id="audit-show" name="show" label="Show" value={filters.show} choices={Object.entries(SHOW).map(([key, value]) => [key, value.label])} />
         <Select id="audit-decision" name="decision" label="Decision" value={filters.decision} choices={Object.entries(DECISIONS).map(([key, value]) => [key, value.label])} />
         <label for="audit-tool">

@@ -1,7 +1,7 @@
 /**
  * Grants: the list, creating one (its token shown once, with ready client configs and copy
- * buttons), a grant's page (label and policy), rotating (the new token shown once) and revoking
- * (after a confirmation). Token pages are answers to a POST, never a URL, and are sent `no-store`.
+ * buttons), a grant's page (label and policy), rotating (the new token shown once), revoking and
+ * deleting a revoked one (each after a confirmation). Token pages are answers to a POST, never a URL, and are sent `no-store`.
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
@@ -234,7 +234,11 @@ function GrantPage(props: { grant: GrantSummary; policies: PolicyHead[]; url: st
           <a class="button danger" href={`${base}/revoke`}>
             Revoke…
           </a>
-        ) : null}
+        ) : (
+          <a class="button danger" href={`${base}/delete`}>
+            Delete…
+          </a>
+        )}
       </div>
       {live ? (
         <form method="post" action={base} class="card">
@@ -284,20 +288,22 @@ grants.post("/grants/:id", async (c) => {
   return c.redirect(`/console${grantPath(loaded.grant.id)}?saved`, 303);
 });
 
-function ConfirmPage(props: { grant: GrantSummary; action: "rotate" | "revoke"; failure?: AdminFailure }) {
+const CONFIRM = {
+  rotate: { title: "Rotate the token of", button: "Rotate the token", text: "The current token stops working on the very next request. The new one is shown once." },
+  revoke: { title: "Revoke", button: "Revoke the grant", text: "Revocation is final: every request with this grant's token is refused from now on, everywhere. The audit log stays readable." },
+  delete: { title: "Delete", button: "Delete the grant", text: "The grant's records go; its audit log stays readable by id (Audit page, or the admin API). A server can be deleted once it has no grants." },
+} as const;
+
+function ConfirmPage(props: { grant: GrantSummary; action: keyof typeof CONFIRM; failure?: AdminFailure }) {
   const { grant, action } = props;
   const base = `/console${grantPath(grant.id)}`;
   return (
-    <Page title={action === "rotate" ? `Rotate the token of “${grant.label}”?` : `Revoke “${grant.label}”?`} nav="grants">
+    <Page title={`${CONFIRM[action].title} “${grant.label}”?`} nav="grants">
       {props.failure ? <ErrorBox failure={props.failure} /> : null}
-      <p>
-        {action === "rotate"
-          ? "The current token stops working on the very next request. The new one is shown once."
-          : "Revocation is final: every request with this grant's token is refused from now on, everywhere. The audit log stays readable."}
-      </p>
+      <p>{CONFIRM[action].text}</p>
       <form method="post" action={`${base}/${action}`} class="inline">
-        <button type="submit" class={action === "revoke" ? "danger" : "primary"}>
-          {action === "rotate" ? "Rotate the token" : "Revoke the grant"}
+        <button type="submit" class={action === "rotate" ? "primary" : "danger"}>
+          {CONFIRM[action].button}
         </button>
         <a href={base}>Cancel</a>
       </form>
@@ -307,6 +313,14 @@ function ConfirmPage(props: { grant: GrantSummary; action: "rotate" | "revoke"; 
 
 grants.get("/grants/:id/rotate", async (c) => c.html(<ConfirmPage grant={(await loadGrant(c)).grant} action="rotate" />));
 grants.get("/grants/:id/revoke", async (c) => c.html(<ConfirmPage grant={(await loadGrant(c)).grant} action="revoke" />));
+grants.get("/grants/:id/delete", async (c) => c.html(<ConfirmPage grant={(await loadGrant(c)).grant} action="delete" />));
+
+grants.post("/grants/:id/delete", async (c) => {
+  const { grant } = await loadGrant(c);
+  const deleted = await adminFor(c)("DELETE", grantPath(grant.id));
+  if (!deleted.ok) return c.html(<ConfirmPage grant={grant} action="delete" failure={deleted.error} />, 409);
+  return c.redirect("/console/grants", 303);
+});
 
 grants.post("/grants/:id/rotate", async (c) => {
   const { grant, url } = await loadGrant(c);

@@ -9,6 +9,7 @@
  *   POST …/review        the diff against the current version, and the save button
  *   POST …/save          PUT through the admin API
  *   GET  …/history       every version's diff against the one before
+ *   GET/POST …/delete    asks, then deletes the name (its grants then deny every call)
  *
  * Errors are the admin API's own: JSON text goes through the strict parser the API uses
  * (src/mcp/json.ts) and documents through `parsePolicy`, so a pointer shown here is the one a save
@@ -111,6 +112,8 @@ function BuilderPage(props: { target: Target; form: BuilderForm; text: string; e
           <>
             {" · "}
             <a href={`${target.base}/history`}>Version history</a>
+            {" · "}
+            <a href={`${target.base}/delete`}>Delete…</a>
           </>
         ) : null}
       </p>
@@ -349,4 +352,33 @@ policies.get("/servers/:id/policies/:name/history", async (c) => {
       ) : null}
     </Page>,
   );
+});
+
+function DeletePolicyPage(props: { target: Target; failure?: AdminFailure }) {
+  const { target } = props;
+  return (
+    <Page title={`Delete policy “${target.name}”?`} nav="servers">
+      {props.failure ? <ErrorBox failure={props.failure} title="Not deleted" /> : null}
+      <p>Grants using “{target.name}” deny every call from their next request until they are given another policy. Its versions stay readable, and saving the name again continues their numbering.</p>
+      <form method="post" action={`${target.base}/delete`} class="inline">
+        <button type="submit" class="danger">
+          Delete “{target.name}”
+        </button>
+        <a href={target.base}>Cancel</a>
+      </form>
+    </Page>
+  );
+}
+
+policies.get("/servers/:id/policies/:name/delete", async (c) => {
+  const target = await loadTarget(c);
+  if (target.current === null) return c.redirect(target.base, 303);
+  return c.html(<DeletePolicyPage target={target} />);
+});
+
+policies.post("/servers/:id/policies/:name/delete", async (c) => {
+  const target = await loadTarget(c);
+  const deleted = await adminFor(c)("DELETE", apiBase(target.server.id, target.name));
+  if (!deleted.ok) return c.html(<DeletePolicyPage target={target} failure={deleted.error} />, 409);
+  return c.redirect(`/console/servers/${encodeURIComponent(target.server.id)}`, 303);
 });
