@@ -87,6 +87,7 @@ const created = await admin("POST", "/grants", { label: "demo-agent", serverId: 
 const config = { mcpServers: { "demo-via-gateway": { type: "http", url: created.url, headers: { Authorization: `Bearer ${created.token}` } } } };
 console.log(`
 mcp-policy-gateway is running on ${origin}
+  console       ${origin}/console   (sign in with the ADMIN_TOKEN from .dev.vars)
   admin API     ${origin}/admin   (Authorization: Bearer <ADMIN_TOKEN from .dev.vars>)
   upstream      ${upstreamUrl}   (demo MCP server)
   policy        "default" v${saved.version} (scripts/demo-policy.json)

@@ -1,16 +1,18 @@
 import { Hono } from "hono";
 import policyJsonSchema from "../docs/policy.schema.json";
 import { admin } from "./admin/routes";
+import { consoleApp } from "./console/routes";
 import { createGateway } from "./gateway/route";
 
-/** The Worker's one Hono app: the MCP gateway under /mcp, the admin API under /admin. */
+/** The Worker's one Hono app: the MCP gateway under /mcp, the admin API under /admin, the operator console under /console. */
 export const app = new Hono<{ Bindings: Env }>();
 
-app.get("/", (c) => c.json({ name: "mcp-policy-gateway", mcp: "/mcp/<grant-id>", admin: "/admin" }));
+app.get("/", (c) => c.json({ name: "mcp-policy-gateway", mcp: "/mcp/<grant-id>", admin: "/admin", console: "/console" }));
 // Public, so editors can fetch it for a policy.json that names it in "$schema" (docs/policy.md).
 app.get("/schema/policy-v1.json", (c) => c.json(policyJsonSchema, 200, { "cache-control": "public, max-age=3600" }));
 app.route("/mcp", createGateway());
 app.route("/admin", admin);
+app.route("/console", consoleApp);
 app.notFound((c) => c.json({ error: "not_found", message: "No such route" }, 404));
 app.onError((error, c) => {
   // Never echo internals (they may carry upstream headers or argument values).

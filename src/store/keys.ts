@@ -33,3 +33,6 @@ export const serverGrantsPrefix = (serverId: string): string => `server-grants:$
 export const catalogueKey = (serverId: string): string => `catalogue:${serverId}`;
 /** Operators' category overrides for a server's tools: one record per server, so tool names never enter a key. */
 export const toolOverridesKey = (serverId: string): string => `tool-overrides:${serverId}`;
+
+/** A console session ended by sign-out (src/console/guard.ts); expires with the session itself. */
+export const consoleSignOutKey = (nonce: string): string => `console-signout:${nonce}`;

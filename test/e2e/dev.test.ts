@@ -19,7 +19,7 @@ afterAll(async () => {
   }
 });
 
-it("npm run dev prints a grant URL, token and client config that work at once", async () => {
+it("npm run dev prints the console URL, and a grant URL, token and client config that work at once", async () => {
   const [gatewayPort, upstreamPort] = [await freePort(), await freePort()];
   dev = spawn(process.execPath, [join(root, "scripts/dev.mjs")], {
     cwd: root,
@@ -40,6 +40,13 @@ it("npm run dev prints a grant URL, token and client config that work at once", 
   const token = /^\s+token\s+(\S+)$/m.exec(output)?.[1];
   expect(url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${gatewayPort}/mcp/g[0-9a-f]{32}$`));
   expect(token).toMatch(/^mpg_g[0-9a-f]{32}_[A-Za-z0-9_-]{43}$/);
+  // The console's URL is printed, and it serves its sign-in page (with its stylesheet, from Workers Static Assets).
+  const consoleUrl = /^\s+console\s+(\S+)/m.exec(output)?.[1];
+  expect(consoleUrl).toBe(`http://127.0.0.1:${gatewayPort}/console`);
+  const signIn = await fetch(`${consoleUrl}/sign-in`);
+  expect(signIn.status).toBe(200);
+  expect(await signIn.text()).toContain('name="token"');
+  expect((await fetch(`${consoleUrl}/assets/console.css`)).headers.get("content-type")).toContain("text/css");
   const config = JSON.parse(output.slice(output.indexOf("{\n"), output.indexOf("\n}\n") + 2));
   expect(config.mcpServers["demo-via-gateway"]).toEqual({ type: "http", url, headers: { Authorization: `Bearer ${token}` } });
 

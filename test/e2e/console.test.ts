@@ -1,0 +1,375 @@
+// The operator console in a real browser: Debian's Chromium driven by playwright-core, against the
+// gateway in workerd (Miniflare) and real upstream MCP servers on 127.0.0.1. One operator's path:
+// sign in, add a server, see its tools classified, start a policy from the recommendation, change a
+// limit and save, create a grant and read its config, call through the gateway with the SDK client
+// using that config, and find the call in the audit view. Screenshots of each page go to
+// docs/console/ (the README shows them). Then: upstream text with markup renders as text, and every
+// page fits 390 px.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { startSdkServer } from "../support/upstreams.mjs";
+import { root, startGateway } from "../support/workerd.mjs";
+
+const SCREENSHOTS = join(root, "docs/console");
+const XSS_SCRIPT = "<script>window.__xss = 'script'</script>";
+const XSS_IMG = `"><img src=x onerror="window.__xss='img'">`;
+
+let gateway: Awaited<ReturnType<typeof startGateway>>;
+let upstream: Awaited<ReturnType<typeof startSdkServer>>;
+let hostile: Awaited<ReturnType<typeof startSdkServer>>;
+let context: BrowserContext;
+let page: Page;
+let userDataDir: string;
+const dialogs: string[] = [];
+const pageErrors: string[] = [];
+
+/** Debian's chromium, as the README and .ci/run install it. */
+function chromiumPath(): string {
+  return execFileSync("which", ["chromium"], { encoding: "utf8" }).trim();
+}
+
+beforeAll(async () => {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  gateway = await startGateway({ assets: true });
+  upstream = await startSdkServer();
+  hostile = await startSdkServer({
+    register: (server: any) => {
+      server.registerTool("lookup", { description: `Looks things up ${XSS_SCRIPT}`, inputSchema: { q: z.string() } }, async () => ({ content: [] }));
+      server.registerTool("render", { title: XSS_IMG, description: `Renders ${XSS_IMG}`, inputSchema: { text: z.string().optional() } }, async () => ({ content: [] }));
+    },
+  });
+  userDataDir = mkdtempSync(join(tmpdir(), "mpg-chromium-"));
+  // Playwright refuses --user-data-dir in args: a persistent context is how it takes a fresh one.
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: chromiumPath(),
+    headless: true,
+    args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    viewport: { width: 1280, height: 900 },
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(8_000);
+  page.on("dialog", async (dialog) => {
+    dialogs.push(dialog.message());
+    await dialog.dismiss();
+  });
+  page.on("pageerror", (error) => pageErrors.push(error.message));
+}, 120_000);
+
+afterAll(async () => {
+  await context?.close();
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await upstream?.close();
+  await hostile?.close();
+  await gateway?.dispose();
+});
+
+// A failed step leaves a picture of the page it failed on (not committed).
+afterEach(async (test) => {
+  if (test.task.result?.state === "fail" && page) await page.screenshot({ path: join(tmpdir(), `console-failed-${test.task.name.slice(0, 20).replace(/\W+/g, "-")}.png`), fullPage: true });
+});
+
+/** htmx answers after a debounce and a round trip: poll for up to 8 s. */
+const eventually = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 8_000, interval: 100 });
+
+const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+
+/** No part of the page is wider than the viewport (390 px phones scroll only down). */
+async function fitsWidth(): Promise<{ scroll: number; viewport: number }> {
+  // Runs in the page: the browser's globals, not Node's.
+  return page.evaluate(() => {
+    const browser = globalThis as any;
+    return { scroll: browser.document.documentElement.scrollWidth as number, viewport: browser.innerWidth as number };
+  });
+}
+
+describe("the operator console in Chromium", () => {
+  let grantId = "";
+  let config: { url: string; headers: Record<string, string> };
+
+  it("1. signs in with the admin token (keyboard only), which appears in no URL or page", async () => {
+    await page.goto(`${gateway.origin}/console`);
+    expect(new URL(page.url()).pathname).toBe("/console/sign-in");
+    await shot("sign-in");
+    await page.getByLabel("Admin token").fill(gateway.adminToken);
+    await page.getByLabel("Admin token").press("Enter");
+    await page.waitForURL("**/console/servers");
+    expect(page.url()).not.toContain(gateway.adminToken);
+    expect(await page.content()).not.toContain(gateway.adminToken);
+    const [cookie] = await context.cookies(`${gateway.origin}/console/`);
+    expect(cookie).toMatchObject({ name: "mpg_console", httpOnly: true, sameSite: "Strict", path: "/console" });
+  });
+
+  it("2-3. adds a server and sees its tools classified, a row expanding to its reasons", async () => {
+    await page.getByLabel("Name", { exact: true }).fill("Demo upstream");
+    await page.getByLabel("Streamable HTTP URL").fill(upstream.url);
+    await page.getByLabel("Id (optional)").fill("demo");
+    await page.getByLabel("Header name 1").fill("X-Api-Key");
+    await page.getByLabel("Value 1").fill("sk-secret-value-123");
+    await page.getByRole("button", { name: "Add server" }).click();
+    await page.waitForURL("**/console/servers/demo");
+    expect(await page.content()).not.toContain("sk-secret-value-123");
+    expect(upstream.requests.at(-1)?.headers["x-api-key"]).toBe("sk-secret-value-123");
+
+    const row = (name: string) => page.locator("tbody.tool").filter({ has: page.getByRole("button", { name, exact: true }) });
+    await eventually(() => row("create_refund").locator(".badge").textContent()).toBe("critical");
+    expect(await row("create_refund").locator(".tag").textContent()).toBe("financial");
+    expect(await row("list_customers").locator(".badge").textContent()).toBe("low");
+    expect(await row("delete_account").locator(".tag").textContent()).toBe("destructive");
+
+    // Keyboard: focus the disclosure and press Enter; the reasons appear.
+    const disclosure = page.getByRole("button", { name: "delete_account", exact: true });
+    await disclosure.focus();
+    await page.keyboard.press("Enter");
+    await eventually(() => disclosure.getAttribute("aria-expanded")).toBe("true");
+    const detail = page.locator(`#${await disclosure.getAttribute("aria-controls")}`);
+    expect(await detail.isVisible()).toBe(true);
+    expect(await detail.textContent()).toContain("delete");
+    await shot("server-catalogue");
+
+    // An override, then cleared again.
+    await detail.getByLabel("Category").selectOption("write");
+    await detail.getByRole("button", { name: "Set" }).click();
+    await page.waitForURL("**/console/servers/demo*");
+    expect(await row("delete_account").locator(".tag").textContent()).toBe("write");
+    await row("delete_account").getByRole("button", { name: "delete_account" }).click();
+    await row("delete_account").getByRole("button", { name: /Clear override/ }).click();
+    await page.waitForURL("**/console/servers/demo*");
+    expect(await row("delete_account").locator(".tag").textContent()).toBe("destructive");
+  });
+
+  it("4. starts from the recommended policy, changes a limit in the builder, reviews the diff and saves", async () => {
+    await page.getByLabel("New policy named").fill("support");
+    await page.getByRole("button", { name: "Open the builder" }).click();
+    await page.waitForURL("**/console/servers/demo/policies/support");
+    await page.getByRole("button", { name: "Start from recommended" }).click();
+    const echo = page.locator("fieldset.tool-row").filter({ has: page.locator("legend", { hasText: /^echo/ }) });
+    const max = echo.getByLabel("Max");
+    await eventually(() => max.inputValue()).toBe("60");
+    const json = page.getByLabel(/Policy JSON/);
+    await eventually(async () => JSON.parse(await json.inputValue()).tools?.echo).toEqual({ limits: [{ counter: "echo_rate", window: "minute", max: 60, scope: "grant" }] });
+    expect(JSON.parse(await json.inputValue()).tools.delete_account).toBeUndefined();
+
+    // A deny_if rule on create_refund: a path offered from its inputSchema, an operator, a number.
+    const refund = page.locator("fieldset.tool-row").filter({ has: page.locator("legend", { hasText: /^create_refund/ }) });
+    await refund.locator("summary").click();
+    await refund.getByRole("button", { name: "Add deny_if rule" }).click();
+    await eventually(() => refund.getByLabel("Argument path").count()).toBe(1);
+    expect(await refund.locator("datalist option").evaluateAll((options) => options.map((o) => (o as unknown as { value: string }).value))).toEqual(["args.customer", "args.amount", "args.reason"]);
+    await refund.getByLabel("Argument path").fill("args.amount");
+    await refund.getByLabel("Operator").selectOption("gt");
+    await eventually(() => refund.getByLabel(/^Value/).getAttribute("inputmode")).toBe("decimal");
+    await refund.getByLabel(/^Value/).fill("10000");
+    await refund.getByLabel(/on_deny/).fill("Refund exceeds the policy limit.");
+    await eventually(async () => JSON.parse(await json.inputValue()).tools.create_refund).toEqual({
+      deny_if: [{ conditions: [{ path: "args.amount", op: "gt", value: 10000 }], on_deny: "Refund exceeds the policy limit." }],
+    });
+
+    // An unfinished value shows the API's error at its JSON pointer; then the real value.
+    await max.fill("2x");
+    await eventually(() => page.locator("#policy-errors").textContent()).toContain("/tools/echo/limits/0/max");
+    await max.fill("2");
+    await eventually(async () => JSON.parse(await json.inputValue()).tools.echo.limits[0].max).toBe(2);
+    await eventually(() => page.locator("#policy-errors").textContent()).toContain("Valid policy");
+
+    // The other way: JSON edited by hand drives the form; broken JSON shows the parser's reason.
+    const document = JSON.parse(await json.inputValue());
+    document.tools.add = { limits: [{ counter: "echo_rate", window: "hour", max: 100 }] };
+    await json.fill(JSON.stringify(document, null, 2));
+    const add = page.locator("fieldset.tool-row").filter({ has: page.locator("legend", { hasText: /^add/ }) });
+    await eventually(() => add.getByLabel("Window").inputValue()).toBe("hour");
+    await eventually(() => add.locator(".limit-foot .hint").textContent()).toContain("echo");
+    await json.fill('{"version":"1","default":"deny","tools":{"echo":{},"echo":{}}}');
+    await eventually(() => page.locator("#policy-errors").textContent()).toContain("duplicate");
+    await json.fill(JSON.stringify({ ...document, tools: { ...document.tools, add: { deny_iff: [] } } }, null, 2));
+    await eventually(() => page.locator("#policy-errors").textContent()).toContain('/tools/add/deny_iff: unknown key "deny_iff" (did you mean "deny_if"?)');
+    await json.fill(JSON.stringify(document, null, 2));
+    await eventually(() => page.locator("#policy-errors").textContent()).toContain("Valid policy");
+    // The viewport, not the full page: the JSON pane is sticky beside the form.
+    await page.evaluate(() => {
+      const browser = globalThis as any;
+      browser.scrollTo(0, 0);
+      browser.document.getElementById("policy-json").scrollTop = 0;
+    });
+    await page.screenshot({ path: join(SCREENSHOTS, "policy-builder.png") });
+
+    await page.getByRole("button", { name: "Review changes and save…" }).click();
+    await page.waitForURL("**/policies/support/review");
+    expect(await page.locator("figure.diff figcaption").textContent()).toContain("New policy (version 1)");
+    expect(await page.locator("figure.diff .line.added").count()).toBeGreaterThan(5);
+    await shot("policy-review");
+    await page.getByRole("button", { name: "Save as version 1" }).click();
+    await page.waitForURL("**/policies/support?saved=1");
+    expect(await page.getByRole("status").first().textContent()).toContain("Saved version 1");
+
+    // A second version: its review shows the one-line change; history shows both diffs.
+    await echo.getByLabel("Max").fill("3");
+    await eventually(async () => JSON.parse(await json.inputValue()).tools.echo.limits[0].max).toBe(3);
+    await page.getByRole("button", { name: "Review changes and save…" }).click();
+    await page.waitForURL("**/review");
+    expect(await page.locator(".line.removed").allTextContents()).toEqual([expect.stringContaining('"max": 2')]);
+    expect(await page.locator(".line.added").allTextContents()).toEqual([expect.stringContaining('"max": 3')]);
+    await page.getByRole("button", { name: "Keep editing" }).click();
+    await eventually(() => page.locator("fieldset.tool-row").filter({ has: page.locator("legend", { hasText: /^echo/ }) }).getByLabel("Max").inputValue()).toBe("3");
+    await echo.getByLabel("Max").fill("2");
+    await eventually(async () => JSON.parse(await json.inputValue()).tools.echo.limits[0].max).toBe(2);
+    await page.getByRole("button", { name: "Review changes and save…" }).click();
+    await page.getByRole("button", { name: "Save as version 2" }).click();
+    await page.waitForURL("**/policies/support?saved=2");
+    await page.getByRole("link", { name: "Version history" }).click();
+    expect(await page.getByRole("heading", { level: 2 }).allTextContents()).toEqual([expect.stringContaining("Version 2"), expect.stringContaining("Version 1")]);
+    await shot("policy-history");
+  });
+
+  it("5. creates a grant: the token once, with ready configs", async () => {
+    await page.getByRole("link", { name: "Grants", exact: true }).click();
+    await page.getByLabel("Label (which agent this is)").fill("support-bot");
+    await page.getByLabel("Server and policy").selectOption({ label: "Demo upstream · support (v2)" });
+    await page.getByRole("button", { name: "Create grant" }).click();
+    await page.getByText("Copy the token now.").waitFor();
+    const token = (await page.locator("#grant-token").textContent())!.trim();
+    expect(token).toMatch(/^mpg_g[0-9a-f]{32}_/);
+    config = JSON.parse((await page.locator("#config-cursor").textContent())!).mcpServers["support-bot"];
+    expect(config).toEqual({ url: expect.stringMatching(/\/mcp\/g[0-9a-f]{32}$/), headers: { Authorization: `Bearer ${token}` } });
+    expect(await page.locator("#config-claude-code").textContent()).toContain(`claude mcp add --transport http support-bot ${config.url}`);
+    expect(JSON.parse((await page.locator("#config-claude-desktop").textContent())!).mcpServers["support-bot"].args[0]).toBe("mcp-remote");
+    expect(await page.locator("#config-inspector").textContent()).toContain("--transport http");
+    grantId = /\/mcp\/(g[0-9a-f]{32})$/.exec(config.url)![1]!;
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: gateway.origin });
+    await page.locator('button[data-copy="grant-token"]').click();
+    await eventually(() => page.evaluate(() => (globalThis as any).navigator.clipboard.readText())).toBe(token);
+    await shot("grant-created");
+    // Reloading the grant's page never shows the token again.
+    await page.goto(`${gateway.origin}/console/grants/${grantId}`);
+    expect(await page.content()).not.toContain(token);
+  });
+
+  it("6. the SDK client calls through the gateway with that config; the limit holds", async () => {
+    const client = new Client({ name: "console-e2e", version: "1.0.0" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: config.headers } }));
+    const texts: string[] = [];
+    for (const message of ["one", "two", "three"]) {
+      const result: any = await client.callTool({ name: "echo", arguments: { message } });
+      texts.push(result.content[0].text);
+    }
+    expect(texts.slice(0, 2)).toEqual(["one", "two"]);
+    expect(texts[2]).toMatch(/^\[POLICY DENIED\]/);
+    const denied: any = await client.callTool({ name: "delete_account", arguments: { customer: 1 } });
+    expect(denied.isError).toBe(true);
+    // The deny_if rule built in the form holds, with its message.
+    const refused: any = await client.callTool({ name: "create_refund", arguments: { customer: 1, amount: 50000, reason: "x" } });
+    expect(refused.content[0].text).toBe("[POLICY DENIED] Refund exceeds the policy limit.");
+    const refunded: any = await client.callTool({ name: "create_refund", arguments: { customer: 1, amount: 10, reason: "x" } });
+    expect(refunded.content[0].text).toBe("refunded 10 to customer 1");
+    await client.close();
+  });
+
+  it("7. sees the calls in the audit view: keys, rule, upstream status, chart, verified chain", async () => {
+    await page.goto(`${gateway.origin}/console/audit?grant=${grantId}&tool=echo`);
+    const rows = page.locator("table.audit tbody tr");
+    await eventually(() => rows.count()).toBe(3);
+    const newest = await rows.first().locator("td").allTextContents();
+    expect(newest.join(" ")).toContain("rate-limited");
+    expect(newest.join(" ")).toContain("/tools/echo/limits/0");
+    const oldest = await rows.last().locator("td").allTextContents();
+    expect(oldest[3]).toContain("allow");
+    expect(oldest[5]).toBe("message");
+    await eventually(async () => (await rows.last().locator("td").nth(6).textContent())?.startsWith("200")).toBe(true);
+
+    // Filter by decision: only the rate-limited call.
+    await page.locator("#audit-decision").selectOption("rate_limited");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await eventually(() => rows.count()).toBe(1);
+    // And by time: a window in the past has none.
+    await page.getByLabel("To (UTC)").fill("2020-01-01T00:00");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await eventually(() => page.getByText("No records match.").count()).toBe(1);
+
+    await page.goto(`${gateway.origin}/console/audit?grant=${grantId}`);
+    // The chart's current hour counts tools/call decisions only: echo twice and a refund allowed,
+    // delete_account and the large refund denied, the third echo rate-limited.
+    const desc = await page.locator("svg desc").textContent();
+    expect(desc).toContain("3 allowed, 2 denied, 1 rate-limited");
+    expect(await page.locator("svg rect.series-allowed").count()).toBe(1);
+    await page.getByRole("button", { name: "Verify chain" }).click();
+    await eventually(() => page.locator("#verify-result").textContent()).toContain("Chain intact");
+    await shot("audit");
+  });
+
+  it("rotate shows the new token once; revoke asks first, then refuses the grant's calls", async () => {
+    await page.goto(`${gateway.origin}/console/grants/${grantId}`);
+    await page.getByRole("link", { name: "Rotate token…" }).click();
+    await page.getByRole("button", { name: "Rotate the token" }).click();
+    await page.getByText("The previous token no longer works.").waitFor();
+    const rotated = (await page.locator("#grant-token").textContent())!.trim();
+    expect(`Bearer ${rotated}`).not.toBe(config.headers.Authorization);
+    await page.goto(`${gateway.origin}/console/grants/${grantId}`);
+    await page.getByRole("link", { name: "Revoke…" }).click();
+    expect(await page.getByRole("heading", { level: 1 }).textContent()).toContain("Revoke");
+    await page.getByRole("button", { name: "Revoke the grant" }).click();
+    await page.waitForURL(`**/console/grants/${grantId}`);
+    expect(await page.locator(".badge.revoked").count()).toBe(1);
+    const refused = await fetch(config.url, { method: "POST", headers: { authorization: `Bearer ${rotated}`, "content-type": "application/json", accept: "application/json, text/event-stream" }, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' });
+    expect(refused.status).toBe(401);
+  });
+
+  it("renders upstream tool names and descriptions with markup as text (no script runs)", async () => {
+    await page.goto(`${gateway.origin}/console/servers`);
+    await page.getByLabel("Name", { exact: true }).fill("Hostile");
+    await page.getByLabel("Streamable HTTP URL").fill(hostile.url);
+    await page.getByLabel("Id (optional)").fill("hostile");
+    await page.getByRole("button", { name: "Add server" }).click();
+    await page.waitForURL("**/console/servers/hostile");
+    expect(await page.locator("td.description").allTextContents()).toEqual([`Looks things up ${XSS_SCRIPT}`, `Renders ${XSS_IMG}`]);
+    expect(await page.getByText(XSS_IMG, { exact: true }).count()).toBe(1);
+    await page.goto(`${gateway.origin}/console/servers/hostile/policies/p`);
+    await page.getByRole("button", { name: "Start from recommended" }).click();
+    await eventually(() => page.locator("fieldset.tool-row").count()).toBe(2);
+    expect(await page.locator(".tool-row .description").allTextContents()).toContain(`Renders ${XSS_IMG}`);
+    const render = page.locator("fieldset.tool-row").filter({ hasText: "Renders" });
+    expect(await render.locator("legend").textContent()).toContain("render");
+    expect(await page.evaluate(() => (globalThis as any).__xss)).toBeUndefined();
+    expect(await page.locator('img[src="x"], body script:not([src])').count()).toBe(0);
+    expect(dialogs).toEqual([]);
+  });
+
+  it("every page fits 390 px wide", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const path of ["/console/servers", "/console/servers/demo", "/console/servers/demo/policies/support", "/console/servers/demo/policies/support/history", "/console/grants", `/console/grants/${grantId}`, `/console/audit?grant=${grantId}`]) {
+      await page.goto(`${gateway.origin}${path}`);
+      const { scroll, viewport } = await fitsWidth();
+      expect({ path, scroll }).toEqual({ path, scroll: viewport });
+    }
+    await page.goto(`${gateway.origin}/console/servers/demo/policies/support`);
+    await page.screenshot({ path: join(SCREENSHOTS, "policy-builder-390.png"), fullPage: false });
+    await page.setViewportSize({ width: 1280, height: 900 });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("deletes the revoked grant after asking; its audit log stays readable", async () => {
+    await page.goto(`${gateway.origin}/console/grants/${grantId}`);
+    await page.getByRole("link", { name: "Delete…" }).click();
+    await page.getByRole("button", { name: "Delete the grant" }).click();
+    await page.waitForURL("**/console/grants");
+    expect(await page.getByText(grantId).count()).toBe(0);
+    await page.goto(`${gateway.origin}/console/audit?grant=${grantId}&show=all`);
+    expect(await page.locator("#audit-grant").inputValue()).toBe(grantId);
+    expect(await page.locator("table.audit tbody tr").count()).toBeGreaterThan(5);
+  });
+
+  it("signs out; the old session no longer opens a page", async () => {
+    await page.goto(`${gateway.origin}/console/servers`);
+    const [cookie] = await context.cookies(`${gateway.origin}/console/`);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL("**/console/sign-in?signed-out");
+    const reused = await fetch(`${gateway.origin}/console/servers`, { headers: { cookie: `${cookie!.name}=${cookie!.value}` }, redirect: "manual" });
+    expect(reused.status).toBe(303);
+    expect(reused.headers.get("location")).toBe("/console/sign-in");
+  });
+});
