@@ -14,6 +14,7 @@ import { z } from "zod";
 import { CATEGORIES, classifyTool, overriddenClassification, type Category, type Classification, type Risk } from "../catalogue/classify";
 import { explanationsOf, recommendedPolicy, recommendForTool, type ToolRecommendation } from "../catalogue/recommend";
 import { refreshCatalogue } from "../catalogue/refresh";
+import { checkPins } from "./server-object";
 import { getCatalogue, getToolOverrides, overridableToolName, putToolOverrides, type CatalogueRecord, type SnapshotTool, type ToolOverride } from "../store/catalogue";
 import type { ServerRecord } from "../store/servers";
 import { readBody, validate } from "./body";
@@ -93,7 +94,7 @@ catalogue.post("/servers/:id/discover", async (c) => {
   if (discovery.outcome === "failed") {
     throw new AdminError(502, "discovery_failed", `Discovering the tools of server ${server.id} failed: ${discovery.error.message}`, discovery);
   }
-  return c.json({ serverId: server.id, discovery });
+  return c.json({ serverId: server.id, discovery, quarantined: await checkPins(c.env, server.id) });
 });
 
 catalogue.get("/servers/:id/tools", async (c) => {

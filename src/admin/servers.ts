@@ -10,6 +10,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { refreshCatalogue } from "../catalogue/refresh";
+import { checkPins } from "./server-object";
 import { newServerId } from "../grant/token";
 import { deleteCatalogue } from "../store/catalogue";
 import { listServerGrants } from "../store/grants";
@@ -92,7 +93,8 @@ servers.patch("/servers/:id", async (c) => {
   // Another upstream or other credentials may list other tools.
   if (patch.url === undefined && patch.headers === undefined) return c.json(serverView(server));
   const discovery = await refreshCatalogue(c.env.RECORDS, server);
-  return c.json({ ...serverView(server), discovery });
+  const quarantined = discovery.outcome === "ok" ? await checkPins(c.env, server.id) : null;
+  return c.json({ ...serverView(server), discovery, quarantined });
 });
 
 servers.delete("/servers/:id", async (c) => {

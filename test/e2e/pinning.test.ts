@@ -120,4 +120,14 @@ describe("a tool whose definition changes after approval", () => {
     expect(text(await carol.callTool({ name: "transfer", arguments: { amount: 2 } }))).toBe("moved 2");
     await carol.close();
   });
+
+  it("a discovery the operator runs quarantines a changed tool before any agent lists it", async () => {
+    // Carol's change above ("Changed once more") was never listed by a pinning grant.
+    const discovered = await admin("POST", `/servers/${serverId}/discover`);
+    expect(discovered.quarantined).toEqual(["transfer"]);
+    const denied = await alice.client.callTool({ name: "transfer", arguments: { amount: 3 } });
+    expect((denied._meta as any)["io.mcp-policy-gateway/decision"]).toEqual({ code: "tool_changed", rule: "/pin_tools" });
+    expect((await admin("POST", `/servers/${serverId}/tools/transfer/approve`)).approved).toBe(true);
+    expect(text(await alice.client.callTool({ name: "transfer", arguments: { amount: 3 } }))).toBe("moved 3");
+  });
 });
