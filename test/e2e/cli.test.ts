@@ -446,7 +446,7 @@ describe("grants", () => {
       mpg(["grants", "list", "--json"]),
       mpg(["grants", "show", grantId]),
       mpg(["grants", "show", grantId, "--json"]),
-      ...clients.map((client) => mpg(["grants", "create", `bot-${client}`, "--server", "shop", "--client", client, "--json"])),
+      ...clients.map((client) => mpg(["grants", "create", `bot-${client}`, "--server", "shop", "--client", client, "--json", ...(client === "cursor" ? ["--region", "weur"] : [])])),
     ]);
     for (const [i, client] of clients.entries()) {
       const run = perClient[i]!;
@@ -455,6 +455,7 @@ describe("grants", () => {
       expect(answer).toMatchObject({ grant: { label: `bot-${client}`, serverId: "shop", policyName: null }, token: expect.stringMatching(/^mpg_g/), url: expect.stringContaining("/mcp/g"), serverUrl: `${gateway.origin}/mcp/shop` });
       const config = answer.clientConfig;
       expect(config.client).toBe(client);
+      if (client === "cursor") expect(answer.grant.placement).toEqual({ region: "weur", createdFrom: expect.toBeOneOf([expect.any(String), null]) });
       if (client === "cursor") expect(config.value).toEqual({ mcpServers: { [`bot-${client}`]: { url: answer.url, headers: { Authorization: `Bearer ${answer.token}` } } } });
       if (client === "vscode") {
         expect(config.value.servers[`bot-${client}`]).toEqual({ type: "http", url: answer.url, headers: { Authorization: `Bearer \${input:bot-${client}-token}` } });
@@ -472,7 +473,8 @@ describe("grants", () => {
     expect(listJson.json().grants.find((g: any) => g.id === grantId)).toEqual({ id: grantId, label: "support-bot", serverId: "shop", policyName: "agents", created: expect.any(String), revoked: null, rotated: null, placement: { region: null, createdFrom: expect.toBeOneOf([expect.any(String), null]) } });
 
     expect(shown.stdout).toMatch(/policy: +agents version 1/);
-    expect(shown.stdout).toContain(`url:     ${url}`);
+    expect(shown.stdout).toMatch(new RegExp(`^url: +${url.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`, "m"));
+    expect(shown.stdout).toMatch(/^placement: +(near \S+, where it was created|where it was created \(location unknown\))$/m);
     neverShows(shown, token!);
     expect(shownJson.json()).toMatchObject({ id: grantId, policyVersion: 1, policySha256: expect.any(String), upstreamVersion: 1 });
 

@@ -20,6 +20,8 @@ interface GrantRecord {
   created: string;
   revoked: string | null;
   rotated: string | null;
+  /** Where the grant's Durable Object lives: the location hint asked for, or where it was created from. */
+  placement?: { region: string | null; createdFrom: string | null };
 }
 
 interface GrantView extends GrantRecord {
@@ -29,6 +31,12 @@ interface GrantView extends GrantRecord {
 }
 
 const status = (grant: GrantRecord, colours: Palette) => (grant.revoked === null ? colours.green("active") : colours.red("revoked"));
+
+function placementOf(grant: GrantRecord): string {
+  const { region = null, createdFrom = null } = grant.placement ?? {};
+  if (region !== null) return `region ${region} (location hint)`;
+  return createdFrom === null ? "where it was created (location unknown)" : `near ${createdFrom}, where it was created`;
+}
 
 function clientOption(value: string | undefined): ClientName | undefined {
   if (value === undefined) return undefined;
@@ -98,6 +106,7 @@ function createGrant(grants: Command, cli: Cli): void {
     .option("--policy <name>", "the server's policy it runs under; without one it denies every call")
     .option("--client <client>", CLIENT_HELP)
     .option("--name <name>", "the server name in the client config (default: the label)")
+    .option("--region <hint>", "place the grant's Durable Object near its agents: a location hint such as weur or enam (the gateway names the valid ones)")
     .addHelpText(
       "after",
       `
@@ -106,13 +115,14 @@ Examples:
   $ mpg grants create ci-agent --server crm --policy read-only --json`,
     )
     .action(
-      action<{ server: string; policy?: string; client?: string; name?: string }>(async ([label], options) => {
+      action<{ server: string; policy?: string; client?: string; name?: string; region?: string }>(async ([label], options) => {
         const client = clientOption(options.client);
         const api = await cli.gateway(options);
         const created = await api.post<{ grant: GrantView; token: string; url: string; serverUrl: string }>("/grants", {
           label,
           serverId: options.server,
           ...(options.policy === undefined ? {} : { policyName: options.policy }),
+          ...(options.region === undefined ? {} : { region: options.region }),
         });
         const config = client === undefined ? undefined : clientConfig(client, { name: options.name ?? label!, url: created.url, token: created.token });
         if (options.json) {
@@ -148,6 +158,7 @@ function showGrant(grants: Command, cli: Cli): void {
               ["status", grant.revoked === null ? status(grant, colours) : `${status(grant, colours)} at ${grant.revoked}`],
               ["created", grant.created],
               ["rotated", grant.rotated ?? "never"],
+              ["placement", placementOf(grant)],
               ["url", `${api.url}/mcp/${grant.id}`],
             ],
             colours,
