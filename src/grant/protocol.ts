@@ -175,12 +175,16 @@ export interface AuditPage {
   next: number | null;
 }
 
-/** One append-only audit record. Never updated or deleted. */
+/**
+ * One append-only audit record. Never updated; deleted only by retention, once archived and covered
+ * by a signed checkpoint (docs/audit.md).
+ */
 export interface AuditRecord {
   seq: number;
   /** ISO time. */
   time: string;
-  type: "decision" | "outcome" | "admin";
+  /** checkpoint, archived and pruned records are the log's own upkeep (src/grant/maintenance.ts). */
+  type: "decision" | "outcome" | "admin" | "checkpoint" | "archived" | "pruned";
   requestId: string | null;
   grantId: string;
   label: string;
@@ -198,13 +202,19 @@ export interface AuditRecord {
   message: string | null;
   /** Sorted argument keys of a tools/call; never values. */
   argKeys: string[] | null;
-  /** outcome records: the decision record's seq. */
+  /** outcome records: the decision record's seq; checkpoint and pruned records: the record they are about; archived: the object's last record. */
   ref: number | null;
   status: number | null;
   latencyMs: number | null;
   /** SHA-256 hex of the previous record's hash and this record's canonical JSON (hash chain). */
   prevHash: string;
   hash: string;
+  /** checkpoint and pruned records only: the hash of record `ref`. Absent from every other record. */
+  headHash?: string;
+  /** checkpoint records only: the Ed25519 signature (base64url) of the checkpoint statement (docs/audit.md). */
+  signature?: { keyId: string; value: string };
+  /** archived records only: the archive object holding records `first`..`ref`, and its SHA-256. */
+  archive?: { key: string; first: number; sha256: string; bytes: number };
 }
 
 export type GrantResult = Result<GrantInfo, GrantError>;
