@@ -113,8 +113,8 @@ const ChainHead = z.object({ seq: z.int().positive(), hash: z.string().regex(/^[
 const StoredRecord = z.looseObject({ seq: z.int().positive(), hash: z.string(), prevHash: z.string() });
 const PendingRecord = z.looseObject({ requestId: z.string() });
 const Counted = z.array(z.tuple([z.string(), z.number()]));
-/** Rows of one multi-row INSERT: SQLite allows 32,766 bound values, and each row binds six. */
-const ROWS_PER_INSERT = 1000;
+/** Rows of one multi-row INSERT: a Durable Object's SQLite allows 100 bound values, and each row binds six. */
+const ROWS_PER_INSERT = 16;
 
 export class CorruptGrantStateError extends Error {
   override readonly name = "CorruptGrantStateError";
