@@ -7,9 +7,11 @@
  * `gate()` call per request authenticates, evaluates, reserves quota and makes the decision record
  * durable; the outcome is recorded after the response (docs/storage.md).
  */
+import type { ExportHeader } from "../audit/export";
 import type { Denial, ToolVisibility } from "../policy/decision";
 import type { PolicyDocument } from "../policy/schema";
 import type { Result } from "../result";
+import type { LogLines } from "./maintenance-storage";
 
 /** Where and how to reach a server's upstream. `headers` are secrets: never logged or returned by the API. */
 export interface Upstream {
@@ -244,8 +246,12 @@ export interface GrantObjectApi {
   info(): Promise<GrantInfo | null>;
   /** Records with seq > after, oldest first, at most `limit` (1..1000). */
   readAudit(after: number, limit: number): Promise<AuditPage>;
-  /** Recompute the hash chain; the first broken seq if any. */
+  /** Recompute the hash chain (from where retention left it); the first broken seq if any. */
   verifyAudit(): Promise<{ ok: true; count: number } | { ok: false; brokenAt: number }>;
+  /** The signed header of an export of records after `after` up to `until` (docs/audit.md); null when never provisioned. */
+  auditExport(after: number, until: number | null): Promise<ExportHeader | null>;
+  /** Stored records after `after` up to `through`, at most `limit` (1..1000), exactly as stored. */
+  readAuditLines(after: number, through: number, limit: number): Promise<LogLines>;
 
   /** The hot path: authenticate, evaluate, reserve, and make the decision record(s) durable, in one step. */
   gate(req: GateRequest): Promise<GateResult>;
