@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { auditKeyPair } from "../../scripts/audit-keygen.mjs";
 import { quietRuntimeStdio } from "./runtime-noise.mjs";
 
 const run = promisify(execFile);
@@ -33,31 +34,44 @@ export function gatewayBundle() {
 }
 
 /**
- * Starts the gateway on 127.0.0.1 (random port) with in-memory KV and Durable Objects.
- * `persistTo` keeps Durable Object and KV storage in that folder (otherwise in memory), so a test
- * can look at what was stored.
- * @param {{ adminToken?: string, vars?: Record<string,string>, port?: number, persistTo?: string }} [options]
- * @returns {Promise<{ url: URL, origin: string, adminToken: string, mf: Miniflare, dispose: () => Promise<void> }>}
+ * Starts the gateway on 127.0.0.1 (random port) with in-memory KV, Durable Objects and R2.
+ * `persistTo` keeps Durable Object, KV and R2 storage in that folder (otherwise in memory), so a
+ * test can look at what was stored. Each gateway gets a fresh AUDIT_SIGNING_KEY (its public key is
+ * `auditPublicKey`; `vars: { AUDIT_SIGNING_KEY: "" }` turns signing off) and the R2 bucket
+ * AUDIT_ARCHIVE from wrangler.toml (`archive: false` leaves it out; `archive()` reads it).
+ * @param {{ adminToken?: string, vars?: Record<string,string>, port?: number, persistTo?: string, archive?: boolean }} [options]
+ * @returns {Promise<{ url: URL, origin: string, adminToken: string, auditPublicKey: string, archive: () => Promise<any>, mf: Miniflare, dispose: () => Promise<void> }>}
  */
 export async function startGateway(options = {}) {
   const adminToken = options.adminToken ?? "e2e-admin-token";
   const scriptPath = await gatewayBundle();
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"));
+  const auditKey = await auditKeyPair();
   const mf = new Miniflare({
     ...workerOptions,
+    ...(options.archive === false ? { r2Buckets: {} } : {}),
     modules: true,
     scriptPath,
     modulesRoot: dirname(scriptPath),
-    bindings: { ...workerOptions.bindings, GRANT_ID_SECRET: "e2e-grant-id-secret", ...(options.vars ?? {}), ADMIN_TOKEN: adminToken },
+    bindings: {
+      ...workerOptions.bindings,
+      GRANT_ID_SECRET: "e2e-grant-id-secret",
+      AUDIT_SIGNING_KEY: auditKey.privateJwk,
+      ...(options.vars ?? {}),
+      ADMIN_TOKEN: adminToken,
+    },
     host: "127.0.0.1",
     port: options.port ?? 0,
     verbose: false,
     handleRuntimeStdio: quietRuntimeStdio,
-    ...(options.persistTo ? { durableObjectsPersist: join(options.persistTo, "do"), kvPersist: join(options.persistTo, "kv") } : {}),
+    ...(options.persistTo
+      ? { durableObjectsPersist: join(options.persistTo, "do"), kvPersist: join(options.persistTo, "kv"), r2Persist: join(options.persistTo, "r2") }
+      : {}),
   });
   const url = await mf.ready;
   const origin = url.origin;
-  return { url, origin, adminToken, mf, dispose: () => mf.dispose() };
+  const archive = () => mf.getR2Bucket("AUDIT_ARCHIVE");
+  return { url, origin, adminToken, auditPublicKey: auditKey.publicKey, archive, mf, dispose: () => mf.dispose() };
 }
 
 export { adminClient } from "./admin.mjs";
