@@ -1,9 +1,9 @@
 /**
  * Signed checkpoints (docs/audit.md, "Checkpoints"): when one is due, and writing it.
  *
- * A checkpoint is due once 1,000 records are not covered by one, or 10 minutes after the first
- * record that is not; so while records are written a checkpoint follows at least every 10 minutes,
- * and an idle log gets none. Upkeep records (checkpoint, archived, pruned) never make one due, or an
+ * A checkpoint is due once 1,000 records (AUDIT_CHECKPOINT_EVERY) are not covered by one, or 10
+ * minutes after the first record that is not; so while records are written a checkpoint follows at
+ * least every 10 minutes, and an idle log gets none. Upkeep records (checkpoint, archived, pruned) never make one due, or an
  * idle grant would sign its own checkpoints for ever.
  *
  * Ed25519 in WebCrypto is asynchronous and gate() must not await, so checkpoints are written by the
@@ -19,6 +19,12 @@ import type { UpkeepHost } from "./maintenance";
 import type { MaintenanceStorage } from "./maintenance-storage";
 
 export const CHECKPOINT_EVERY_RECORDS = 1000;
+
+/** AUDIT_CHECKPOINT_EVERY: records per checkpoint, a whole number from 1; 1,000 when unset or invalid. */
+export function checkpointEvery(value: string | undefined): number {
+  const every = Number(value);
+  return Number.isSafeInteger(every) && every >= 1 ? every : CHECKPOINT_EVERY_RECORDS;
+}
 export const CHECKPOINT_INTERVAL_MS = 10 * 60 * 1000;
 
 /** The latest checkpoint: its own seq, the record it covers up to, and when it was written. */
@@ -30,8 +36,13 @@ export interface CheckpointMark {
 
 /** How many records await a checkpoint, and since when. In memory; rebuilt from the log at start. */
 export class CheckpointCadence {
+  readonly every: number;
   #uncovered = 0;
   #since: number | null = null;
+
+  constructor(every: number) {
+    this.every = every;
+  }
 
   restore(uncovered: number, since: number | null): void {
     this.#uncovered = uncovered;
@@ -47,14 +58,14 @@ export class CheckpointCadence {
     const before = this.#uncovered;
     this.#uncovered += n;
     if (before === 0) this.#since = now;
-    if (before < CHECKPOINT_EVERY_RECORDS && this.#uncovered >= CHECKPOINT_EVERY_RECORDS) return now;
+    if (before < this.every && this.#uncovered >= this.every) return now;
     return before === 0 ? now + CHECKPOINT_INTERVAL_MS : null;
   }
 
   /** When the next checkpoint is due; null when every record is covered. */
   dueAt(): number | null {
     if (this.#uncovered === 0 || this.#since === null) return null;
-    return this.#uncovered >= CHECKPOINT_EVERY_RECORDS ? this.#since : this.#since + CHECKPOINT_INTERVAL_MS;
+    return this.#uncovered >= this.every ? this.#since : this.#since + CHECKPOINT_INTERVAL_MS;
   }
 
   /** A checkpoint now covers `covered` records; those written since it was started still wait. */

@@ -16,7 +16,7 @@ import type { AuditSigner } from "../audit/keys";
 import { auditSigner, logKeyProblem, signingConfigured } from "../audit/signing";
 import { archiveSealed } from "./archive";
 import { GENESIS_HASH, type AuditDraft } from "./audit";
-import { CheckpointCadence, CHECKPOINT_EVERY_RECORDS, sealCheckpoint, type CheckpointMark } from "./checkpoints";
+import { CheckpointCadence, checkpointEvery, sealCheckpoint, type CheckpointMark } from "./checkpoints";
 import { MaintenanceStorage, UPKEEP_KINDS, type LogLines } from "./maintenance-storage";
 import { pruneBatch, retentionMs } from "./retention";
 import type { ActivePolicy, GrantState } from "./state";
@@ -44,7 +44,7 @@ export class LogMaintenance {
   readonly #env: Env;
   readonly #host: UpkeepHost;
   readonly #store: MaintenanceStorage;
-  readonly #cadence = new CheckpointCadence();
+  readonly #cadence: CheckpointCadence;
   readonly #signing: boolean;
   #checkpoint: CheckpointMark | null = null;
   #archivedThrough = 0;
@@ -57,6 +57,7 @@ export class LogMaintenance {
     this.#host = host;
     this.#store = new MaintenanceStorage(sql);
     this.#signing = signingConfigured(env);
+    this.#cadence = new CheckpointCadence(checkpointEvery(env.AUDIT_CHECKPOINT_EVERY));
   }
 
   /** Reads where upkeep stands, for an object that starts with a provisioned grant. */
@@ -67,7 +68,7 @@ export class LogMaintenance {
     const pruned = this.#store.latest("pruned");
     if (pruned !== null && pruned.headHash !== undefined) this.#pruned = { seq: pruned.ref, hash: pruned.headHash };
     if (!this.#signing) return;
-    const uncovered = this.#store.uncovered(this.#checkpoint?.ref ?? 0, CHECKPOINT_EVERY_RECORDS);
+    const uncovered = this.#store.uncovered(this.#checkpoint?.ref ?? 0, this.#cadence.every);
     this.#cadence.restore(uncovered.count, uncovered.firstAt);
   }
 
