@@ -92,6 +92,7 @@ const config = { mcpServers: { "demo-via-gateway": { type: "http", url: created.
 console.log(`
 mcp-policy-gateway is running on ${origin}
   admin API     ${origin}/admin   (Authorization: Bearer <ADMIN_TOKEN from .dev.vars>)
+  audit keys    ${origin}/.well-known/mcp-policy-gateway/audit-keys   (docs/audit.md)
   upstream      ${upstreamUrl}   (demo MCP server)
   policy        "default" v${saved.version} (scripts/demo-policy.json)
 
