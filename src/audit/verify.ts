@@ -49,6 +49,12 @@ const CheckpointFields = z.looseObject({
   signature: z.strictObject({ keyId: z.string(), value: z.string() }),
 });
 
+/**
+ * Hashes kept for checkpoints to name: a checkpoint names a record just before it, so a window this
+ * wide bounds the verifier's memory however long the file and however far apart its checkpoints.
+ */
+const HASHES_KEPT = 100_000;
+
 class Failure extends Error {
   constructor(
     readonly reason: string,
@@ -92,6 +98,7 @@ class ExportCheck {
       throw new Failure(`pruned record ${seq} names another hash for record ${record.ref} than the header's start`, seq);
     }
     this.#hashes.set(seq, hash);
+    if (this.#hashes.size > HASHES_KEPT) this.#hashes.delete(this.#hashes.keys().next().value!);
     this.#last = { seq, hash };
     this.#records++;
   }
@@ -108,9 +115,12 @@ class ExportCheck {
     this.#checkpoints++;
     if (ref < this.#header.start.seq) return; // covers records before this file: only its signature can be checked
     const known = ref === this.#header.start.seq ? this.#header.start.hash : this.#hashes.get(ref);
-    if (known === undefined) throw new Failure(`checkpoint ${record.seq} names record ${ref}, which precedes an earlier checkpoint`, record.seq);
+    if (known === undefined) throw new Failure(`checkpoint ${record.seq} names record ${ref}, before an earlier checkpoint or too far back to check`, record.seq);
     if (known !== headHash) throw new Failure(`checkpoint ${record.seq} signed another hash for record ${ref}: the log was changed after it was signed`, record.seq);
-    for (const seq of this.#hashes.keys()) if (seq <= ref) this.#hashes.delete(seq);
+    for (const seq of this.#hashes.keys()) {
+      if (seq > ref) break; // kept in seq order
+      this.#hashes.delete(seq);
+    }
     this.#coveredThrough = Math.max(this.#coveredThrough, ref);
   }
 

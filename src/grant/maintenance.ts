@@ -92,9 +92,21 @@ export class LogMaintenance {
     if (archiveDue || pruneDue) this.#host.schedule(now);
   }
 
-  /** The alarm's share: seal a checkpoint when one is due, archive what is sealed, prune what may go. */
+  /**
+   * The alarm's share: seal a checkpoint when one is due, archive what is sealed, prune what may go.
+   * Never throws: the alarm's outcome records must not be retried because upkeep failed.
+   */
   async run(now: number): Promise<void> {
     if (!this.#signing || this.#host.state() === null) return;
+    try {
+      await this.#runSteps(now);
+    } catch (error) {
+      console.error(JSON.stringify({ event: "audit_upkeep_failed", grant: this.#host.state()?.grantId ?? null, error: error instanceof Error ? error.name : "unknown" }));
+      this.#wake(now, [], true);
+    }
+  }
+
+  async #runSteps(now: number): Promise<void> {
     const signer = await auditSigner(this.#env);
     if (!signer.ok || signer.value === null) {
       if (!signer.ok) logKeyProblem(signer.error, this.#host.state()?.grantId ?? null);

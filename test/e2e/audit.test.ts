@@ -171,6 +171,9 @@ describe("an export verifies with the public key alone, and every tampering is d
     expect([header.start.seq, header.end.seq]).toEqual([5, covering.seq]);
     const keys = await (await fetch(`${unarchived.origin}/.well-known/mcp-policy-gateway/audit-keys`)).text();
     expect((await verify("stretch", text, keys)).code).toBe(0);
+    const backwards = await fetch(`${unarchived.origin}/admin/grants/${grantWithoutArchive.id}/audit/export?after=10&until=5`, { headers: { authorization: `Bearer ${unarchived.adminToken}` } });
+    expect(backwards.status).toBe(400);
+    expect(((await backwards.json()) as any).error).toBe("invalid_query");
   });
 });
 
