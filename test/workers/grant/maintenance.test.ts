@@ -280,6 +280,22 @@ describe("retention", () => {
   });
 });
 
+describe("storage", () => {
+  it("an allowed call (decision and outcome) grows the grant's object by about 1.4 KB, as docs/audit.md states", async () => {
+    await withGrant({ AUDIT_SIGNING_KEY: undefined }, OPEN, async (open, state) => {
+      const grant = open();
+      const before = state.storage.sql.databaseSize;
+      const calls = 1000;
+      for (let i = 0; i < calls; i++) {
+        await send(grant, [{ kind: "request", method: "tools/call", id: i, tool: "create_refund", args: { amount: 12, currency: "EUR", reason: "x" } }]);
+      }
+      const perCall = (state.storage.sql.databaseSize - before) / calls;
+      expect(perCall).toBeGreaterThan(1000);
+      expect(perCall).toBeLessThan(1800);
+    });
+  });
+});
+
 describe("export", () => {
   it("extends `until` to the checkpoint that covers it, and starts after `after`", async () => {
     const key = await signingKey();
