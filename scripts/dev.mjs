@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { adminClient } from "../test/support/admin.mjs";
+import { auditKeyPair } from "./audit-keygen.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const gatewayPort = Number(process.env.GATEWAY_PORT ?? 8787);
@@ -16,11 +17,14 @@ const origin = `http://127.0.0.1:${gatewayPort}`;
 // The secrets live in .dev.vars (git-ignored): each one missing is generated on first run.
 const devVars = join(root, ".dev.vars");
 const secretOf = (name) => new RegExp(`^${name}=(.*)$`, "m").exec(existsSync(devVars) ? readFileSync(devVars, "utf8") : "")?.[1]?.trim();
-for (const name of ["ADMIN_TOKEN", "GRANT_ID_SECRET"]) {
+// AUDIT_SIGNING_KEY is an Ed25519 private JWK (scripts/audit-keygen.mjs), quoted for dotenv.
+const auditKey = secretOf("AUDIT_SIGNING_KEY") ? null : `'${(await auditKeyPair()).privateJwk}'`;
+for (const name of ["ADMIN_TOKEN", "GRANT_ID_SECRET", "AUDIT_SIGNING_KEY"]) {
   if (secretOf(name)) continue;
   const existing = existsSync(devVars) ? readFileSync(devVars, "utf8") : "";
   const separator = existing === "" || existing.endsWith("\n") ? "" : "\n";
-  writeFileSync(devVars, `${existing}${separator}${name}=${randomBytes(32).toString("base64url")}\n`, { mode: 0o600 });
+  const value = name === "AUDIT_SIGNING_KEY" ? auditKey : randomBytes(32).toString("base64url");
+  writeFileSync(devVars, `${existing}${separator}${name}=${value}\n`, { mode: 0o600 });
 }
 const adminToken = secretOf("ADMIN_TOKEN");
 if (!adminToken) throw new Error(".dev.vars has no ADMIN_TOKEN");
@@ -89,6 +93,7 @@ console.log(`
 mcp-policy-gateway is running on ${origin}
   console       ${origin}/console   (sign in with the ADMIN_TOKEN from .dev.vars)
   admin API     ${origin}/admin   (Authorization: Bearer <ADMIN_TOKEN from .dev.vars>)
+  audit keys    ${origin}/.well-known/mcp-policy-gateway/audit-keys   (docs/audit.md)
   upstream      ${upstreamUrl}   (demo MCP server)
   policy        "default" v${saved.version} (scripts/demo-policy.json)
 

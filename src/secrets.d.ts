@@ -5,5 +5,7 @@ declare namespace Cloudflare {
     ADMIN_TOKEN?: string;
     /** MACs grant ids (src/grant/token.ts). When unset, the gateway forwards nothing and no grant can be created. */
     GRANT_ID_SECRET?: string;
+    /** Ed25519 private JWK signing audit checkpoints and exports (src/audit/signing.ts). When unset, nothing is signed. */
+    AUDIT_SIGNING_KEY?: string;
   }
 }

@@ -1,6 +1,7 @@
 /**
  * /admin/grants/:id/audit: the grant's hash-chained audit log, read straight from its Durable Object.
- * It needs no KV record, so the log of a deleted grant stays readable by id.
+ * It needs no KV record, so the log of a deleted grant stays readable by id. `/export` is the signed
+ * NDJSON an auditor verifies offline (docs/audit.md).
  *
  * Filters (`type`, `decision`, `code`, `tool`, `since`, `until`) and newest-first pages
  * (`order=desc`, `before`) are read over the Durable Object's one paged read (src/audit/query.ts),
@@ -9,8 +10,10 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { hourlyCounts, pageBackward, pageForward, type AuditFilter, type ReadAudit } from "../audit/query";
+import { auditSigner, logKeyProblem } from "../audit/signing";
+import { exportBody } from "./audit-export";
 import { validate } from "./body";
-import { notFound } from "./errors";
+import { AdminError, notFound } from "./errors";
 import { callGrant, isGrantId } from "./grant-object";
 
 /** Records one request may read while filtering: ten Durable Object reads. */
@@ -38,6 +41,13 @@ const AuditQuery = z
   .refine((q) => !(q.order === "desc" && q.after !== undefined), { path: ["after"], message: "after needs order=asc" });
 
 const HourlyQuery = z.strictObject({ hours: z.coerce.number().int().min(1).max(168).default(24) });
+
+const ExportQuery = z
+  .strictObject({
+    after: z.coerce.number().int().min(0).default(0),
+    until: z.coerce.number().int().min(0).optional(),
+  })
+  .refine((q) => q.until === undefined || q.until >= q.after, { message: "until must not be before after", path: ["until"] });
 
 /** The id of a grant whose Durable Object was provisioned; never creates state for a made-up id. */
 async function provisionedGrant(env: Env, grantId: string): Promise<string> {
@@ -79,3 +89,21 @@ audit.get("/grants/:id/audit/hourly", async (c) => {
   return c.json({ grantId, ...counts });
 });
 
+audit.get("/grants/:id/audit/export", async (c) => {
+  const { after, until } = validate(ExportQuery, c.req.query(), "invalid_query");
+  const grantId = await provisionedGrant(c.env, c.req.param("id"));
+  const signer = await auditSigner(c.env);
+  if (!signer.ok) {
+    logKeyProblem(signer.error, grantId);
+    throw new AdminError(503, "audit_key_invalid", `AUDIT_SIGNING_KEY is set but cannot be used: ${signer.error}`);
+  }
+  const header = await callGrant(c.env, grantId, (grant) => grant.auditExport(after, until ?? null));
+  if (header === null) throw notFound("grant", grantId);
+  return new Response(exportBody(c.env, grantId, header), {
+    headers: {
+      "content-type": "application/x-ndjson; charset=utf-8",
+      "content-disposition": `attachment; filename="audit-${grantId}-${header.start.seq + 1}-${header.end.seq}.ndjson"`,
+      "cache-control": "no-store",
+    },
+  });
+});

@@ -40,6 +40,14 @@ export function sealRecordJson(d: AuditDraft, prevHash: string): { hash: string;
 }
 
 function linkedRecord(d: AuditDraft, prevHash: string): Omit<AuditRecord, "hash"> {
+  const linked = commonFields(d, prevHash);
+  // Only the log's upkeep records (checkpoint, archived, pruned) carry these; every other record
+  // keeps exactly the fields, and so the hash, it had before they existed.
+  if (d.headHash === undefined && d.signature === undefined && d.archive === undefined) return linked;
+  return { ...linked, headHash: d.headHash, signature: d.signature, archive: d.archive };
+}
+
+function commonFields(d: AuditDraft, prevHash: string): Omit<AuditRecord, "hash"> {
   // Built field by field in code-unit order: canonicalJson then needs no sort, and a record
   // carries exactly AuditRecord's fields whatever the draft held.
   return {
@@ -107,14 +115,25 @@ export function verifyChain(records: Iterable<AuditRecord>, prevHash: string = G
   return verifier.result();
 }
 
+/** Where a stored log begins: after genesis (seq 0), or after the last record retention deleted. */
+export interface ChainStart {
+  seq: number;
+  hash: string;
+}
+
 /**
  * Checks a stored log, oldest first, as stored: each record under its own seq (a record moved under
- * another key is as broken as an edited one), each linked to the one before.
+ * another key is as broken as an edited one), each linked to the one before, the first linked to
+ * `start` (the pruned record's statement once retention deleted the oldest records).
  */
-export function verifyStoredChain(rows: Iterable<{ seq: number; record: AuditRecord }>): { ok: true; count: number } | { ok: false; brokenAt: number } {
-  const verifier = new ChainVerifier();
+export function verifyStoredChain(
+  rows: Iterable<{ seq: number; record: AuditRecord }>,
+  start: ChainStart = { seq: 0, hash: GENESIS_HASH },
+): { ok: true; count: number } | { ok: false; brokenAt: number } {
+  const verifier = new ChainVerifier(start.hash);
+  let expected = start.seq + 1;
   for (const { seq, record } of rows) {
-    if (record.seq !== seq) return { ok: false, brokenAt: seq };
+    if (record.seq !== seq || seq !== expected++) return { ok: false, brokenAt: seq };
     if (!verifier.push(record)) break;
   }
   const check = verifier.result();

@@ -25,6 +25,11 @@ export class ChainedLog {
     this.#lastHash = head.hash;
   }
 
+  /** The last record written: its seq (0 before the first) and hash. */
+  get head(): { seq: number; hash: string } {
+    return { seq: this.#nextSeq - 1, hash: this.#lastHash };
+  }
+
   /** The seq the next record will get. */
   get nextSeq(): number {
     return this.#nextSeq;

@@ -1,3 +1,7 @@
+/**
+ * The grant's Durable Object class. Longer than 300 lines because every RPC method, the alarm and
+ * the memory they share must be on this one class; what each decides is in the modules it calls.
+ */
 import { DurableObject } from "cloudflare:workers";
 import { isoTime, systemClock, type Clock } from "../clock";
 import { err, ok } from "../result";
@@ -5,6 +9,7 @@ import { verifyStoredChain, type AuditDraft } from "./audit";
 import { CounterLedger } from "./counters";
 import { admitRefusal, type RefusalWindow } from "./decide";
 import { planGate, type GatePlan } from "./gate";
+import { LogMaintenance, type ExportHeader, type LogLines } from "./maintenance";
 import type { AuditPage, GateRequest, GateResult, GrantInfo, GrantObjectApi, GrantProvision, GrantResult, PolicySnapshot, Settlement, Upstream } from "./protocol";
 import { ChainedLog } from "./log";
 import { draftRecord } from "./records";
@@ -36,6 +41,7 @@ const plainFacts = (at: number): RowFacts => ({ at, requestSeq: null, counted: n
  */
 export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
   readonly #storage: GrantStorage;
+  readonly #maintenance: LogMaintenance;
   readonly #clock: Clock = systemClock;
   #state: GrantState | null = null;
   #policy: ActivePolicy | null = null;
@@ -58,6 +64,12 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
     this.#storage = new GrantStorage(ctx.storage);
     this.#log = new ChainedLog(this.#storage);
     this.#sessions = new SessionTable(Number(env.SESSION_IDLE_MS) || DEFAULT_SESSION_IDLE_MS);
+    // Checkpoints, archive, retention and export headers (docs/audit.md), lent what they need.
+    this.#maintenance = new LogMaintenance(env, ctx.storage.sql, {
+      state: () => this.#state, policy: () => this.#policy, head: () => this.#log.head,
+      append: (draft, at, more) => (this.#write([draft], [plainFacts(at)], () => more(this.#log.nextSeq)) ? this.#log.nextSeq - 1 : null),
+      oldestPending: () => this.#pending.keys().next().value ?? null, schedule: (at) => this.#scheduleAlarm(at),
+    });
     const now = this.#clock();
     const loaded = this.#storage.load((state) => activePolicy(state, null)?.retentionMs ?? DAY_MS, now);
     if (loaded === null) return;
@@ -67,8 +79,10 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
     for (const p of loaded.pending) this.#pending.set(p.seq, p);
     for (const s of loaded.sessions) this.#sessions.restore(s.id, s.lastUsed, now);
     for (const t of loaded.tasks) this.#tasks.add(t);
+    this.#maintenance.load();
     void ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
+      this.#maintenance.resume(now);
     });
   }
 
@@ -170,7 +184,7 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
     if (closing !== null) this.#sessions.close(closing);
   }
 
-  /** Records an "unknown" outcome for every request still pending after the deadline. */
+  /** Records an "unknown" outcome for every request still pending after the deadline, then the log's upkeep. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     const state = this.#state;
@@ -186,6 +200,7 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
       if (this.#recordedUnknown.size > LATE_OUTCOMES_KEPT) this.#recordedUnknown.delete(this.#recordedUnknown.keys().next().value!);
     }
     if (next !== null) this.#scheduleAlarm(next);
+    await this.#maintenance.run(now);
   }
 
   // ---- admin ------------------------------------------------------------------------------
@@ -239,7 +254,15 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
   }
 
   async verifyAudit(): Promise<{ ok: true; count: number } | { ok: false; brokenAt: number }> {
-    return verifyStoredChain(this.#state === null ? [] : this.#storage.allRecords());
+    return verifyStoredChain(this.#state === null ? [] : this.#storage.allRecords(), this.#maintenance.chainStart());
+  }
+
+  async auditExport(after: number, until: number | null): Promise<ExportHeader | null> {
+    return this.#maintenance.exportHeader(after, until, this.#clock());
+  }
+
+  async readAuditLines(after: number, through: number, limit: number): Promise<LogLines> {
+    return this.#state === null ? { lines: [], first: null, last: null } : this.#maintenance.readLines(after, through, limit);
   }
 
   // ---- internals --------------------------------------------------------------------------
@@ -267,15 +290,19 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
   }
 
   #write(drafts: AuditDraft[], facts: RowFacts[], more: (() => void) | null): boolean {
-    return this.#log.append(drafts, facts, more, this.#state?.grantId ?? null);
+    if (!this.#log.append(drafts, facts, more, this.#state?.grantId ?? null)) return false;
+    this.#maintenance.written(drafts, facts[0]?.at ?? 0);
+    return true;
   }
 
   #expectOutcome(pending: PendingRow): void {
     this.#pending.set(pending.seq, pending);
-    if (this.#alarmAt === null) this.#scheduleAlarm(pending.at + OUTCOME_DEADLINE_MS);
+    this.#scheduleAlarm(pending.at + OUTCOME_DEADLINE_MS);
   }
 
+  /** Sets the alarm for `at` unless it is already set for an earlier time. */
   #scheduleAlarm(at: number): void {
+    if (this.#alarmAt !== null && this.#alarmAt <= at) return;
     this.#alarmAt = at;
     // Not awaited: the write joins this storage step and the output gate waits for it.
     void this.ctx.storage.setAlarm(at);

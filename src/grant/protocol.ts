@@ -7,10 +7,12 @@
  * `gate()` call per request authenticates, evaluates, reserves quota and makes the decision record
  * durable; the outcome is recorded after the response (docs/storage.md).
  */
+import type { ExportHeader } from "../audit/export";
 import type { Denial, ToolVisibility } from "../policy/decision";
 import type { LimitRequest } from "../policy/evaluate";
 import type { PolicyDocument } from "../policy/schema";
 import type { Result } from "../result";
+import type { LogLines } from "./maintenance-storage";
 
 /** Where and how to reach a server's upstream. `headers` are secrets: never logged or returned by the API. */
 export interface Upstream {
@@ -180,12 +182,16 @@ export interface AuditPage {
   next: number | null;
 }
 
-/** One append-only audit record. Never updated or deleted. */
+/**
+ * One append-only audit record. Never updated; deleted only by retention, once archived and covered
+ * by a signed checkpoint (docs/audit.md).
+ */
 export interface AuditRecord {
   seq: number;
   /** ISO time. */
   time: string;
-  type: "decision" | "outcome" | "admin";
+  /** checkpoint, archived and pruned records are the log's own upkeep (src/grant/maintenance.ts). */
+  type: "decision" | "outcome" | "admin" | "checkpoint" | "archived" | "pruned";
   requestId: string | null;
   grantId: string;
   label: string;
@@ -203,13 +209,19 @@ export interface AuditRecord {
   message: string | null;
   /** Sorted argument keys of a tools/call; never values. */
   argKeys: string[] | null;
-  /** outcome records: the decision record's seq. */
+  /** outcome records: the decision record's seq; checkpoint and pruned records: the record they are about; archived: the object's last record. */
   ref: number | null;
   status: number | null;
   latencyMs: number | null;
   /** SHA-256 hex of the previous record's hash and this record's canonical JSON (hash chain). */
   prevHash: string;
   hash: string;
+  /** checkpoint and pruned records only: the hash of record `ref`. Absent from every other record. */
+  headHash?: string;
+  /** checkpoint records only: the Ed25519 signature (base64url) of the checkpoint statement (docs/audit.md). */
+  signature?: { keyId: string; value: string };
+  /** archived records only: the archive object holding records `first`..`ref`, and its SHA-256. */
+  archive?: { key: string; first: number; sha256: string; bytes: number };
 }
 
 export type GrantResult = Result<GrantInfo, GrantError>;
@@ -239,8 +251,12 @@ export interface GrantObjectApi {
   info(): Promise<GrantInfo | null>;
   /** Records with seq > after, oldest first, at most `limit` (1..1000). */
   readAudit(after: number, limit: number): Promise<AuditPage>;
-  /** Recompute the hash chain; the first broken seq if any. */
+  /** Recompute the hash chain (from where retention left it); the first broken seq if any. */
   verifyAudit(): Promise<{ ok: true; count: number } | { ok: false; brokenAt: number }>;
+  /** The signed header of an export of records after `after` up to `until` (docs/audit.md); null when never provisioned. */
+  auditExport(after: number, until: number | null): Promise<ExportHeader | null>;
+  /** Stored records after `after` up to `through`, at most `limit` (1..1000), exactly as stored. */
+  readAuditLines(after: number, through: number, limit: number): Promise<LogLines>;
 
   /** The hot path: authenticate, evaluate, reserve, and make the decision record(s) durable, in one step. */
   gate(req: GateRequest): Promise<GateResult>;

@@ -1,5 +1,6 @@
 /**
- * A grant's SQLite storage: every SQL statement the grant's Durable Object runs is here.
+ * A grant's SQLite storage: every SQL statement the grant's Durable Object runs is here, except
+ * the log's upkeep (checkpoints, archive, retention, exports: maintenance-storage.ts).
  *
  * Storage layout (docs/storage.md has the full table):
  * - `grant_state`: one JSON row with everything `gate()` enforces (validated with zod on load).
@@ -12,6 +13,7 @@
  * - `session`: upstream Mcp-Session-Ids opened through this grant, with when each was last used.
  * - `task`: upstream task ids created through this grant.
  * - `schema`: which migrations have run.
+ * - `audit_maintenance`: the seq of the latest checkpoint, archived and pruned record.
  *
  * Lifecycle: nothing is created until the grant is provisioned. An object addressed by an id that
  * was never provisioned reads `sqlite_master` once and writes nothing. When the object starts it
@@ -59,6 +61,9 @@ const MIGRATIONS: readonly (readonly string[])[] = [
     `DROP TABLE counter_event`,
     `DROP TABLE pending`,
   ],
+  // Checkpoints, archive and retention: where the latest record of each kind of upkeep is
+  // (src/grant/maintenance-storage.ts).
+  [`CREATE TABLE IF NOT EXISTS audit_maintenance (kind TEXT PRIMARY KEY, seq INTEGER NOT NULL)`],
 ];
 
 /** What a log row says besides its record: the columns the object rebuilds memory from. */
@@ -113,8 +118,8 @@ const ChainHead = z.object({ seq: z.int().positive(), hash: z.string().regex(/^[
 const StoredRecord = z.looseObject({ seq: z.int().positive(), hash: z.string(), prevHash: z.string() });
 const PendingRecord = z.looseObject({ requestId: z.string() });
 const Counted = z.array(z.tuple([z.string(), z.number()]));
-/** Rows of one multi-row INSERT: SQLite allows 32,766 bound values, and each row binds six. */
-const ROWS_PER_INSERT = 1000;
+/** Rows of one multi-row INSERT: a Durable Object's SQLite allows 100 bound values, and each row binds six. */
+const ROWS_PER_INSERT = 16;
 
 export class CorruptGrantStateError extends Error {
   override readonly name = "CorruptGrantStateError";

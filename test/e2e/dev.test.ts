@@ -59,4 +59,7 @@ it("npm run dev prints the console URL, and a grant URL, token and client config
   const denied: any = await client.callTool({ name: "create_refund", arguments: { customer: 1, amount: 50000, reason: "x" } });
   expect(denied.content[0].text).toBe("[POLICY DENIED] Refund exceeds the policy limit.");
   await client.close();
+  // The audit signing key generated into .dev.vars reaches wrangler dev intact.
+  const keys: any = await (await fetch(`http://127.0.0.1:${gatewayPort}/.well-known/mcp-policy-gateway/audit-keys`)).json();
+  expect(keys.keys.map((k: any) => k.status)).toEqual(["active"]);
 }, 120_000);

@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { auditKeyPair } from "../../scripts/audit-keygen.mjs";
 import { quietRuntimeStdio } from "./runtime-noise.mjs";
 
 const run = promisify(execFile);
@@ -33,17 +34,19 @@ export function gatewayBundle() {
 }
 
 /**
- * Starts the gateway on 127.0.0.1 (random port) with in-memory KV and Durable Objects.
- * `persistTo` keeps Durable Object and KV storage in that folder (otherwise in memory), so a test
- * can look at what was stored.
+ * Starts the gateway on 127.0.0.1 (random port) with in-memory KV, Durable Objects and R2.
+ * `persistTo` keeps Durable Object, KV and R2 storage in that folder (otherwise in memory), so a
+ * test can look at what was stored. Each gateway gets a fresh AUDIT_SIGNING_KEY (its public key is
+ * `auditPublicKey`; `vars: { AUDIT_SIGNING_KEY: "" }` turns signing off) and the R2 bucket
+ * AUDIT_ARCHIVE from wrangler.toml (`archive: false` leaves it out; `archive()` reads it).
  *
  * Static assets (the console's CSS and scripts, `[assets]` in wrangler.toml) are served only with
  * `assets: true`. Deployed, `run_worker_first` sends /mcp and /admin straight to the Worker; in
  * Miniflare a JS asset router sits in front of every request instead, and after a refused chunked
  * body it leaves the client's keep-alive connection to be reset (test/e2e/bypass/wire.test.ts failed
  * 2 runs in 4 with it, none in 3 without). The console's browser test and `npm run dev` use assets.
- * @param {{ adminToken?: string, vars?: Record<string,string>, port?: number, persistTo?: string, assets?: boolean }} [options]
- * @returns {Promise<{ url: URL, origin: string, adminToken: string, mf: Miniflare, dispose: () => Promise<void> }>}
+ * @param {{ adminToken?: string, vars?: Record<string,string>, port?: number, persistTo?: string, archive?: boolean, assets?: boolean }} [options]
+ * @returns {Promise<{ url: URL, origin: string, adminToken: string, auditPublicKey: string, archive: () => Promise<any>, mf: Miniflare, dispose: () => Promise<void> }>}
  */
 export async function startGateway(options = {}) {
   const adminToken = options.adminToken ?? "e2e-admin-token";
@@ -51,21 +54,32 @@ export async function startGateway(options = {}) {
   const { workerOptions: configured } = unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"));
   const { assets, ...withoutAssets } = configured;
   const workerOptions = options.assets ? configured : withoutAssets;
+  const auditKey = await auditKeyPair();
   const mf = new Miniflare({
     ...workerOptions,
+    ...(options.archive === false ? { r2Buckets: {} } : {}),
     modules: true,
     scriptPath,
     modulesRoot: dirname(scriptPath),
-    bindings: { ...workerOptions.bindings, GRANT_ID_SECRET: "e2e-grant-id-secret", ...(options.vars ?? {}), ADMIN_TOKEN: adminToken },
+    bindings: {
+      ...workerOptions.bindings,
+      GRANT_ID_SECRET: "e2e-grant-id-secret",
+      AUDIT_SIGNING_KEY: auditKey.privateJwk,
+      ...(options.vars ?? {}),
+      ADMIN_TOKEN: adminToken,
+    },
     host: "127.0.0.1",
     port: options.port ?? 0,
     verbose: false,
     handleRuntimeStdio: quietRuntimeStdio,
-    ...(options.persistTo ? { durableObjectsPersist: join(options.persistTo, "do"), kvPersist: join(options.persistTo, "kv") } : {}),
+    ...(options.persistTo
+      ? { durableObjectsPersist: join(options.persistTo, "do"), kvPersist: join(options.persistTo, "kv"), r2Persist: join(options.persistTo, "r2") }
+      : {}),
   });
   const url = await mf.ready;
   const origin = url.origin;
-  return { url, origin, adminToken, mf, dispose: () => mf.dispose() };
+  const archive = () => mf.getR2Bucket("AUDIT_ARCHIVE");
+  return { url, origin, adminToken, auditPublicKey: auditKey.publicKey, archive, mf, dispose: () => mf.dispose() };
 }
 
 export { adminClient } from "./admin.mjs";

@@ -319,6 +319,15 @@ describe("gate: decisions", () => {
     ]);
   });
 
+  it("a batch of 40 messages is stored whole (more rows than one statement may bind)", async () => {
+    const { stub } = await provisioned();
+    const before = (await allRecords(stub)).length;
+    const batch = Array.from({ length: 40 }, (_, i): MessageSummary => ({ kind: "request", method: "resources/list", id: i }));
+    expect(allowed(await stub.gate(gateRequest(batch))).decisions).toHaveLength(40);
+    expect(await allRecords(stub)).toHaveLength(before + 40);
+    expect(await stub.verifyAudit()).toEqual({ ok: true, count: before + 40 });
+  });
+
   it("GET has no messages: one forward decision and one record", async () => {
     const { stub } = await provisioned();
     const before = (await allRecords(stub)).length;
