@@ -10,6 +10,7 @@
 import type { Denial, ToolVisibility } from "../policy/decision";
 import type { PolicyDocument } from "../policy/schema";
 import type { Result } from "../result";
+import type { ApprovalError, ApprovalRef, ApprovalStatus, ApprovalVerdict, ApprovalView } from "./approvals";
 
 /** Where and how to reach a server's upstream. `headers` are secrets: never logged or returned by the API. */
 export interface Upstream {
@@ -19,6 +20,8 @@ export interface Upstream {
   headers: Record<string, string>;
   /** Bumped on every change of the server record; a grant never goes back to an older one. */
   version: number;
+  /** Where new approval requests are POSTed, and the key that signs them (a secret); absent: none. */
+  approvalWebhook?: { url: string; secret: string } | null;
 }
 
 /** One immutable policy version. */
@@ -106,6 +109,8 @@ export interface GateRequest {
   sessionId: string | null;
   /** Empty for GET and DELETE; one for a normal POST; several for a 2025-03-26 batch. */
   messages: MessageSummary[];
+  /** The gateway's origin, for the link in an approval request a call opens. */
+  origin?: string;
   /**
    * Outcomes of earlier requests of this grant that this Worker isolate has not delivered yet
    * (src/grant/outbox.ts): carrying them here saves a second round trip and a second storage
@@ -180,7 +185,7 @@ export interface AuditRecord {
   seq: number;
   /** ISO time. */
   time: string;
-  type: "decision" | "outcome" | "admin";
+  type: "decision" | "outcome" | "admin" | "approval";
   requestId: string | null;
   grantId: string;
   label: string;
@@ -191,7 +196,10 @@ export interface AuditRecord {
   rpcId: string | number | null;
   tool: string | null;
   policy: PolicyRef | null;
-  /** decision records: "allow" | "deny" | "monitor_deny" | "reject"; outcome records: "ok" | "error" | "unknown"; admin: the action. */
+  /**
+   * decision records: "allow" | "deny" | "monitor_deny" | "reject"; outcome records: "ok" | "error" | "unknown"; admin: the action;
+   * approval records: "requested" | "approved" | "rejected" | "expired" | "consumed".
+   */
   decision: string;
   code: string | null;
   rule: string | null;
@@ -200,6 +208,8 @@ export interface AuditRecord {
   argKeys: string[] | null;
   /** outcome records: the decision record's seq. */
   ref: number | null;
+  /** Approval records, and the decision of a call that needs or consumed an approval; absent elsewhere. */
+  approval?: ApprovalRef;
   status: number | null;
   latencyMs: number | null;
   /** SHA-256 hex of the previous record's hash and this record's canonical JSON (hash chain). */
@@ -247,4 +257,13 @@ export interface GrantObjectApi {
   boundTasks(taskIds: string[]): Promise<string[]>;
   /** Record outcomes after the response; releases reservations when the upstream never received the call. */
   settle(batch: Settlement | Settlement[]): Promise<void>;
+
+  /** One approval request (with its argument values while pending), or null. */
+  approval(id: string, withValues: boolean): Promise<ApprovalView | null>;
+  /** Several, for listing; unknown ids are left out. */
+  approvals(ids: string[]): Promise<ApprovalView[]>;
+  /** Approve or reject; the first decision wins. Appends the audit record. */
+  decideApproval(id: string, verdict: ApprovalVerdict, by: string, reason: string | null): Promise<Result<ApprovalView, ApprovalError>>;
+  /** The request's status once it is no longer pending, or "pending" after `timeoutMs`; null for an unknown id. */
+  awaitApproval(id: string, timeoutMs: number): Promise<ApprovalStatus | null>;
 }

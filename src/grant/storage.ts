@@ -11,6 +11,7 @@
  *   released the request's reservations). Counters and pending outcomes are views of these rows.
  * - `session`: upstream Mcp-Session-Ids opened through this grant, with when each was last used.
  * - `task`: upstream task ids created through this grant.
+ * - `approval`: approval requests (src/grant/approval-storage.ts holds their SQL).
  * - `schema`: which migrations have run.
  *
  * Lifecycle: nothing is created until the grant is provisioned. An object addressed by an id that
@@ -58,6 +59,17 @@ const MIGRATIONS: readonly (readonly string[])[] = [
     `UPDATE audit SET flag = 2, request_seq = json_extract(record, '$.ref') WHERE json_extract(record, '$.type') = 'outcome'`,
     `DROP TABLE counter_event`,
     `DROP TABLE pending`,
+  ],
+  // Approval requests (docs/approvals.md); their SQL is in src/grant/approval-storage.ts.
+  [
+    `CREATE TABLE IF NOT EXISTS approval (
+       id TEXT PRIMARY KEY, tool TEXT NOT NULL, args_sha256 TEXT NOT NULL, args TEXT, policy TEXT NOT NULL,
+       rule TEXT NOT NULL, message TEXT NOT NULL, status TEXT NOT NULL, requested INTEGER NOT NULL, expires INTEGER NOT NULL,
+       decided INTEGER, decided_by TEXT, reason TEXT, request_id TEXT NOT NULL, link TEXT,
+       webhook_attempts INTEGER NOT NULL DEFAULT 0, webhook_next INTEGER, indexed TEXT
+     )`,
+    `CREATE INDEX IF NOT EXISTS approval_call ON approval (tool, args_sha256, requested)`,
+    `CREATE INDEX IF NOT EXISTS approval_open ON approval (status, expires)`,
   ],
 ];
 

@@ -4,8 +4,8 @@
  *
  * Every object is strict: an unknown key is an error, so a typo (`"deny_iff"`, `"limts"`) can never
  * silently drop a rule and weaken a policy. Extensions that are specified but not built yet
- * (`scope: "server"`, `approve_if`, `approval_timeout`, `pin_tools`) are rejected by name for the
- * same reason: accepting and ignoring them would enforce less than the author wrote.
+ * (`scope: "server"`, `pin_tools`) are rejected by name for the same reason: accepting and
+ * ignoring them would enforce less than the author wrote.
  *
  * `parsePolicy` is the only way a document enters the system; what it returns is deeply frozen,
  * and its regular expressions are known to compile with RE2.
@@ -14,6 +14,7 @@ import { z } from "zod";
 import { canonicalJson } from "../canonical-json";
 import { sha256Hex } from "../digest";
 import { err, ok, type Result } from "../result";
+import { DURATION_TEXT, durationSeconds, MAX_APPROVAL_TIMEOUT_SECONDS } from "./duration";
 import { compilePattern } from "./pattern";
 
 export interface PolicyError {
@@ -124,12 +125,26 @@ export const limitSchema = z.strictObject({
 const notSupportedYet = (key: string) =>
   z.never({ error: `"${key}" is not supported yet; remove it (the gateway would not enforce it)` }).optional();
 
+const DURATION_EXPECTED = 'expected a duration such as "30s", "15m" or "24h", or a whole number of seconds';
+
+/** How long an approval request stays open: at most 7 days, since its argument values are kept that long. */
+const approvalTimeoutSchema = z
+  .union([z.string().regex(DURATION_TEXT, { error: DURATION_EXPECTED }), z.number().int({ error: DURATION_EXPECTED }).positive({ error: DURATION_EXPECTED })], expecting(DURATION_EXPECTED))
+  .check((ctx) => {
+    const seconds = durationSeconds(ctx.value);
+    if (seconds !== null && seconds > MAX_APPROVAL_TIMEOUT_SECONDS) {
+      ctx.issues.push({ code: "custom", input: ctx.value, message: `at most 7 days (${MAX_APPROVAL_TIMEOUT_SECONDS} seconds)` });
+    }
+  });
+
 export const toolRulesSchema = z.strictObject({
   require: z.array(ruleSchema, expecting("expected a list of rules")).optional(),
   deny_if: z.array(ruleSchema, expecting("expected a list of rules")).optional(),
+  // Checked only once nothing above denies: a call that passes needs a person's approval.
+  approve_if: z.array(ruleSchema, expecting("expected a list of rules")).optional(),
+  approve: z.boolean(expecting("expected true or false")).optional(),
+  approval_timeout: approvalTimeoutSchema.optional(),
   limits: z.array(limitSchema, expecting("expected a list of limits")).optional(),
-  approve_if: notSupportedYet("approve_if"),
-  approval_timeout: notSupportedYet("approval_timeout"),
 });
 
 const toolName = z.string().min(1, { error: "a tool name cannot be empty" });
@@ -234,7 +249,7 @@ function describe(value: unknown): string {
 
 const KNOWN_KEYS = [
   "$schema", "version", "default", "hide", "all_tools", "tools", "mode",
-  "require", "deny_if", "limits", "conditions", "on_deny",
+  "require", "deny_if", "approve_if", "approve", "approval_timeout", "limits", "conditions", "on_deny",
   "path", "op", "value", "counter", "window", "max", "scope", "cost",
 ];
 

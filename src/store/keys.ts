@@ -33,3 +33,13 @@ export const serverGrantsPrefix = (serverId: string): string => `server-grants:$
 export const catalogueKey = (serverId: string): string => `catalogue:${serverId}`;
 /** Operators' category overrides for a server's tools: one record per server, so tool names never enter a key. */
 export const toolOverridesKey = (serverId: string): string => `tool-overrides:${serverId}`;
+
+/**
+ * The approval listing index: one key per approval request, its summary in the key's metadata
+ * (src/store/approvals.ts). Approval ids embed their grant id, so `approval:<serverId>:apr_<grantId>_`
+ * lists one grant's requests.
+ */
+export const approvalIndexKey = (serverId: string, approvalId: string): string => `approval:${serverId}:${approvalId}`;
+export const APPROVAL_INDEX_PREFIX = "approval:";
+export const approvalServerPrefix = (serverId: string): string => `approval:${serverId}:`;
+export const approvalGrantPrefix = (serverId: string, grantId: string): string => `approval:${serverId}:apr_${grantId}_`;
