@@ -3,6 +3,7 @@
  * error `{ error, message }` (+ `details`). The README's "Admin API" section lists the routes.
  */
 import { Hono } from "hono";
+import { approvals } from "./approvals";
 import { audit } from "./audit";
 import { catalogue } from "./catalogue";
 import { renderAdminError } from "./errors";
@@ -20,3 +21,4 @@ admin.route("/", policies);
 admin.route("/", grants);
 admin.route("/", audit);
 admin.route("/", catalogue);
+admin.route("/", approvals);

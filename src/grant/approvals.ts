@@ -223,7 +223,8 @@ export interface ApprovalView {
   tool: string;
   status: ApprovalStatus;
   argsSha256: string;
-  arguments?: unknown;
+  /** The call's arguments (a JSON object; typed shallowly so the object's RPC can return it). */
+  arguments?: Record<string, string | number | boolean | null | object>;
   policy: PolicyRef;
   rule: string;
   message: string;
@@ -254,6 +255,6 @@ export function approvalView(a: StoredApproval, grant: { grantId: string; label:
     reason: a.reason,
     link: a.link,
   };
-  if (withValues && status === "pending" && a.args !== null) view.arguments = JSON.parse(a.args);
+  if (withValues && status === "pending" && a.args !== null) view.arguments = JSON.parse(a.args) as Record<string, object>;
   return view;
 }

@@ -82,7 +82,7 @@ export function planGate(view: GateView, req: GateRequest): GatePlan {
       ok: true,
       seq: first,
       grant: { id: state.grantId, label: state.label, serverId: state.serverId },
-      upstream: state.upstream,
+      upstream: forwardingUpstream(state.upstream),
       policy: policyRef,
       visibility: visible ? (policy?.visibility ?? NOTHING_VISIBLE) : null,
       decisions,
@@ -146,6 +146,13 @@ function withTakes(events: readonly CountedEvent[], takes: readonly CountedRow[]
   if (own.length === 0) return events;
   let total = events.at(-1)?.total ?? 0;
   return [...events, ...own.map((take) => ({ at: take.at, amount: take.amount, total: (total += take.amount) }))];
+}
+
+/** The upstream as the gateway needs it to forward: the approval webhook (and its secret) stays in the object. */
+function forwardingUpstream(upstream: GrantState["upstream"]): GrantState["upstream"] {
+  if (upstream.approvalWebhook === undefined) return upstream;
+  const { approvalWebhook: _stays, ...forwarding } = upstream;
+  return forwarding;
 }
 
 /** Why the request is not the grant's own, or null. */

@@ -77,6 +77,11 @@ export function parseGrantToken(token: string): { grantId: string } | null {
   return match?.[1] === undefined ? null : { grantId: match[1] };
 }
 
+/** A server's approval webhook signing key: 256 random bits, shown once when the webhook is set. */
+export function newWebhookSecret(): string {
+  return `whsec_${base64url(crypto.getRandomValues(new Uint8Array(32)))}`;
+}
+
 /** SHA-256 of the token, lowercase hex: the only form in which a token is stored. */
 export function hashToken(token: string): string {
   return sha256Hex(token);
