@@ -174,6 +174,18 @@ describe("an approval request is bound to the exact call", () => {
     expect(await stub.approval(id, false)).toMatchObject({ status: "approved" });
   });
 
+  it("a batch that is not forwarded (another message denied) leaves its approval unused", async () => {
+    const { stub } = await provisioned({ ...policyDocument(), tools: { refund: { approve: true } } });
+    const id = pendingId(await stub.gate(gateRequest([refund(big)])));
+    await stub.decideApproval(id, "approve", "admin", null);
+    const batch = await stub.gate(gateRequest([refund(big, 1), { kind: "request", method: "tools/call", id: 2, tool: "not_listed", args: {} }]));
+    if (!batch.ok) throw new Error(batch.reason);
+    expect(batch.decisions.map((d) => d.outcome)).toEqual(["forward", "deny"]);
+    expect(await stub.approval(id, false)).toMatchObject({ status: "approved" });
+    expect((await allRecords(stub)).some((r) => r.decision === "consumed")).toBe(false);
+    expect(decided(await stub.gate(gateRequest([refund(big)])))).toMatchObject({ outcome: "forward" });
+  });
+
   it("a new policy version voids open requests: the call needs a new approval, the old one cannot be approved", async () => {
     const { stub } = await provisioned();
     const id = pendingId(await stub.gate(gateRequest([refund(big)])));
