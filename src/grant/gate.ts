@@ -119,7 +119,7 @@ function decideAll(view: GateView, req: GateRequest, draft: (fields: Partial<Aud
     approvals.push(...(plan.approvals ?? []));
   }
   // One denial keeps a whole batch from the upstream: an approval it would have used stays unused.
-  if (decisions.some((d) => d.outcome === "deny")) approvals.splice(0, approvals.length, ...approvals.filter((c) => c.kind !== "consume"));
+  if (approvals.length > 0 && decisions.some((d) => d.outcome === "deny")) approvals.splice(0, approvals.length, ...approvals.filter((c) => c.kind !== "consume"));
   // After the decisions, so the request's first record stays its first decision.
   for (const change of approvals) {
     drafts.push({ ...changeRecord(view.state, view.now, change), seq: first + drafts.length });
