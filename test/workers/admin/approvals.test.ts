@@ -104,10 +104,14 @@ describe("/admin/approvals", () => {
     const other = await createGrant(serverId, "deploys", "other-bot");
     const mine = await openRequest(grant, "staging");
     const theirs = await openRequest(other, "staging");
-    // The grants' alarms write the listing index.
+    // The grants' alarms write the listing index (run now, or already running on their own).
     await runDurableObjectAlarm(grantStub(grant.id));
     await runDurableObjectAlarm(grantStub(other.id));
-    const byServer = await admin("GET", `/approvals?status=pending&serverId=${serverId}`);
+    let byServer = await admin("GET", `/approvals?status=pending&serverId=${serverId}`);
+    for (let tries = 0; byServer.json.approvals.length < 2 && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      byServer = await admin("GET", `/approvals?status=pending&serverId=${serverId}`);
+    }
     expect(byServer.status).toBe(200);
     expect(byServer.json.approvals.map((a: { id: string }) => a.id).sort()).toEqual([mine, theirs].sort());
     const byGrant = await admin("GET", `/approvals?grantId=${grant.id}`);
