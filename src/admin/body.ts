@@ -49,9 +49,11 @@ export const describeFieldErrors = (errors: readonly FieldError[]): string =>
  * UTF-8 or not JSON the strict parser accepts (a duplicate key, keys differing only in case, a lone
  * surrogate…). The message says why and where, never quoting the body: it may hold credentials.
  */
-export async function readJson(c: Context): Promise<unknown> {
+export async function readJson(c: Context, whenEmpty?: unknown): Promise<unknown> {
   const bytes = await readBodyBytes(c.req.raw, MAX_BODY_BYTES);
   if (bytes === null) throw tooLarge();
+  // Only routes whose body is optional pass `whenEmpty`; elsewhere an empty body is invalid JSON.
+  if (bytes.byteLength === 0 && whenEmpty !== undefined) return whenEmpty;
   const text = decodeUtf8(bytes);
   if (text === null) throw new AdminError(400, "invalid_json", "The request body is not valid UTF-8");
   const parsed = parseStrictJson(text);
@@ -73,6 +75,6 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, code = 
   throw new AdminError(400, code, describeFieldErrors(details), details);
 }
 
-export async function readBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
-  return validate(schema, await readJson(c));
+export async function readBody<S extends z.ZodType>(c: Context, schema: S, whenEmpty?: unknown): Promise<z.output<S>> {
+  return validate(schema, await readJson(c, whenEmpty));
 }

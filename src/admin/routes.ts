@@ -3,6 +3,7 @@
  * error `{ error, message }` (+ `details`). The README's "Admin API" section lists the routes.
  */
 import { Hono } from "hono";
+import { approvals } from "./approvals";
 import { audit } from "./audit";
 import { catalogue } from "./catalogue";
 import { renderAdminError } from "./errors";
@@ -22,3 +23,4 @@ admin.route("/", grants);
 admin.route("/", audit);
 admin.route("/", catalogue);
 admin.route("/", pins);
+admin.route("/", approvals);

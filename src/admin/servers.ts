@@ -11,7 +11,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { refreshCatalogue } from "../catalogue/refresh";
 import { checkPins } from "./server-object";
-import { newServerId } from "../grant/token";
+import { newServerId, newWebhookSecret } from "../grant/token";
 import { deleteCatalogue } from "../store/catalogue";
 import { listServerGrants } from "../store/grants";
 import {
@@ -36,19 +36,34 @@ const CreateServer = z.strictObject({
   name: serverNameSchema,
   url: upstreamUrlSchema,
   headers: upstreamHeadersSchema.optional(),
+  /** Where new approval requests are POSTed (docs/approvals.md); null or absent: nowhere. */
+  approvalWebhook: upstreamUrlSchema.nullable().optional(),
 });
 
 /** `headers` replaces the whole set: values are never shown, so there is nothing to merge against. */
 const UpdateServer = z
-  .strictObject({ name: serverNameSchema, url: upstreamUrlSchema, headers: upstreamHeadersSchema })
+  .strictObject({ name: serverNameSchema, url: upstreamUrlSchema, headers: upstreamHeadersSchema, approvalWebhook: upstreamUrlSchema.nullable() })
   .partial()
-  .refine((patch) => Object.keys(patch).length > 0, "nothing to change: give name, url or headers");
+  .refine((patch) => Object.keys(patch).length > 0, "nothing to change: give name, url, headers or approvalWebhook");
 
-export interface ServerView extends Omit<ServerRecord, "headers"> {
+export interface ServerView extends Omit<ServerRecord, "headers" | "approvalWebhook"> {
   headers: string[];
+  /** The webhook URL's origin followed by "/…" (the rest may be a credential), or null. */
+  approvalWebhook: string | null;
 }
 
-export const serverView = (server: ServerRecord): ServerView => ({ ...server, headers: Object.keys(server.headers) });
+export const serverView = (server: ServerRecord): ServerView => {
+  const { approvalWebhook, ...rest } = server;
+  const webhook = approvalWebhook ?? null;
+  return { ...rest, headers: Object.keys(server.headers), approvalWebhook: webhook === null ? null : `${new URL(webhook.url).origin}/…` };
+};
+
+/** A newly set webhook gets a new signing secret, returned once; null removes the webhook. */
+function webhookOf(url: string | null | undefined, now: string): { record: ServerRecord["approvalWebhook"]; secret?: string } {
+  if (url === undefined || url === null) return { record: null };
+  const secret = newWebhookSecret();
+  return { record: { url, secret, set: now }, secret };
+}
 
 export async function requireServer(kv: KVNamespace, serverId: string): Promise<ServerRecord> {
   const server = await getServer(kv, serverId);
@@ -65,10 +80,12 @@ servers.post("/servers", async (c) => {
     throw new AdminError(409, "server_exists", `A server with id ${JSON.stringify(id)} already exists`);
   }
   const now = new Date().toISOString();
-  const server: ServerRecord = { id, name: body.name, url: body.url, headers: body.headers ?? {}, version: 1, created: now, updated: now };
+  const webhook = webhookOf(body.approvalWebhook, now);
+  const server: ServerRecord = { id, name: body.name, url: body.url, headers: body.headers ?? {}, approvalWebhook: webhook.record, version: 1, created: now, updated: now };
   await putServer(c.env.RECORDS, server);
   const discovery = await refreshCatalogue(c.env.RECORDS, server);
-  return c.json({ ...serverView(server), discovery }, 201);
+  // The only response that carries the webhook's signing secret.
+  return c.json({ ...serverView(server), ...(webhook.secret === undefined ? {} : { approvalWebhookSecret: webhook.secret }), discovery }, 201);
 });
 
 servers.get("/servers", async (c) => {
@@ -82,19 +99,22 @@ servers.get("/servers/:id", async (c) => {
 
 servers.patch("/servers/:id", async (c) => {
   const current = await requireServer(c.env.RECORDS, c.req.param("id"));
-  const patch = await readBody(c, UpdateServer);
-  const server: ServerRecord = { ...current, ...patch, version: current.version + 1, updated: new Date().toISOString() };
+  const { approvalWebhook, ...patch } = await readBody(c, UpdateServer);
+  const now = new Date().toISOString();
+  const webhook = approvalWebhook === undefined ? null : webhookOf(approvalWebhook, now);
+  const server: ServerRecord = { ...current, ...patch, ...(webhook === null ? {} : { approvalWebhook: webhook.record }), version: current.version + 1, updated: now };
   // Revoked grants never reach an upstream again; they need no update.
   const live = (await listServerGrants(c.env.RECORDS, server.id)).filter((grant) => grant.revoked === null);
   const upstream = upstreamOf(server);
   const failed = await pushToGrants(c.env, live, (grant) => grant.setUpstream(upstream));
   if (failed.length > 0) throw pushFailed(`Version ${server.version} of server ${server.id}`, failed, serverView(server));
   await putServer(c.env.RECORDS, server);
+  const shown = { ...serverView(server), ...(webhook?.secret === undefined ? {} : { approvalWebhookSecret: webhook.secret }) };
   // Another upstream or other credentials may list other tools.
-  if (patch.url === undefined && patch.headers === undefined) return c.json(serverView(server));
+  if (patch.url === undefined && patch.headers === undefined) return c.json(shown);
   const discovery = await refreshCatalogue(c.env.RECORDS, server);
   const quarantined = discovery.outcome === "ok" ? await checkPins(c.env, server.id) : null;
-  return c.json({ ...serverView(server), discovery, quarantined });
+  return c.json({ ...shown, discovery, quarantined });
 });
 
 servers.delete("/servers/:id", async (c) => {

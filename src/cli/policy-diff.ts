@@ -28,7 +28,7 @@ export interface PolicyDiff {
 /** Keys in the order docs/policy.md introduces them; anything else (tool names) sorted after. */
 const KEY_ORDER = [
   "$schema", "version", "default", "mode", "hide", "all_tools", "tools",
-  "require", "deny_if", "limits", "conditions", "on_deny", "path", "op", "value",
+  "require", "deny_if", "approve_if", "approve", "approval_timeout", "limits", "conditions", "on_deny", "path", "op", "value",
   "counter", "window", "max", "scope", "cost",
 ];
 

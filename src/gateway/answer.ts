@@ -38,6 +38,12 @@ export function unknownToolAnswer(id: JsonRpcId, tool: string, stateless: boolea
 export function denialAnswer(id: JsonRpcId, denial: Denial, stateless: boolean) {
   const meta: Record<string, unknown> = { code: denial.code, rule: denial.rule };
   if (denial.retryAfter !== undefined) meta.retryAfter = denial.retryAfter;
+  if (denial.approval !== undefined) {
+    // docs/approvals.md: the request to wait for, and when it stops waiting.
+    meta.approvalId = denial.approval.id;
+    meta.expiresAt = denial.approval.expiresAt;
+    if (denial.approval.replaced !== undefined) meta.replaced = denial.approval.replaced;
+  }
   return toolResult(id, `[POLICY DENIED] ${denial.message}`, stateless, { [DECISION_META_KEY]: meta });
 }
 

@@ -1,19 +1,21 @@
 /**
  * The gateway: `/mcp/<grant-id>` (and, for PolicyLayer compatibility, `/mcp/<server-id>`). This
  * file only composes the steps, in the order a request meets them (docs/architecture.md):
- *   authenticate → read → gate (the grant's Durable Object) → answer locally, or
- *   forward → map the upstream's outcome → bind the session → relay the answer → record the outcome.
+ *   authenticate → read → gate (the grant's Durable Object) → answer locally, or hold a call that
+ *   waits for a person's approval, or forward → map the upstream's outcome → bind the session →
+ *   relay the answer → record the outcome.
  * If the grant's Durable Object cannot answer, nothing is forwarded (fail closed).
  */
 import { Hono, type Context } from "hono";
 import { systemClock, type Clock } from "../clock";
-import type { GateResult, Settlement } from "../grant/protocol";
+import type { GateRequest, GateResult, Settlement } from "../grant/protocol";
 import { newRequestId } from "../grant/token";
 import { messagesOf } from "../mcp/jsonrpc";
 import { isStateless, revisionOf } from "../mcp/revision";
 import { deniedAnswers } from "./answer";
 import { authenticate, type Caller } from "./authenticate";
 import { deliverOutcome, gate, grantStub, summaries, type GrantStub } from "./gate";
+import { heldCall, holdForApproval } from "./hold";
 import { readRequest, type McpRequest } from "./read";
 import { relayForwarded } from "./relay";
 import { policyUnavailable, renderRejection, type RejectionContext } from "./rejection";
@@ -28,6 +30,8 @@ export interface Exchange {
   caller: Caller;
   request: McpRequest;
   stub: GrantStub;
+  /** What was asked of the grant's object; asked again for a call held for approval. */
+  gateRequest: GateRequest;
   gated: Extract<GateResult, { ok: true }>;
   context: RejectionContext;
   started: number;
@@ -45,20 +49,27 @@ export function createGateway(clock: Clock = systemClock): Hono<{ Bindings: Env 
     const context = { grantId: caller.value.grantId, requestId: newRequestId() };
     const stub = grantStub(c.env, caller.value.grantId);
     const started = clock();
-    const gated = await gate(
-      stub,
-      context.grantId,
-      { requestId: context.requestId, tokenHash: caller.value.tokenHash, route: caller.value.route, httpMethod: c.req.method, sessionId: c.req.header("mcp-session-id") ?? null, messages: summaries(read) },
-      settings.gateTimeoutMs,
-    );
+    const gateRequest: GateRequest = {
+      requestId: context.requestId,
+      tokenHash: caller.value.tokenHash,
+      route: caller.value.route,
+      httpMethod: c.req.method,
+      sessionId: c.req.header("mcp-session-id") ?? null,
+      messages: summaries(read),
+      origin: new URL(c.req.url).origin,
+    };
+    const gated = await gate(stub, context.grantId, gateRequest, settings.gateTimeoutMs);
     if (gated === null || (!gated.ok && gated.reason === "unavailable")) {
       return renderRejection(policyUnavailable(read.ok ? read.value.body : null, c.req.header("mcp-protocol-version") ?? null), context);
     }
     if (!gated.ok) return renderRejection({ kind: gated.reason === "unknown_session" ? "unknown_session" : "unauthenticated" }, context);
     if (!read.ok) return renderRejection(read.error, context);
     const deliver = (s: Settlement) => deliverOutcome((p) => c.executionCtx.waitUntil(p), stub, context.grantId, s);
-    const exchange: Exchange = { c, clock, caller: caller.value, request: read.value, stub, gated, context, started, deliver };
-    if (gated.decisions.some((d) => d.outcome === "deny")) return answerDenied(exchange);
+    const exchange: Exchange = { c, clock, caller: caller.value, request: read.value, stub, gateRequest, gated, context, started, deliver };
+    if (gated.decisions.some((d) => d.outcome === "deny")) {
+      const held = heldCall(exchange, settings);
+      return held === null ? answerDenied(exchange) : holdForApproval(exchange, held, settings);
+    }
     return relayForwarded(exchange, settings);
   });
   return gateway;

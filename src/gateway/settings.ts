@@ -14,6 +14,10 @@ export interface GatewaySettings {
   maxResponseBytes: number;
   /** The key that MACs grant ids (src/grant/token.ts); null when unset, and then nothing is forwarded. */
   grantIdSecret: string | null;
+  /** How long a call waiting for a person's approval is held open; 0: answer "pending" at once. */
+  approvalHoldMs: number;
+  /** How often a held call's client gets a progress notification. */
+  approvalProgressMs: number;
 }
 
 const cache = new WeakMap<object, GatewaySettings>();
@@ -21,6 +25,11 @@ const cache = new WeakMap<object, GatewaySettings>();
 const positive = (value: string | undefined, fallback: number): number => {
   const n = Number(value);
   return Number.isFinite(n) && n > 0 ? n : fallback;
+};
+
+const nonNegative = (value: string | undefined, fallback: number): number => {
+  const n = Number(value);
+  return value !== undefined && value.trim() !== "" && Number.isFinite(n) && n >= 0 ? n : fallback;
 };
 
 export function gatewaySettings(env: Env): GatewaySettings {
@@ -33,6 +42,9 @@ export function gatewaySettings(env: Env): GatewaySettings {
       gateTimeoutMs: positive(env.GATE_TIMEOUT_MS, 10_000),
       maxResponseBytes: positive(env.MAX_RESPONSE_BYTES, 64 * 1024 * 1024),
       grantIdSecret: env.GRANT_ID_SECRET ? env.GRANT_ID_SECRET : null,
+      // Below the MCP SDKs' 60 s default request timeout, so the client is still there to be answered.
+      approvalHoldMs: nonNegative(env.APPROVAL_HOLD_MS, 45_000),
+      approvalProgressMs: positive(env.APPROVAL_PROGRESS_MS, 10_000),
     };
     cache.set(env, settings);
   }

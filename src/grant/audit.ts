@@ -51,6 +51,8 @@ function commonFields(d: AuditDraft, prevHash: string): Omit<AuditRecord, "hash"
   // Built field by field in code-unit order: canonicalJson then needs no sort, and a record
   // carries exactly AuditRecord's fields whatever the draft held.
   return {
+    // Absent except on approval records: older records keep their exact canonical form.
+    approval: d.approval,
     argKeys: d.argKeys,
     code: d.code,
     decision: d.decision,

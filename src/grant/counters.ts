@@ -1,5 +1,5 @@
 /**
- * Exact rolling-window rate counters (docs/policy.md, evaluation step 6). Pure: no storage, no clock;
+ * Exact rolling-window rate counters (docs/policy.md, evaluation step 8). Pure: no storage, no clock;
  * every function receives `now` in epoch milliseconds.
  *
  * Window rule: an event recorded at `at` counts toward a limit of `windowSeconds` while

@@ -9,6 +9,7 @@ import type { Denial, DenyCode } from "../policy/decision";
 import { evaluateToolCall, type Evaluation, type LimitRequest } from "../policy/evaluate";
 import type { PolicyDocument } from "../policy/schema";
 import { windowSeconds } from "../policy/windows";
+import { decideApproval, type ApprovalChange, type ApprovalContext, type ApprovalRef } from "./approvals";
 import { reserve, type CountedEvent, type CounterTake } from "./counters";
 import type { MessageDecision, MessageSummary } from "./protocol";
 import { argKeysOf, boundedId, boundedText } from "./records";
@@ -27,6 +28,8 @@ export interface DecisionFields {
   code: DenyCode | null;
   rule: string | null;
   message: string | null;
+  /** The approval request a call needs, or the approved one it consumed. */
+  approval?: ApprovalRef;
 }
 
 export interface MessagePlan {
@@ -34,7 +37,12 @@ export interface MessagePlan {
   audit: DecisionFields;
   /** What to add to the counters; non-empty only for a forwarded tools/call with limits. */
   take: CounterTake[];
+  /** Approval requests this message opens, consumes or finds expired (docs/approvals.md). */
+  approvals?: ApprovalChange[];
 }
+
+/** The approval requests of this grant, as a call that needs approval reads them. */
+export type ApprovalLookup = Omit<ApprovalContext, "eventsFor" | "now"> & { requestId: string };
 
 /** What a decision reads besides the policy and the message. */
 export interface DecisionContext {
@@ -44,6 +52,7 @@ export interface DecisionContext {
   /** Whether a task id was created through this grant. */
   taskBound: (taskId: string) => boolean;
   now: number;
+  approvals: ApprovalLookup;
 }
 
 type Forward = Extract<MessageDecision, { outcome: "forward" }>;
@@ -107,6 +116,11 @@ function decideToolCall(
     denial = { code: "hidden", rule: evaluation.rule, message: `Tool ${tool} not found` };
   } else if (policy?.pin_tools === true && context.quarantined.has(tool)) {
     denial = { code: "tool_changed", rule: "/pin_tools", message: `Tool ${JSON.stringify(tool)} changed since it was approved; an operator must review it` };
+  } else if (evaluation.kind === "approve" && !monitor) {
+    return approvalPlan(evaluation, tool, args, context, describe);
+  } else if (evaluation.kind === "approve") {
+    // Monitor mode: nobody is asked and nothing waits; the record says a person would have been.
+    denial = { code: "approval_required", rule: evaluation.approval.rule, message: `Would need a person's approval: ${evaluation.approval.message}` };
   } else {
     const reservation = reserve(grantScoped(evaluation.limits), context.eventsFor, context.now);
     if (reservation.ok) return { decision: forwardWith(evaluation.limits, monitor), audit: describe(null, "allow"), take: reservation.take };
@@ -132,6 +146,25 @@ const grantScoped = (limits: readonly LimitRequest[]): LimitRequest[] => limits.
 function forwardWith(limits: readonly LimitRequest[], monitor: boolean): Forward {
   const server = monitor ? [] : limits.filter((limit) => limit.scope === "server" && limit.cost > 0);
   return server.length === 0 ? FORWARD : { outcome: "forward", monitored: null, server };
+}
+
+/** A call that needs approval: consume an approved request and forward, or answer why not (src/grant/approvals.ts). */
+function approvalPlan(
+  evaluation: Extract<Evaluation, { kind: "approve" }>,
+  tool: string,
+  args: Record<string, unknown>,
+  context: DecisionContext,
+  describe: (denial: Denial | null, decision: DecisionFields["decision"]) => DecisionFields,
+): MessagePlan {
+  const { requestId, ...lookup } = context.approvals;
+  const call = { tool, args, argKeys: argKeysOf(args), requestId };
+  const decided = decideApproval(evaluation.approval, grantScoped(evaluation.limits), call, { ...lookup, eventsFor: context.eventsFor, now: context.now });
+  if (decided.kind === "forward") {
+    return { decision: forwardWith(evaluation.limits, false), audit: { ...describe(null, "allow"), approval: decided.approval }, take: decided.take, approvals: decided.changes };
+  }
+  const audit = describe(decided.denial, "deny");
+  if (decided.approval !== null) audit.approval = decided.approval;
+  return { decision: { outcome: "deny", ...decided.denial }, audit, take: [], approvals: decided.changes };
 }
 
 const CONCEALED = "Hidden tool: the upstream was asked for a tool that does not exist in its place, and its answer relayed";

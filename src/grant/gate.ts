@@ -5,8 +5,10 @@
  */
 import { isoTime } from "../clock";
 import type { AuditDraft } from "./audit";
+import { changed, changeRecord } from "./approval-records";
+import type { ApprovalChange, StoredApproval } from "./approvals";
 import { withReserved } from "./counters";
-import { decideMessage, needsVisibility, tokenHashMatches, type DecisionContext, type DecisionFields } from "./decide";
+import { decideMessage, needsVisibility, tokenHashMatches, type ApprovalLookup, type DecisionContext, type DecisionFields } from "./decide";
 import type { GateRequest, GateResult, MessageDecision } from "./protocol";
 import { draftRecord } from "./records";
 import type { SessionCheck } from "./sessions";
@@ -14,12 +16,13 @@ import type { ActivePolicy, GrantState } from "./state";
 import { AWAITS_OUTCOME, type CountedRow, type RowFacts } from "./storage";
 import { toolVisibility } from "../policy/visibility";
 
-/** What the plan reads from the object's memory. */
-export interface GateView extends DecisionContext {
+/** What the plan reads from the object's memory (and, for approvals, its storage). */
+export interface GateView extends Omit<DecisionContext, "approvals"> {
   state: GrantState;
   policy: ActivePolicy | null;
   nextSeq: number;
   sessionCheck: (id: string, now: number) => SessionCheck;
+  approvals: { latest(tool: string, argsSha256: string): StoredApproval | null; newId(): string };
 }
 
 export type GatePlan =
@@ -35,6 +38,8 @@ export type GatePlan =
       takes: CountedRow[];
       /** The request's first decision seq, when anything is forwarded (its outcome is then awaited). */
       pending: { seq: number } | null;
+      /** Approval requests opened, consumed or found expired; stored with the records. */
+      approvals: ApprovalChange[];
       result: Extract<GateResult, { ok: true }>;
     };
 
@@ -61,7 +66,7 @@ export function planGate(view: GateView, req: GateRequest): GatePlan {
     }
   }
 
-  const { drafts, facts, takes, decisions } = decideAll(view, req, draft);
+  const { drafts, facts, takes, decisions, approvals } = decideAll(view, req, draft);
   const first = view.nextSeq;
   const forwarded = decisions.some((d) => d.outcome === "forward");
   if (forwarded) facts[0]!.flag = AWAITS_OUTCOME;
@@ -72,11 +77,12 @@ export function planGate(view: GateView, req: GateRequest): GatePlan {
     facts,
     takes,
     pending: forwarded ? { seq: first } : null,
+    approvals,
     result: {
       ok: true,
       seq: first,
       grant: { id: state.grantId, label: state.label, serverId: state.serverId },
-      upstream: state.upstream,
+      upstream: forwardingUpstream(state.upstream),
       policy: policyRef,
       visibility: visible ? (policy?.visibility ?? NOTHING_VISIBLE) : null,
       pinTools: policy?.document.pin_tools === true,
@@ -104,16 +110,50 @@ function decideAll(view: GateView, req: GateRequest, draft: (fields: Partial<Aud
     record({ decision: "allow" }, null);
     decisions.push(FORWARD);
   }
-  const context = { ...view, eventsFor: (counter: string) => withReserved(view.eventsFor(counter), takes.filter((take) => take.counter === counter)) };
+  const approvals: ApprovalChange[] = [];
+  const context = {
+    ...view,
+    eventsFor: (counter: string) => withReserved(view.eventsFor(counter), takes.filter((take) => take.counter === counter)),
+    approvals: approvalLookup(view, req, approvals),
+  };
   for (const message of req.messages) {
     const plan = decideMessage(view.policy?.document ?? null, message, context);
     record(plan.audit, plan.take.length > 0 ? plan.take.map((take) => [take.counter, take.amount]) : null);
     for (const take of plan.take) takes.push({ requestSeq: first, counter: take.counter, at: view.now, amount: take.amount });
     decisions.push(plan.decision);
+    approvals.push(...(plan.approvals ?? []));
   }
-  return { drafts, facts, takes, decisions };
+  // One denial keeps a whole batch from the upstream: an approval it would have used stays unused.
+  if (approvals.length > 0 && decisions.some((d) => d.outcome === "deny")) approvals.splice(0, approvals.length, ...approvals.filter((c) => c.kind !== "consume"));
+  // After the decisions, so the request's first record stays its first decision.
+  for (const change of approvals) {
+    drafts.push({ ...changeRecord(view.state, view.now, change), seq: first + drafts.length });
+    facts.push({ at: view.now, requestSeq: null, counted: null, flag: null });
+  }
+  return { drafts, facts, takes, decisions, approvals };
 }
 
+/** The approval requests as a message sees them: stored ones, with this step's own changes on top (a batch's later messages see them). */
+function approvalLookup(view: GateView, req: GateRequest, changes: readonly ApprovalChange[]): ApprovalLookup {
+  return {
+    latest: (tool, argsSha256) => {
+      const own = changes.findLast((c) => c.approval.tool === tool && c.approval.argsSha256 === argsSha256 && c.kind !== "expire");
+      return own === undefined ? view.approvals.latest(tool, argsSha256) : changed(own, view.now);
+    },
+    newId: view.approvals.newId,
+    policy: view.policy?.ref ?? null,
+    origin: req.origin ?? null,
+    requestId: req.requestId,
+  };
+}
+
+
+/** The upstream as the gateway needs it to forward: the approval webhook (and its secret) stays in the object. */
+function forwardingUpstream(upstream: GrantState["upstream"]): GrantState["upstream"] {
+  if (upstream.approvalWebhook === undefined) return upstream;
+  const { approvalWebhook: _stays, ...forwarding } = upstream;
+  return forwarding;
+}
 
 /** Why the request is not the grant's own, or null. */
 function authenticationFailure(grant: GrantState, req: GateRequest): string | null {

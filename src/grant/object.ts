@@ -1,17 +1,23 @@
 /**
- * The grant's Durable Object class. Longer than 300 lines because every RPC method, the alarm and
- * the memory they share must be on this one class; what each decides is in the modules it calls.
+ * The grant's Durable Object class (docs/storage.md, "Durable Object: GrantObject").
+ * Longer than 300 lines because it is the object's whole RPC surface and memory: every method is a
+ * few lines that delegate to a pure module (gate.ts, settle.ts, transitions.ts, approvals.ts, maintenance.ts) or to
+ * a storage class.
  */
 import { DurableObject } from "cloudflare:workers";
 import { isoTime, systemClock, type Clock } from "../clock";
 import { err, ok } from "../result";
 import { verifyStoredChain, type AuditDraft } from "./audit";
 import { CounterLedger } from "./counters";
+import { ApprovalQueue } from "./approval-queue";
+import type { ApprovalError, ApprovalStatus, ApprovalVerdict, ApprovalView } from "./approvals";
 import { admitRefusal, type RefusalWindow } from "./decide";
 import { planGate, type GatePlan } from "./gate";
 import { LogMaintenance, type ExportHeader, type LogLines } from "./maintenance";
 import type { AuditPage, GateRequest, GateResult, GrantInfo, GrantObjectApi, GrantProvision, GrantResult, PolicySnapshot, Settlement, Upstream } from "./protocol";
 import { ChainedLog } from "./log";
+import type { Result } from "../result";
+import { newApprovalId } from "./token";
 import { draftRecord } from "./records";
 import { DEFAULT_SESSION_IDLE_MS, SessionTable } from "./sessions";
 import { OUTCOME_DEADLINE_MS, overdue, planSettlement } from "./settle";
@@ -43,6 +49,7 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
   readonly #storage: GrantStorage;
   readonly #maintenance: LogMaintenance;
   readonly #clock: Clock = systemClock;
+  readonly #approvals: ApprovalQueue;
   #state: GrantState | null = null;
   #policy: ActivePolicy | null = null;
   readonly #ledger = new CounterLedger();
@@ -63,12 +70,20 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
     super(ctx, env);
     this.#storage = new GrantStorage(ctx.storage);
     this.#log = new ChainedLog(this.#storage);
+    this.#approvals = new ApprovalQueue(ctx.storage.sql, {
+      clock: this.#clock,
+      state: () => this.#state,
+      policy: () => this.#policy?.ref ?? null,
+      record: (drafts, more) => this.#write(drafts, drafts.map(() => plainFacts(this.#clock())), more),
+      wakeBy: (at) => this.#wakeBy(at),
+      kv: env.RECORDS,
+    });
     this.#sessions = new SessionTable(Number(env.SESSION_IDLE_MS) || DEFAULT_SESSION_IDLE_MS);
     // Checkpoints, archive, retention and export headers (docs/audit.md), lent what they need.
     this.#maintenance = new LogMaintenance(env, ctx.storage.sql, {
       state: () => this.#state, policy: () => this.#policy, head: () => this.#log.head,
       append: (draft, at, more) => (this.#write([draft], [plainFacts(at)], () => more(this.#log.nextSeq)) ? this.#log.nextSeq - 1 : null),
-      oldestPending: () => this.#pending.keys().next().value ?? null, schedule: (at) => this.#scheduleAlarm(at),
+      oldestPending: () => this.#pending.keys().next().value ?? null, schedule: (at) => this.#wakeBy(at),
     });
     const now = this.#clock();
     const loaded = this.#storage.load((state) => activePolicy(state, null)?.retentionMs ?? DAY_MS, now);
@@ -105,6 +120,7 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
         taskBound: (id) => this.#tasks.has(id),
         quarantined: this.#quarantined,
         sessionCheck: (id, at) => this.#sessions.check(id, at),
+        approvals: { latest: this.#approvals.latest, newId: () => newApprovalId(state.grantId, now) },
       },
       req,
     );
@@ -129,8 +145,13 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
       return { ok: false, reason: "unknown_session" };
     }
     const touch = req.sessionId !== null && this.#sessions.touch(req.sessionId, now) ? req.sessionId : null;
-    const written = this.#write(plan.drafts, plan.facts, touch === null ? null : () => this.#storage.touchSession(touch, now));
-    if (!written) return { ok: false, reason: "unavailable" };
+    const approvals = plan.approvals;
+    const more = () => {
+      if (touch !== null) this.#storage.touchSession(touch, now);
+      this.#approvals.apply(approvals, now);
+    };
+    if (!this.#write(plan.drafts, plan.facts, touch === null && approvals.length === 0 ? null : more)) return { ok: false, reason: "unavailable" };
+    this.#approvals.applied(approvals, now);
     for (const take of plan.takes) this.#ledger.add(take.counter, { at: now, amount: take.amount, seq: take.requestSeq });
     if (plan.pending !== null) this.#expectOutcome({ ...plan.pending, requestId: req.requestId, at: now });
     if (now - this.#prunedAt >= PRUNE_EVERY_MS) this.#pruneCounters(now);
@@ -199,8 +220,28 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
       this.#recordedUnknown.set(pending.seq, pending);
       if (this.#recordedUnknown.size > LATE_OUTCOMES_KEPT) this.#recordedUnknown.delete(this.#recordedUnknown.keys().next().value!);
     }
-    if (next !== null) this.#scheduleAlarm(next);
+    if (next !== null) this.#wakeBy(next);
+    const approvalsNext = await this.#approvals.onAlarm(now);
+    if (approvalsNext !== null) this.#wakeBy(approvalsNext);
     await this.#maintenance.run(now);
+  }
+
+  // ---- approvals (src/grant/approval-queue.ts) --------------------------------------------
+
+  async approval(id: string, withValues: boolean): Promise<ApprovalView | null> {
+    return this.#approvals.view(id, withValues);
+  }
+
+  async approvals(ids: string[]): Promise<ApprovalView[]> {
+    return ids.flatMap((id) => this.#approvals.view(id, false) ?? []);
+  }
+
+  async decideApproval(id: string, verdict: ApprovalVerdict, by: string, reason: string | null): Promise<Result<ApprovalView, ApprovalError>> {
+    return this.#approvals.decide(id, verdict, by, reason);
+  }
+
+  async awaitApproval(id: string, timeoutMs: number): Promise<ApprovalStatus | null> {
+    return this.#approvals.wait(id, timeoutMs);
   }
 
   // ---- admin ------------------------------------------------------------------------------
@@ -278,7 +319,9 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
     const draft = draftRecord(change.state, isoTime(now), "admin", policy?.ref ?? null, { decision: change.action, message: change.detail });
     const written = this.#write([draft], [plainFacts(now)], () => this.#storage.saveState(change.state));
     if (!written) throw new Error("the grant's storage refused the change");
+    const before = this.#policy?.ref.sha256;
     this.#adopt(change.state);
+    if (this.#policy?.ref.sha256 !== before || change.action === "set_policy") this.#approvals.policyChanged(now);
     return ok(infoOf(change.state));
   }
 
@@ -297,11 +340,11 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
 
   #expectOutcome(pending: PendingRow): void {
     this.#pending.set(pending.seq, pending);
-    this.#scheduleAlarm(pending.at + OUTCOME_DEADLINE_MS);
+    this.#wakeBy(pending.at + OUTCOME_DEADLINE_MS);
   }
 
-  /** Sets the alarm for `at` unless it is already set for an earlier time. */
-  #scheduleAlarm(at: number): void {
+  /** Makes sure the alarm runs by `at` (an earlier one already set stays). */
+  #wakeBy(at: number): void {
     if (this.#alarmAt !== null && this.#alarmAt <= at) return;
     this.#alarmAt = at;
     // Not awaited: the write joins this storage step and the output gate waits for it.

@@ -13,6 +13,7 @@ import type { LimitRequest } from "../policy/evaluate";
 import type { PolicyDocument } from "../policy/schema";
 import type { Result } from "../result";
 import type { LogLines } from "./maintenance-storage";
+import type { ApprovalError, ApprovalRef, ApprovalStatus, ApprovalVerdict, ApprovalView } from "./approvals";
 
 /** Where and how to reach a server's upstream. `headers` are secrets: never logged or returned by the API. */
 export interface Upstream {
@@ -22,6 +23,8 @@ export interface Upstream {
   headers: Record<string, string>;
   /** Bumped on every change of the server record; a grant never goes back to an older one. */
   version: number;
+  /** Where new approval requests are POSTed, and the key that signs them (a secret); absent: none. */
+  approvalWebhook?: { url: string; secret: string } | null;
 }
 
 /** One immutable policy version. */
@@ -109,6 +112,8 @@ export interface GateRequest {
   sessionId: string | null;
   /** Empty for GET and DELETE; one for a normal POST; several for a 2025-03-26 batch. */
   messages: MessageSummary[];
+  /** The gateway's origin, for the link in an approval request a call opens. */
+  origin?: string;
   /**
    * Outcomes of earlier requests of this grant that this Worker isolate has not delivered yet
    * (src/grant/outbox.ts): carrying them here saves a second round trip and a second storage
@@ -191,7 +196,7 @@ export interface AuditRecord {
   /** ISO time. */
   time: string;
   /** checkpoint, archived and pruned records are the log's own upkeep (src/grant/maintenance.ts). */
-  type: "decision" | "outcome" | "admin" | "checkpoint" | "archived" | "pruned";
+  type: "decision" | "outcome" | "admin" | "approval" | "checkpoint" | "archived" | "pruned";
   requestId: string | null;
   grantId: string;
   label: string;
@@ -202,7 +207,10 @@ export interface AuditRecord {
   rpcId: string | number | null;
   tool: string | null;
   policy: PolicyRef | null;
-  /** decision records: "allow" | "deny" | "monitor_deny" | "reject"; outcome records: "ok" | "error" | "unknown"; admin: the action. */
+  /**
+   * decision records: "allow" | "deny" | "monitor_deny" | "reject"; outcome records: "ok" | "error" | "unknown"; admin: the action;
+   * approval records: "requested" | "approved" | "rejected" | "expired" | "consumed".
+   */
   decision: string;
   code: string | null;
   rule: string | null;
@@ -211,6 +219,8 @@ export interface AuditRecord {
   argKeys: string[] | null;
   /** outcome records: the decision record's seq; checkpoint and pruned records: the record they are about; archived: the object's last record. */
   ref: number | null;
+  /** Approval records, and the decision of a call that needs or consumed an approval; absent elsewhere. */
+  approval?: ApprovalRef;
   status: number | null;
   latencyMs: number | null;
   /** SHA-256 hex of the previous record's hash and this record's canonical JSON (hash chain). */
@@ -268,4 +278,13 @@ export interface GrantObjectApi {
   boundTasks(taskIds: string[]): Promise<string[]>;
   /** Record outcomes after the response; releases reservations when the upstream never received the call. */
   settle(batch: Settlement | Settlement[]): Promise<void>;
+
+  /** One approval request (with its argument values while pending), or null. */
+  approval(id: string, withValues: boolean): Promise<ApprovalView | null>;
+  /** Several, for listing; unknown ids are left out. */
+  approvals(ids: string[]): Promise<ApprovalView[]>;
+  /** Approve or reject; the first decision wins. Appends the audit record. */
+  decideApproval(id: string, verdict: ApprovalVerdict, by: string, reason: string | null): Promise<Result<ApprovalView, ApprovalError>>;
+  /** The request's status once it is no longer pending, or "pending" after `timeoutMs`; null for an unknown id. */
+  awaitApproval(id: string, timeoutMs: number): Promise<ApprovalStatus | null>;
 }

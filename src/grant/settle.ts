@@ -33,7 +33,7 @@ export function planSettlement(
   if (held === undefined || held.requestId !== s.requestId) return null;
   const notes: string[] = [];
   if (pending === undefined) notes.push("Reported after the deadline, when an unknown outcome had been recorded");
-  // docs/policy.md, step 6: released only when the request provably never reached the upstream.
+  // docs/policy.md, "Limits": released only when the request provably never reached the upstream.
   if (!s.upstreamReceived) notes.push("The upstream never received the request (its body never left the gateway); its reservations were released");
   const failed = s.error !== null || s.status === null || s.status >= 400;
   return {

@@ -17,6 +17,7 @@ const UpstreamSchema = z.strictObject({
   url: z.string(),
   headers: z.record(z.string(), z.string()),
   version: z.int().positive(),
+  approvalWebhook: z.strictObject({ url: z.string(), secret: z.string() }).nullable().optional(),
 });
 
 const StoredSnapshotSchema = z

@@ -12,6 +12,7 @@
  *   released the request's reservations). Counters and pending outcomes are views of these rows.
  * - `session`: upstream Mcp-Session-Ids opened through this grant, with when each was last used.
  * - `task`: upstream task ids created through this grant.
+ * - `approval`: approval requests (src/grant/approval-storage.ts holds their SQL).
  * - `schema`: which migrations have run.
  * - `audit_maintenance`: the seq of the latest checkpoint, archived and pruned record.
  *
@@ -26,45 +27,8 @@
  */
 import { z } from "zod";
 import type { AuditPage, AuditRecord } from "./protocol";
+import { MIGRATIONS } from "./migrations";
 import { parseGrantState, type GrantState } from "./state";
-
-/** Each entry runs once, in order; a later change appends an entry and never edits one. */
-const MIGRATIONS: readonly (readonly string[])[] = [
-  [
-    `CREATE TABLE IF NOT EXISTS grant_state (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)`,
-    `CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, record TEXT NOT NULL)`,
-    `CREATE TABLE IF NOT EXISTS counter_event (
-       decision_seq INTEGER NOT NULL, counter TEXT NOT NULL, at INTEGER NOT NULL, amount REAL NOT NULL,
-       PRIMARY KEY (decision_seq, counter)
-     ) WITHOUT ROWID`,
-    `CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, request_id TEXT NOT NULL, at INTEGER NOT NULL)`,
-    `CREATE TABLE IF NOT EXISTS session (id TEXT PRIMARY KEY, opened_seq INTEGER NOT NULL)`,
-  ],
-  [
-    `ALTER TABLE session ADD COLUMN last_used INTEGER NOT NULL DEFAULT 0`,
-    `CREATE TABLE IF NOT EXISTS task (id TEXT PRIMARY KEY, opened_seq INTEGER NOT NULL)`,
-  ],
-  // The log becomes the only truth about calls: counter events and pending outcomes move into
-  // columns of the records they were derived from, and their tables go.
-  [
-    `ALTER TABLE audit ADD COLUMN at INTEGER`,
-    `ALTER TABLE audit ADD COLUMN request_seq INTEGER`,
-    `ALTER TABLE audit ADD COLUMN counted TEXT`,
-    `ALTER TABLE audit ADD COLUMN flag INTEGER`,
-    `UPDATE audit SET at = CAST((julianday(json_extract(record, '$.time')) - 2440587.5) * 86400000 AS INTEGER)`,
-    `UPDATE audit SET request_seq = seq, counted = (SELECT json_group_array(json_array(counter, amount)) FROM counter_event WHERE decision_seq = audit.seq)
-       WHERE seq IN (SELECT decision_seq FROM counter_event)`,
-    `UPDATE audit SET request_seq = (SELECT p.seq FROM pending p WHERE audit.seq BETWEEN p.seq AND p.last_seq)
-       WHERE EXISTS (SELECT 1 FROM pending p WHERE audit.seq BETWEEN p.seq AND p.last_seq)`,
-    `UPDATE audit SET flag = 1 WHERE seq IN (SELECT seq FROM pending)`,
-    `UPDATE audit SET flag = 2, request_seq = json_extract(record, '$.ref') WHERE json_extract(record, '$.type') = 'outcome'`,
-    `DROP TABLE counter_event`,
-    `DROP TABLE pending`,
-  ],
-  // Checkpoints, archive and retention: where the latest record of each kind of upkeep is
-  // (src/grant/maintenance-storage.ts).
-  [`CREATE TABLE IF NOT EXISTS audit_maintenance (kind TEXT PRIMARY KEY, seq INTEGER NOT NULL)`],
-];
 
 /** What a log row says besides its record: the columns the object rebuilds memory from. */
 export interface RowFacts {

@@ -49,6 +49,19 @@ export function newServerId(): string {
   return "srv-" + randomHex(6);
 }
 
+/** `apr_<grant-id>_<time, 12 hex><random, 16 hex>`: the grant id says which object decides it. */
+export const APPROVAL_ID_SHAPE = /^apr_(g[0-9a-f]{32})_[0-9a-f]{28}$/;
+
+/** An approval request's id; the time keeps one grant's requests in order in the listing index. */
+export function newApprovalId(grantId: string, now: number): string {
+  return `apr_${grantId}_${Math.max(0, Math.floor(now)).toString(16).padStart(12, "0").slice(-12)}${randomHex(8)}`;
+}
+
+/** The grant id an approval id names, by shape only (`isGenuineGrantId` decides whether it is real). */
+export function grantOfApprovalId(id: string): string | null {
+  return APPROVAL_ID_SHAPE.exec(id)?.[1] ?? null;
+}
+
 export function newRequestId(): string {
   return crypto.randomUUID();
 }
@@ -62,6 +75,11 @@ export function newGrantToken(grantId: string): string {
 export function parseGrantToken(token: string): { grantId: string } | null {
   const match = GRANT_TOKEN.exec(token);
   return match?.[1] === undefined ? null : { grantId: match[1] };
+}
+
+/** A server's approval webhook signing key: 256 random bits, shown once when the webhook is set. */
+export function newWebhookSecret(): string {
+  return `whsec_${base64url(crypto.getRandomValues(new Uint8Array(32)))}`;
 }
 
 /** SHA-256 of the token, lowercase hex: the only form in which a token is stored. */

@@ -1,7 +1,9 @@
 /**
  * The decision for one tools/call, in the order of docs/policy.md; the first denial wins:
  *   1 no policy · 2 hidden · 2b name outside the MCP charset · 3 not permitted by default deny ·
- *   4 require · 5 deny_if · 6 the limits to reserve (counted by the grant's Durable Object).
+ *   4 require · 5 deny_if · 6 the limits to reserve (counted by the grant's Durable Object) ·
+ *   7 approve / approve_if: whether a person must approve the call first. Approval comes last, so
+ *   nobody is asked about a call that would be denied anyway.
  *
  * Tool names match byte for byte: no Unicode normalization, no case folding, so a Cyrillic "е"
  * in "dеlete" is a different tool from "delete" and gets none of its rules. Names outside the
@@ -13,7 +15,8 @@
  */
 import { argumentAt, checkRule, readNumber } from "./conditions";
 import type { DenyCode } from "./decision";
-import { pointer, type Limit, type PolicyDocument } from "./schema";
+import { DEFAULT_APPROVAL_TIMEOUT_SECONDS, durationSeconds } from "./duration";
+import { pointer, type Limit, type PolicyDocument, type ToolRules } from "./schema";
 import { windowSeconds } from "./windows";
 
 export interface LimitRequest {
@@ -29,8 +32,19 @@ export interface LimitRequest {
   scope: "grant" | "server";
 }
 
+/** Why a call needs a person's approval, and for how long its request stays open. */
+export interface ApprovalNeed {
+  /** JSON pointer of the rule: /tools/<name>/approve or /tools/<name>/approve_if/<i>. */
+  rule: string;
+  /** The rule's on_deny: what the agent is told if the approver rejects without a reason. */
+  message: string;
+  timeoutSeconds: number;
+}
+
 export type Evaluation =
   | { kind: "allow"; limits: LimitRequest[] }
+  /** Allowed once a person approves it; `limits` are reserved only when it is finally forwarded. */
+  | { kind: "approve"; limits: LimitRequest[]; approval: ApprovalNeed }
   /**
    * A hidden tool under `default: "allow"`: answered exactly as a tool that does not exist, which
    * under that default reaches the upstream and counts against `all_tools`. `asMissing` is how a
@@ -110,7 +124,27 @@ export function evaluateToolCall(
   if ("code" in own) return own;
   const shared = limitRequests(policy.all_tools?.limits ?? [], (i) => pointer(["all_tools", "limits", i]), args);
   if ("code" in shared) return shared;
-  return { kind: "allow", limits: [...own, ...shared] };
+  const approval = rules === undefined ? null : approvalNeed(rules, tool, args);
+  return approval === null ? { kind: "allow", limits: [...own, ...shared] } : { kind: "approve", limits: [...own, ...shared], approval };
+}
+
+/**
+ * Whether a person must approve the call: `approve: true`, or the first `approve_if` rule that holds.
+ * An unsettled rule (an argument it cannot read) needs approval too, with a message naming the
+ * path: a person looking at the value decides, rather than the gateway guessing.
+ */
+function approvalNeed(rules: ToolRules, tool: string, args: Record<string, unknown>): ApprovalNeed | null {
+  const timeoutSeconds = rules.approval_timeout === undefined ? DEFAULT_APPROVAL_TIMEOUT_SECONDS : (durationSeconds(rules.approval_timeout) ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS);
+  if (rules.approve === true) {
+    return { rule: pointer(["tools", tool, "approve"]), message: `A person rejected this call of ${JSON.stringify(tool)}`, timeoutSeconds };
+  }
+  for (const [i, rule] of (rules.approve_if ?? []).entries()) {
+    const result = checkRule(rule.conditions, args);
+    if (result.kind === "fails") continue;
+    const message = result.kind === "unsettled" ? result.message : rule.on_deny;
+    return { rule: pointer(["tools", tool, "approve_if", i]), message, timeoutSeconds };
+  }
+  return null;
 }
 
 /**

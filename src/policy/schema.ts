@@ -3,9 +3,7 @@
  * (docs/policy.md).
  *
  * Every object is strict: an unknown key is an error, so a typo (`"deny_iff"`, `"limts"`) can never
- * silently drop a rule and weaken a policy. Extensions that are specified but not built yet
- * (`approve_if`, `approval_timeout`) are rejected by name for the same reason: accepting and
- * ignoring them would enforce less than the author wrote.
+ * silently drop a rule and weaken a policy.
  *
  * `parsePolicy` is the only way a document enters the system; what it returns is deeply frozen,
  * and its regular expressions are known to compile with RE2.
@@ -16,6 +14,7 @@ import { sha256Hex } from "../digest";
 import { err, ok, type Result } from "../result";
 export { formatPolicyErrors, pointer, pointerSegment, type PolicyError } from "./errors";
 import { type PolicyError, readableIssue, toPolicyErrors } from "./errors";
+import { DURATION_TEXT, durationSeconds, MAX_APPROVAL_TIMEOUT_SECONDS } from "./duration";
 import { compilePattern, MAX_POLICY_PATTERNS, MAX_TOOL_PATTERN_SIZE, patternSize } from "./pattern";
 
 const OPERATORS = ["eq", "neq", "lt", "lte", "gt", "gte", "in", "not_in", "exists", "regex", "contains"] as const;
@@ -113,14 +112,11 @@ export const limitSchema = z.strictObject({
 });
 
 /** A key that the spec reserves for an extension this gateway does not enforce yet. */
-const notSupportedYet = (key: string) =>
-  z.never({ error: `"${key}" is not supported yet; remove it (the gateway would not enforce it)` }).optional();
-
-type RulesWithConditions = { require?: { conditions: Condition[] }[]; deny_if?: { conditions: Condition[] }[] };
+type RulesWithConditions = { require?: { conditions: Condition[] }[]; deny_if?: { conditions: Condition[] }[]; approve_if?: { conditions: Condition[] }[] };
 
 /** Every `regex` condition of one tool's rules, with its path relative to the tool. */
 function* regexConditionsOf(rules: RulesWithConditions): Generator<[path: (string | number)[], pattern: string]> {
-  for (const list of ["require", "deny_if"] as const) {
+  for (const list of ["require", "deny_if", "approve_if"] as const) {
     for (const [i, rule] of (rules[list] ?? []).entries()) {
       for (const [j, c] of rule.conditions.entries()) {
         if (c.op === "regex") yield [[list, i, "conditions", j, "value"], c.value];
@@ -129,13 +125,27 @@ function* regexConditionsOf(rules: RulesWithConditions): Generator<[path: (strin
   }
 }
 
+const DURATION_EXPECTED = 'expected a duration such as "30s", "15m" or "24h", or a whole number of seconds';
+
+/** How long an approval request stays open: at most 7 days, since its argument values are kept that long. */
+const approvalTimeoutSchema = z
+  .union([z.string().regex(DURATION_TEXT, { error: DURATION_EXPECTED }), z.number().int({ error: DURATION_EXPECTED }).positive({ error: DURATION_EXPECTED })], expecting(DURATION_EXPECTED))
+  .check((ctx) => {
+    const seconds = durationSeconds(ctx.value);
+    if (seconds !== null && seconds > MAX_APPROVAL_TIMEOUT_SECONDS) {
+      ctx.issues.push({ code: "custom", input: ctx.value, message: `at most 7 days (${MAX_APPROVAL_TIMEOUT_SECONDS} seconds)` });
+    }
+  });
+
 export const toolRulesSchema = z
   .strictObject({
     require: z.array(ruleSchema, expecting("expected a list of rules")).optional(),
     deny_if: z.array(ruleSchema, expecting("expected a list of rules")).optional(),
+    // Checked only once nothing above denies: a call that passes needs a person's approval.
+    approve_if: z.array(ruleSchema, expecting("expected a list of rules")).optional(),
+    approve: z.boolean(expecting("expected true or false")).optional(),
+    approval_timeout: approvalTimeoutSchema.optional(),
     limits: z.array(limitSchema, expecting("expected a list of limits")).optional(),
-    approve_if: notSupportedYet("approve_if"),
-    approval_timeout: notSupportedYet("approval_timeout"),
   })
   .check((ctx) => {
     // One call can run every pattern of its tool: their total bounds a call's matching work.

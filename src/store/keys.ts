@@ -36,3 +36,13 @@ export const toolOverridesKey = (serverId: string): string => `tool-overrides:${
 
 /** A console session ended by sign-out (src/console/guard.ts); expires with the session itself. */
 export const consoleSignOutKey = (nonce: string): string => `console-signout:${nonce}`;
+
+/**
+ * The approval listing index: one key per approval request, its summary in the key's metadata
+ * (src/store/approvals.ts). Approval ids embed their grant id, so `approval:<serverId>:apr_<grantId>_`
+ * lists one grant's requests.
+ */
+export const approvalIndexKey = (serverId: string, approvalId: string): string => `approval:${serverId}:${approvalId}`;
+export const APPROVAL_INDEX_PREFIX = "approval:";
+export const approvalServerPrefix = (serverId: string): string => `approval:${serverId}:`;
+export const approvalGrantPrefix = (serverId: string, grantId: string): string => `approval:${serverId}:apr_${grantId}_`;

@@ -59,11 +59,25 @@ export const upstreamHeadersSchema = z
     return new Set(lower).size === lower.length;
   }, "header names must be unique ignoring case");
 
+/**
+ * Where new approval requests are POSTed (docs/approvals.md), and the key that signs them. Both are
+ * secrets (a Slack webhook URL is its own credential): the API shows only the URL's origin, and the
+ * secret once, when the URL is set.
+ */
+export const ApprovalWebhook = z.strictObject({
+  url: upstreamUrlSchema,
+  secret: z.string().min(32),
+  set: z.iso.datetime(),
+});
+export type ApprovalWebhook = z.infer<typeof ApprovalWebhook>;
+
 export const ServerRecord = z.strictObject({
   id: serverIdSchema,
   name: serverNameSchema,
   url: upstreamUrlSchema,
   headers: upstreamHeadersSchema,
+  /** Absent on servers saved before approvals existed. */
+  approvalWebhook: ApprovalWebhook.nullable().optional(),
   /** Bumped on every change; grants' Durable Objects report the version they enforce. */
   version: z.int().positive(),
   created: z.iso.datetime(),
@@ -100,5 +114,8 @@ export async function deleteServer(kv: KVNamespace, serverId: string): Promise<v
 
 /** What a grant's Durable Object needs to reach this server. */
 export function upstreamOf(server: ServerRecord): Upstream {
-  return { serverId: server.id, serverName: server.name, url: server.url, headers: server.headers, version: server.version };
+  const upstream: Upstream = { serverId: server.id, serverName: server.name, url: server.url, headers: server.headers, version: server.version };
+  const webhook = server.approvalWebhook ?? null;
+  if (webhook !== null) upstream.approvalWebhook = { url: webhook.url, secret: webhook.secret };
+  return upstream;
 }

@@ -34,6 +34,17 @@ describe("denials are readable results, valid in the request's revision", () => 
     expect(unknownToolAnswer(4, "rm", true).result).toEqual({ content: [{ type: "text", text: "MCP error -32602: Tool rm not found" }], isError: true, resultType: "complete" });
   });
 
+  it("a call waiting for approval names the request, its expiry and a retry hint in _meta", () => {
+    const approval = { id: "apr_x", expiresAt: "2026-08-01T12:10:00.000Z", replaced: "apr_w" };
+    const answer = denialAnswer(5, { code: "approval_pending", rule: "/tools/x/approve", message: "Waiting for approval (apr_x).", retryAfter: 30, approval }, true);
+    expect(answer.result).toEqual({
+      content: [{ type: "text", text: "[POLICY DENIED] Waiting for approval (apr_x)." }],
+      isError: true,
+      _meta: { [DECISION_META_KEY]: { code: "approval_pending", rule: "/tools/x/approve", retryAfter: 30, approvalId: "apr_x", expiresAt: approval.expiresAt, replaced: "apr_w" } },
+      resultType: "complete",
+    });
+  });
+
   it("a hidden tool is answered as an unknown one: not permitted under default deny, not found otherwise", () => {
     expect(toolCallDenial(1, "rm", deny("hidden"), "deny", false)).toEqual(toolCallDenial(1, "rm", { outcome: "deny", code: "not_permitted", rule: "/default", message: 'Tool "rm" is not permitted by policy' }, "deny", false));
     expect(toolCallDenial(1, "rm", deny("hidden"), "allow", false)).toEqual(unknownToolAnswer(1, "rm", false));

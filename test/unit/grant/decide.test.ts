@@ -22,11 +22,13 @@ const limited = (mode: "enforce" | "monitor") =>
 const call = (tool: string, args: Record<string, unknown> = {}): MessageSummary => ({ kind: "request", method: "tools/call", id: 1, tool, args });
 const none = (): readonly CountedEvent[] => [];
 const full = (counter: string): readonly CountedEvent[] => (counter === "r" ? withTotals([{ at: 0, amount: 1 }]) : []);
+const noApprovals = { latest: () => null, newId: () => "apr_unused", policy: null, origin: null, requestId: "req-1" };
 const at = (now: number, eventsFor: (counter: string) => readonly CountedEvent[] = none, taskBound = (_: string) => false, quarantined: ReadonlySet<string> = new Set()) => ({
   eventsFor,
   taskBound,
   quarantined,
   now,
+  approvals: noApprovals,
 });
 
 describe("tokenHashMatches", () => {

@@ -13,6 +13,7 @@ function policyOf(input: unknown): PolicyDocument {
 function verdict(e: Evaluation): string {
   if (e.kind === "allow") return "allow";
   if (e.kind === "conceal") return `hidden ${e.rule}`;
+  if (e.kind === "approve") return `approve ${e.approval.rule}`;
   return `${e.code} ${e.rule ?? "-"}`;
 }
 
@@ -381,5 +382,61 @@ describe("evaluation is pure", () => {
     const first = evaluateToolCall(policy, "create_refund", args);
     expect(evaluateToolCall(policy, "create_refund", args)).toEqual(first);
     expect(args).toEqual(before);
+  });
+});
+
+describe("approvals come after everything that denies", () => {
+  const over500 = { conditions: [{ path: "args.amount", op: "gt", value: 500 }], on_deny: "Refunds above 500 need a person." };
+  const policy = policyOf({
+    version: "1",
+    default: "deny",
+    tools: {
+      refund: {
+        require: [{ conditions: [{ path: "args.reason", op: "exists", value: true }], on_deny: "Refunds need a reason." }],
+        deny_if: [{ conditions: [{ path: "args.amount", op: "gt", value: 10000 }], on_deny: "Refund exceeds the policy limit." }],
+        approve_if: [over500],
+        limits: [{ counter: "refunds", window: "minute", max: 5, cost: "args.amount" }],
+        approval_timeout: "30m",
+      },
+      deploy: { approve: true, approve_if: [over500] },
+      run: { approve: false },
+    },
+  });
+
+  test.each<[string, string, Record<string, unknown>, string]>([
+    ["under the threshold", "refund", { reason: "late", amount: 100 }, "allow"],
+    ["over the threshold", "refund", { reason: "late", amount: 900 }, "approve /tools/refund/approve_if/0"],
+    ["a numeric string over the threshold", "refund", { reason: "late", amount: "9e2" }, "approve /tools/refund/approve_if/0"],
+    ["require first", "refund", { amount: 900 }, "require /tools/refund/require/0"],
+    ["deny_if first", "refund", { reason: "late", amount: 20000 }, "deny_if /tools/refund/deny_if/0"],
+    ["approve: true, whatever the arguments", "deploy", {}, "approve /tools/deploy/approve"],
+    ["approve: false asks nobody", "run", {}, "allow"],
+    ["a tool the policy does not list", "other", {}, "not_permitted /default"],
+  ])("%s", (_d, tool, args, expected) => {
+    expect(verdict(evaluateToolCall(policy, tool, args))).toBe(expected);
+  });
+
+  test("the approval carries its message, its timeout and the limits to reserve once approved", () => {
+    const e = evaluateToolCall(policy, "refund", { reason: "late", amount: 900 });
+    if (e.kind !== "approve") throw new Error(e.kind);
+    expect(e.approval).toEqual({ rule: "/tools/refund/approve_if/0", message: "Refunds above 500 need a person.", timeoutSeconds: 1800 });
+    expect(e.limits.map((l) => [l.counter, l.cost])).toEqual([["refunds", 900]]);
+    const deploy = evaluateToolCall(policy, "deploy", {});
+    expect(deploy.kind === "approve" && deploy.approval.timeoutSeconds).toBe(900);
+  });
+
+  test("an unreadable argument needs a person's approval, with the path as the reason", () => {
+    const e = evaluateToolCall(policy, "refund", { reason: "late", amount: [900] });
+    // deny_if over [900] is unsettled first, and denies: approval is never asked for a denied call.
+    expect(verdict(e)).toBe("deny_if /tools/refund/deny_if/0");
+    const lenient = policyOf({ version: "1", default: "deny", tools: { refund: { approve_if: [over500] } } });
+    const unread = evaluateToolCall(lenient, "refund", { amount: [900] });
+    expect(unread.kind === "approve" && unread.approval.message).toBe("args.amount is not a number");
+  });
+
+  test("an invalid cost denies before anyone is asked", () => {
+    expect(verdict(evaluateToolCall(policy, "refund", { reason: "late", amount: "lots" }))).toBe("deny_if /tools/refund/deny_if/0");
+    const costly = policyOf({ version: "1", default: "deny", tools: { t: { approve: true, limits: [{ counter: "c", window: 60, max: 9, cost: "args.n" }] } } });
+    expect(verdict(evaluateToolCall(costly, "t", {}))).toBe("invalid_cost /tools/t/limits/0");
   });
 });

@@ -160,6 +160,8 @@ function actual(doc: Json | null, tool: string, args: Record<string, unknown>): 
   if (e.kind === "allow") return { kind: "allow", costs: e.limits.map((l) => l.cost) };
   // A hidden tool under default allow is denied too; it is only answered by asking the upstream.
   if (e.kind === "conceal") return { kind: "deny", code: "hidden", rule: e.rule };
+  // The generated documents carry no approve or approve_if (test/unit/policy/evaluate.test.ts covers them).
+  if (e.kind === "approve") throw new Error("a generated document asked for approval");
   const decision: Decision = { kind: "deny", code: e.code, rule: e.rule };
   if (e.code === "require" || e.code === "deny_if") decision.message = e.message;
   return decision;

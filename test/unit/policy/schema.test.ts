@@ -65,6 +65,16 @@ describe("accepted documents", () => {
     expect(accepted(withCondition(condition)).tools?.run?.deny_if?.[0]?.conditions[0]).toEqual(condition);
   });
 
+  test("approvals: approve_if rules, approve: true and approval_timeout in both forms", () => {
+    const rule = { conditions: [{ path: "args.amount", op: "gt", value: 500 }], on_deny: "Refunds above 500 need a person." };
+    const policy = accepted({
+      ...base,
+      tools: { refund: { approve_if: [rule], approval_timeout: "30m" }, deploy: { approve: true, approval_timeout: 90 }, run: { approval_timeout: "7d" } },
+    });
+    expect(policy.tools?.refund).toEqual({ approve_if: [rule], approval_timeout: "30m" });
+    expect(policy.tools?.deploy).toEqual({ approve: true, approval_timeout: 90 });
+  });
+
   test("tool names of any spelling are keys, including ones that shadow Object.prototype", () => {
     const policy = accepted({ ...base, tools: { constructor: {}, toString: {}, "a/b~c": {}, "dеlete": {} } });
     expect(Object.keys(policy.tools ?? {})).toEqual(["constructor", "toString", "a/b~c", "dеlete"]);
@@ -155,16 +165,25 @@ describe("rejected documents name the place and the reason", () => {
       [{ path: "/tools/run/limits/0/cost", message: 'expected "args.<field>" or "args.<field>.<field>…" with non-empty fields' }],
     ],
     [
-      "approve_if is not supported yet",
-      { ...base, tools: { run: { approve_if: [] } } },
-      [{ path: "/tools/run/approve_if", message: '"approve_if" is not supported yet; remove it (the gateway would not enforce it)' }],
-    ],
-    [
-      "approval_timeout is not supported yet",
-      { ...base, tools: { run: { approval_timeout: "10m" } } },
-      [{ path: "/tools/run/approval_timeout", message: '"approval_timeout" is not supported yet; remove it (the gateway would not enforce it)' }],
+      "approve_if with a rule that has no message",
+      { ...base, tools: { run: { approve_if: [{ conditions: [] }] } } },
+      [{ path: "/tools/run/approve_if/0/on_deny", message: "required" }],
     ],
     ["pin_tools not a boolean", { ...base, pin_tools: "yes" }, [{ path: "/pin_tools", message: "expected true or false" }]],
+    ["approve that is not a boolean", { ...base, tools: { run: { approve: "yes" } } }, [{ path: "/tools/run/approve", message: "expected true or false" }]],
+    ...(["10", "10x", "0s", "1.5h", "-5m", "", " 10m"] as const).map((timeout): [string, unknown, PolicyError[]] => [
+      `approval_timeout ${JSON.stringify(timeout)}`,
+      { ...base, tools: { run: { approval_timeout: timeout } } },
+      [{ path: "/tools/run/approval_timeout", message: 'expected a duration such as "30s", "15m" or "24h", or a whole number of seconds' }],
+    ]),
+    ...([0, -1, 1.5] as const).map((timeout): [string, unknown, PolicyError[]] => [
+      `approval_timeout ${timeout}`,
+      { ...base, tools: { run: { approval_timeout: timeout } } },
+      [{ path: "/tools/run/approval_timeout", message: 'expected a duration such as "30s", "15m" or "24h", or a whole number of seconds' }],
+    ]),
+    ["approval_timeout over 7 days", { ...base, tools: { run: { approval_timeout: "8d" } } }, [{ path: "/tools/run/approval_timeout", message: "at most 7 days (604800 seconds)" }]],
+    ["approval_timeout over 7 days in seconds", { ...base, tools: { run: { approval_timeout: 604801 } } }, [{ path: "/tools/run/approval_timeout", message: "at most 7 days (604800 seconds)" }]],
+    ["a typo of approve_if", { ...base, tools: { run: { approve_iff: [] } } }, [{ path: "/tools/run/approve_iff", message: 'unknown key "approve_iff" (did you mean "approve_if"?)' }]],
     [
       "a regex that does not compile",
       withCondition({ path: "args.q", op: "regex", value: "(" }),
