@@ -1,12 +1,15 @@
 /**
- * A server's page, under /console/servers/:id: its record, its policies, and its catalogue
- * (catalogue-tools.tsx). "Re-discover tools" and the category overrides post here.
+ * A server's page, under /console/servers/:id: its record, any quarantined tools (first, with the
+ * change and an Approve button), its policies, its catalogue (catalogue-tools.tsx) and its pinned
+ * definitions (catalogue-pins.tsx). "Re-discover tools", the category overrides and approvals post
+ * here, and go through the admin API like every console action.
  */
 import { Hono } from "hono";
-import { adminFor, valueOf, type AdminFailure } from "../admin-client";
+import { adminFor, valueOf, type AdminAnswer, type AdminFailure } from "../admin-client";
 import { readPostedForm } from "../form-body";
 import type { ConsoleEnv } from "../guard";
 import { ErrorBox, Notice, Page, when } from "../layout";
+import { PinsSection, QuarantineSection, type PinsAnswer } from "./catalogue-pins";
 import { CatalogueTable, type CatalogueView } from "./catalogue-tools";
 import type { ServerSummary } from "./servers";
 
@@ -99,25 +102,41 @@ function PoliciesSection(props: { server: ServerSummary; policies: PolicyHead[] 
   );
 }
 
-function ServerPage(props: { server: ServerSummary; view: CatalogueView; policies: PolicyHead[]; failure?: AdminFailure; discovered?: boolean }) {
+interface ServerPageProps {
+  server: ServerSummary;
+  view: CatalogueView;
+  policies: PolicyHead[];
+  pins: AdminAnswer<PinsAnswer>;
+  failure?: AdminFailure;
+  failureTitle?: string;
+  discovered?: boolean;
+  approved?: boolean;
+}
+
+function ServerPage(props: ServerPageProps) {
   const { server, view } = props;
+  const base = `/console${serverPath(server.id)}`;
   return (
     <Page title={server.name} nav="servers">
       <p>
         <a href="/console/servers">← Servers</a>
       </p>
-      {props.failure ? <ErrorBox failure={props.failure} /> : null}
+      {props.failure ? <ErrorBox failure={props.failure} title={props.failureTitle} /> : null}
       {props.discovered ? <Notice kind="ok">Discovered {view.tools.length} tools.</Notice> : null}
+      {props.approved ? <Notice kind="ok">Approved: the tool is pinned to the definition it has now, and every grant of this server may list and call it again.</Notice> : null}
       <ServerFacts server={server} view={view} />
       <ServerActions server={server} />
       <DiscoveryState view={view} />
+      <QuarantineSection pins={props.pins} approve={`${base}/pins/approve`} />
 
       <PoliciesSection server={server} policies={props.policies} />
 
       <section aria-labelledby="catalogue">
         <h2 id="catalogue">Catalogue</h2>
-        {view.tools.length === 0 ? <p>No tools discovered yet.</p> : <CatalogueTable overrides={`/console${serverPath(server.id)}/overrides`} tools={view.tools} />}
+        {view.tools.length === 0 ? <p>No tools discovered yet.</p> : <CatalogueTable overrides={`${base}/overrides`} tools={view.tools} />}
       </section>
+
+      <PinsSection pins={props.pins} />
     </Page>
   );
 }
@@ -125,13 +144,18 @@ function ServerPage(props: { server: ServerSummary; view: CatalogueView; policie
 async function loadServer(c: Parameters<typeof adminFor>[0], id: string) {
   const admin = adminFor(c);
   const server = valueOf(await admin<ServerSummary>("GET", serverPath(id)));
-  const [view, policies] = await Promise.all([admin<CatalogueView>("GET", `${serverPath(id)}/tools`), admin<{ policies: PolicyHead[] }>("GET", `${serverPath(id)}/policies`)]);
-  return { server, view: valueOf(view), policies: valueOf(policies).policies };
+  const [view, policies, pins] = await Promise.all([
+    admin<CatalogueView>("GET", `${serverPath(id)}/tools`),
+    admin<{ policies: PolicyHead[] }>("GET", `${serverPath(id)}/policies`),
+    // Pins that cannot be read are said on the page; the rest of it still works.
+    admin<PinsAnswer>("GET", `${serverPath(id)}/pins`),
+  ]);
+  return { server, view: valueOf(view), policies: valueOf(policies).policies, pins };
 }
 
 catalogue.get("/servers/:id", async (c) => {
   const loaded = await loadServer(c, c.req.param("id"));
-  return c.html(<ServerPage {...loaded} discovered={c.req.query("discovered") !== undefined} />);
+  return c.html(<ServerPage {...loaded} discovered={c.req.query("discovered") !== undefined} approved={c.req.query("approved") !== undefined} />);
 });
 
 catalogue.get("/servers/:id/policies", (c) => {
@@ -155,4 +179,14 @@ catalogue.post("/servers/:id/overrides", async (c) => {
   const changed = form.get("clear") === "1" ? await admin("DELETE", path) : await admin("PUT", path, { category: form.get("category") ?? "" });
   if (changed.ok) return c.redirect(`/console${serverPath(id)}#catalogue`, 303);
   return c.html(<ServerPage {...await loadServer(c, id)} failure={changed.error} />, 400);
+});
+
+/** Approves a quarantined tool's new definition; the name travels in the form, never in the console's URL. */
+catalogue.post("/servers/:id/pins/approve", async (c) => {
+  const id = c.req.param("id");
+  const tool = (await readPostedForm(c)).get("tool") ?? "";
+  const approved = await adminFor(c)("POST", `${serverPath(id)}/tools/${encodeURIComponent(tool)}/approve`);
+  if (approved.ok) return c.redirect(`/console${serverPath(id)}?approved`, 303);
+  const status = approved.error.status === 409 ? 409 : approved.error.status >= 500 ? 502 : 400;
+  return c.html(<ServerPage {...await loadServer(c, id)} failure={approved.error} failureTitle="Not approved" />, status);
 });
