@@ -12,6 +12,11 @@ import { sha256Hex } from "../digest";
 import type { ToolDefinition } from "./definition";
 
 export function toolFingerprint(tool: ToolDefinition): string {
+  return sha256Hex(canonicalJson(fingerprintedMembers(tool)));
+}
+
+/** The part of a definition its fingerprint covers (the console shows an operator exactly this). */
+export function fingerprintedMembers(tool: ToolDefinition): Pick<ToolDefinition, "name" | "title" | "description" | "inputSchema" | "outputSchema" | "annotations"> {
   const { name, title, description, inputSchema, outputSchema, annotations } = tool;
-  return sha256Hex(canonicalJson({ name, title, description, inputSchema, outputSchema, annotations }));
+  return { name, title, description, inputSchema, outputSchema, annotations };
 }

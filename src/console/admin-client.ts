@@ -14,7 +14,7 @@ import { Hono } from "hono";
 import { admin } from "../admin/routes";
 import type { ErrorBody } from "../admin/errors";
 import { err, ok, type Result } from "../result";
-import { adminTokenOf, originOf, type ConsoleEnv } from "./guard";
+import { adminTokenOf, ConsoleRefusal, originOf, type ConsoleEnv } from "./guard";
 
 /** The admin API as mounted by the Worker, so URLs (and the grant URLs it builds) are the real ones. */
 const adminApi = new Hono<{ Bindings: Env }>().route("/admin", admin);
@@ -47,7 +47,11 @@ export function adminFor(c: Context<ConsoleEnv>): AdminCall {
       // parser judges exactly what they wrote (duplicate keys included).
       payload = typeof body === "string" ? body : JSON.stringify(body);
     }
-    const request = new Request(new URL(`/admin${path}`, originOf(c)), { method, headers, body: payload });
+    const url = new URL(`/admin${path}`, originOf(c));
+    // Segments come from forms (a tool name, a policy name). "." or ".." would be resolved away and
+    // move the call, with the admin token, to another admin route: fail closed instead.
+    if (url.pathname !== `/admin${path.split("?")[0]}`) throw new ConsoleRefusal(400, "This names something the admin API cannot address in a URL path.");
+    const request = new Request(url, { method, headers, body: payload });
     const response = await adminApi.fetch(request, c.env, executionContext(c));
     const text = await response.text();
     let json: unknown;

@@ -26,6 +26,31 @@ export function axisMax(value: number): number {
   return 10 * power;
 }
 
+/** One hour's stacked bar, with a <title> giving its numbers; every third hour is labelled on the axis. */
+function Bar(props: { hour: HourCount; x: number; width: number; y: (value: number) => number; axisLabel: boolean }) {
+  const { hour, x, y } = props;
+  let base = 0;
+  const label = `${hour.start.slice(11, 16)} UTC: ${hour.allowed} allowed, ${hour.denied} denied, ${hour.rateLimited} rate-limited`;
+  return (
+    <g class="bar">
+      <title>{label}</title>
+      {SERIES.map((series) => {
+        const value = hour[series.key];
+        if (value === 0) return null;
+        const top = y(base + value);
+        const height = y(base) - top;
+        base += value;
+        return <rect class={`series-${series.key}`} x={x} y={top} width={props.width} height={height} />;
+      })}
+      {props.axisLabel ? (
+        <text class="axis" x={x + props.width / 2} y={HEIGHT - 10} text-anchor="middle">
+          {hour.start.slice(11, 13)}h
+        </text>
+      ) : null}
+    </g>
+  );
+}
+
 export function HourlyChart(props: { hours: HourCount[] }) {
   const { hours } = props;
   const totals = hours.map((hour) => hour.allowed + hour.denied + hour.rateLimited);
@@ -49,29 +74,9 @@ export function HourlyChart(props: { hours: HourCount[] }) {
             </text>
           </g>
         ))}
-        {hours.map((hour, index) => {
-          const x = LEFT + index * slot + (slot - barWidth) / 2;
-          let base = 0;
-          const label = `${hour.start.slice(11, 16)} UTC: ${hour.allowed} allowed, ${hour.denied} denied, ${hour.rateLimited} rate-limited`;
-          return (
-            <g class="bar">
-              <title>{label}</title>
-              {SERIES.map((series) => {
-                const value = hour[series.key];
-                if (value === 0) return null;
-                const top = y(base + value);
-                const height = y(base) - top;
-                base += value;
-                return <rect class={`series-${series.key}`} x={x} y={top} width={barWidth} height={height} />;
-              })}
-              {index % 3 === 0 ? (
-                <text class="axis" x={x + barWidth / 2} y={HEIGHT - 10} text-anchor="middle">
-                  {hour.start.slice(11, 13)}h
-                </text>
-              ) : null}
-            </g>
-          );
-        })}
+        {hours.map((hour, index) => (
+          <Bar hour={hour} x={LEFT + index * slot + (slot - barWidth) / 2} width={barWidth} y={y} axisLabel={index % 3 === 0} />
+        ))}
       </svg>
       <figcaption>
         <ul class="legend">

@@ -13,8 +13,12 @@ import { consoleHeaders, consoleSession, ConsoleRefusal, sameOrigin, type Consol
 import { ErrorBox, Page } from "./layout";
 import { audit } from "./pages/audit";
 import { catalogue } from "./pages/catalogue";
+import { grantPage } from "./pages/grant";
 import { grants } from "./pages/grants";
 import { policies } from "./pages/policies";
+import { policyDelete } from "./pages/policy-delete";
+import { policyHistory } from "./pages/policy-history";
+import { policyReview } from "./pages/policy-review";
 import { servers } from "./pages/servers";
 import { signIn } from "./pages/sign-in";
 
@@ -67,7 +71,11 @@ consoleApp.get("/", (c) => c.redirect("/console/servers", 303));
 consoleApp.route("/", servers);
 consoleApp.route("/", catalogue);
 consoleApp.route("/", policies);
+consoleApp.route("/", policyReview);
+consoleApp.route("/", policyHistory);
+consoleApp.route("/", policyDelete);
 consoleApp.route("/", grants);
+consoleApp.route("/", grantPage);
 consoleApp.route("/", audit);
 consoleApp.all("*", (c) =>
   c.html(

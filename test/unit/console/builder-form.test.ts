@@ -2,18 +2,10 @@
 // and a parsed document -> form -> fields -> form -> the same document. Every operator, every value
 // type and every limit field is covered.
 import { describe, expect, it } from "vitest";
-import {
-  applyAction,
-  countersOf,
-  emptyForm,
-  formFields,
-  formToPolicy,
-  OPERATORS,
-  policyToForm,
-  readForm,
-  TYPES_OF_OPERATOR,
-  type BuilderForm,
-} from "../../../src/console/builder/form";
+import { formToPolicy, policyToForm } from "../../../src/console/builder/document";
+import { applyAction } from "../../../src/console/builder/edits";
+import { formFields, readForm } from "../../../src/console/builder/fields";
+import { countersOf, emptyForm, OPERATORS, TYPES_OF_OPERATOR, type BuilderForm } from "../../../src/console/builder/form";
 import { parsePolicy, type PolicyDocument } from "../../../src/policy/schema";
 
 const parsed = (document: unknown): PolicyDocument => {
