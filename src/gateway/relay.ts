@@ -57,9 +57,9 @@ export async function relayForwarded(x: Exchange, settings: GatewaySettings): Pr
     taskListIds: ids.taskList,
     tasks: { bind: (taskIds) => x.stub.bindTasks(gated.seq, taskIds), bound: (taskIds) => x.stub.boundTasks(taskIds) },
     maxResponseBytes: settings.maxResponseBytes,
-    onComplete: (unanswered) => {
+    onComplete: (unanswered, failure) => {
       answered.value = true;
-      recorder.settle(unanswered.length > 0 ? { error: "upstream_truncated" } : {});
+      recorder.settle(failure !== undefined ? { error: failure } : unanswered.length > 0 ? { error: "upstream_truncated" } : {});
     },
   });
   if (!relayed.ok) {
