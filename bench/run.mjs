@@ -6,6 +6,8 @@
 //                                      1, 8 and 32 MiB (5 calls each); writes bench/results.md
 //   node bench/run.mjs --quick         1 round, 0.5 s per measurement, no warm-up, 1 MiB large results (1 call);
 //                                      writes nothing unless --out is given
+//   node bench/run.mjs --large-only    the large-result rows alone (direct, bare passthrough, gateway):
+//                                      no load rows, floor, peer or wrangler dev; writes nothing unless --out
 //   options: --rounds N  --seconds S  --large-sizes 1,8,32  --large-calls N  --out FILE  --json FILE
 //            --no-wrangler-dev
 //            --gateway-config PATH  measure another build of the gateway (its wrangler.toml) against the
@@ -44,8 +46,10 @@ const { values: args } = parseArgs({
     "gateway-config": { type: "string" },
     "large-sizes": { type: "string" },
     "large-calls": { type: "string" },
+    "large-only": { type: "boolean", default: false },
   },
 });
+const largeOnly = args["large-only"];
 const settings = {
   rounds: Number(args.rounds ?? (args.quick ? 1 : 3)),
   seconds: Number(args.seconds ?? (args.quick ? 0.5 : 5)),
@@ -54,7 +58,7 @@ const settings = {
   largeSizes: (args["large-sizes"] ?? (args.quick ? "1" : "1,8,32")).split(",").map(Number),
   largeRepetitions: Number(args["large-calls"] ?? (args.quick ? 1 : 5)),
 };
-const resultsPath = args.out ?? (args.quick ? null : join(root, "bench/results.md"));
+const resultsPath = args.out ?? (args.quick || largeOnly ? null : join(root, "bench/results.md"));
 const cleanup = createCleanup();
 const log = (line) => process.stderr.write(`bench: ${line}\n`);
 const gatewayConfig = args["gateway-config"] ? resolve(args["gateway-config"]) : null;
@@ -120,11 +124,11 @@ async function main() {
   // The SSE upstream is another port; a second instance keeps the passthrough itself unchanged.
   const passthroughSse = await startWorkerInMiniflare(cleanup, join(root, "bench/passthrough/wrangler.toml"), { UPSTREAM_URL: upstream.sseUrl }, { scriptPath: passthroughBundle });
   log(`bare passthrough to the SSE upstream ${passthroughSse.origin} (workerd pid ${passthroughSse.workerdPid})`);
-  const floor = await orSkip("floor", probeNotes, async () =>
+  const floor = largeOnly ? null : await orSkip("floor", probeNotes, async () =>
     startWorkerInMiniflare(cleanup, join(root, "bench/floor/wrangler.toml"), { UPSTREAM_URL: upstream.url }, { scriptPath: await bundled("floor") }),
   );
   if (floor) log(`floor ${floor.origin} (workerd pid ${floor.workerdPid})`);
-  const peer = await orSkip("peer", probeNotes, async () => {
+  const peer = largeOnly ? null : await orSkip("peer", probeNotes, async () => {
     const started = await startPeer(cleanup, upstream.url, ["echo"]);
     log(`peer ${started.url} (pid ${started.pid})`);
     return { ...started, headers: await openSession(started.url) };
@@ -146,7 +150,7 @@ async function main() {
 
   let wranglerDev = null;
   let wranglerDevPids = [];
-  if (gateway && !args["no-wrangler-dev"]) {
+  if (gateway && !args["no-wrangler-dev"] && !largeOnly) {
     const dev = await startWranglerDev(cleanup, gatewayConfig ?? join(root, "wrangler.toml"));
     const grants = await seedGateway(dev.origin, upstream.url);
     wranglerDev = grants.allowed;
@@ -162,7 +166,7 @@ async function main() {
     gateway: gatewayProcess ? [gatewayProcess.workerdPid] : [],
     wranglerDev: wranglerDevPids,
   };
-  const paths = benchmarkPaths({ upstreamUrl: upstream.url, passthroughOrigin: passthrough.origin, floorOrigin: floor?.origin ?? null, peer, gateway, wranglerDev });
+  const paths = largeOnly ? [] : benchmarkPaths({ upstreamUrl: upstream.url, passthroughOrigin: passthrough.origin, floorOrigin: floor?.origin ?? null, peer, gateway, wranglerDev });
 
   let broken = false;
   for (const path of paths) {
@@ -230,7 +234,7 @@ async function main() {
   }
 
   const ok =
-    gateway !== null && floor !== null && peer !== null &&
+    gateway !== null && (largeOnly || (floor !== null && peer !== null)) &&
     rows.every((r) => r.summary.completed > 0 && r.summary.failed === 0) &&
     large.every((r) => r.broken === null);
   return { ok, rows, large, probeNotes };

@@ -1,5 +1,5 @@
 /**
- * Step 4 (docs/architecture.md): the request the upstream receives, built by the gateway.
+ * Step 6 (docs/architecture.md): the request the upstream receives, built by the gateway.
  *
  * - Headers: a set the gateway builds, never the agent's. `Content-Type: application/json` (UTF-8,
  *   no parameters), the allow-listed MCP headers read and validated in read.ts, and the server's

@@ -1,5 +1,5 @@
 /**
- * Step 5 (docs/architecture.md): what the upstream's answer means, as a pure table. Given how the
+ * Step 7 (docs/architecture.md): what the upstream's answer means, as a pure table. Given how the
  * upstream call ended (no answer, or a status and headers), say what the agent gets and what the
  * outcome record says. Never relayed: an auth challenge (the client would fetch upstream-audience
  * tokens and hand them to the gateway, docs/mcp.md "Authorization"), a redirect (never followed),

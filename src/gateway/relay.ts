@@ -75,10 +75,12 @@ async function relayAnswer(
     },
     // A review that cannot be done (the server's object did not answer) fails the answer closed.
     review: (shaped) => reviewAnswer(shaped, review).catch(() => Promise.reject(new ReviewUnavailable())),
+    mustHold: ids.taskList.size > 0,
+    bindTasks: (taskIds) => review.tasks.bind(taskIds).catch(() => Promise.reject(new ReviewUnavailable())),
     maxResponseBytes: settings.maxResponseBytes,
-    onComplete: (unanswered) => {
+    onComplete: (unanswered, failure) => {
       answered.value = true;
-      recorder.settle(unanswered.length > 0 ? { error: "upstream_truncated" } : {});
+      recorder.settle(failure !== undefined ? { error: failure } : unanswered.length > 0 ? { error: "upstream_truncated" } : {});
     },
   }).catch((error: unknown) => {
     if (error instanceof ReviewUnavailable) return { ok: false as const, error: "policy_unavailable" as const };

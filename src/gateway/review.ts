@@ -12,7 +12,7 @@ import { toolFingerprint } from "../catalogue/fingerprint";
 import type { ToolDefinition } from "../catalogue/definition";
 import { isJsonObject } from "../mcp/json";
 import type { JsonRpcId } from "../mcp/jsonrpc";
-import type { ShapedAnswer } from "../mcp/shape";
+import { createdTaskOf, type ShapedAnswer } from "../mcp/shape";
 import type { ListedTool } from "../server/pins";
 
 export interface TaskBinding {
@@ -42,8 +42,8 @@ export async function reviewAnswer(shaped: ShapedAnswer, review: Review): Promis
     if (result === null) continue;
     const id = (message as { id: JsonRpcId }).id;
     if (!shaped.answered.includes(id)) continue;
-    const task = result.task;
-    if (isJsonObject(task) && typeof task.taskId === "string") created.push(task.taskId);
+    const task = createdTaskOf(message as Record<string, unknown>);
+    if (task !== null) created.push(task);
     if (review.taskListIds.has(id) && Array.isArray(result.tasks)) result.tasks = await ownTasks(result.tasks, review.tasks);
     const firstPage = review.pins?.toolsList.get(id);
     if (firstPage !== undefined && Array.isArray(result.tools)) {

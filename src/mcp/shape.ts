@@ -71,6 +71,45 @@ export function shapeUpstreamText(text: string, shaping: ResponseShaping): Shape
   return messages.includes(undefined) ? null : { messages, batch: true, answered };
 }
 
+/** What a checked answer that needs no shaping did: the request ids it answered, the tasks it created. */
+export interface CheckedAnswer {
+  answered: JsonRpcId[];
+  createdTasks: string[];
+}
+
+/**
+ * The rules of shapeUpstreamText, for an answer that needs no shaping (no tools/list, no
+ * stand-ins, not a GET stream) and that the gateway does not hold: its skeleton
+ * (src/mcp/json-capture.ts) is checked instead of its value. Every message must be a JSON-RPC
+ * message, every response must answer a forwarded id exactly. Null when the answer is refused.
+ */
+export function checkAnswerSkeleton(skeleton: unknown, requestIds: ReadonlySet<JsonRpcId>): CheckedAnswer | null {
+  const messages = Array.isArray(skeleton) ? skeleton : [skeleton];
+  if (messages.length === 0) return null;
+  const checked: CheckedAnswer = { answered: [], createdTasks: [] };
+  for (const value of messages) {
+    const message = classifyMessage(value);
+    if (!message.ok) {
+      if (isNullIdError(value)) continue;
+      return null;
+    }
+    const m = message.value;
+    if (m.kind !== "response") continue;
+    if (!requestIds.has(m.id)) return null;
+    checked.answered.push(m.id);
+    const task = createdTaskOf(m.raw);
+    if (task !== null) checked.createdTasks.push(task);
+  }
+  return checked;
+}
+
+/** The id of the task a response's result names (MCP 2025-11-25 CreateTaskResult), if any. */
+export function createdTaskOf(response: Record<string, unknown>): string | null {
+  const result = response.result;
+  const task = isJsonObject(result) ? result.task : undefined;
+  return isJsonObject(task) && typeof task.taskId === "string" ? task.taskId : null;
+}
+
 export function serializeShaped(shaped: ShapedAnswer): string {
   return JSON.stringify(shaped.batch ? shaped.messages : shaped.messages[0]);
 }

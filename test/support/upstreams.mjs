@@ -53,7 +53,8 @@ export function registerDemoTools(server) {
  * An SDK McpServer on 127.0.0.1. `json: true` answers with application/json (enableJsonResponse);
  * `stateful: true` keeps sessions (one transport per session), otherwise a new transport per request.
  * `received` lists every JSON-RPC message that reached it, in order; `headers` the headers of each HTTP request.
- * @param {{ json?: boolean, stateful?: boolean, register?: (server: McpServer) => void, port?: number }} [options]
+ * `recordBodies: true` keeps the exact bytes of every response body it wrote, in `bodies`.
+ * @param {{ json?: boolean, stateful?: boolean, register?: (server: McpServer) => void, port?: number, recordBodies?: boolean }} [options]
  */
 export async function startSdkServer(options = {}) {
   const json = options.json ?? true;
@@ -61,6 +62,7 @@ export async function startSdkServer(options = {}) {
   const register = options.register ?? registerDemoTools;
   const received = [];
   const requests = [];
+  const bodies = [];
   const sessions = new Map();
 
   async function newTransport() {
@@ -77,6 +79,7 @@ export async function startSdkServer(options = {}) {
   }
 
   const http = createServer(async (req, res) => {
+    if (options.recordBodies) recordBody(res, bodies);
     try {
       const text = req.method === "POST" ? (await readRawBody(req)).toString("utf8") : "";
       requests.push({ method: req.method, url: req.url, headers: { ...req.headers } });
@@ -110,10 +113,30 @@ export async function startSdkServer(options = {}) {
     port,
     received,
     requests,
+    bodies,
     sessions,
     /** Every tools/call that reached this upstream, as { name, arguments }. */
     toolCalls: () => received.filter((m) => m.method === "tools/call").map((m) => m.params),
     close: () => new Promise((r) => { http.closeAllConnections?.(); http.close(() => r()); }),
+  };
+}
+
+/** Keeps the bytes a response's body is written with, and pushes them to `bodies` when it ends. */
+function recordBody(res, bodies) {
+  const chunks = [];
+  const keep = (chunk, encoding) => {
+    if (chunk !== undefined && chunk !== null && typeof chunk !== "function") chunks.push(Buffer.from(chunk, typeof encoding === "string" ? encoding : "utf8"));
+  };
+  const write = res.write.bind(res);
+  const end = res.end.bind(res);
+  res.write = (chunk, encoding, callback) => {
+    keep(chunk, encoding);
+    return write(chunk, encoding, callback);
+  };
+  res.end = (chunk, encoding, callback) => {
+    keep(chunk, encoding);
+    bodies.push(Buffer.concat(chunks));
+    return end(chunk, encoding, callback);
   };
 }
 

@@ -1,7 +1,7 @@
 // Upstream faults through the running gateway: each one is answered with a JSON-RPC error that
 // names the cause, leaves exactly one outcome record for every forwarded decision, and does not
 // affect the next call. The gateway runs with a short UPSTREAM_TIMEOUT_MS so a slow upstream
-// trips it quickly.
+// trips it quickly, and a small MAX_RESPONSE_BYTES so an answer can pass it cheaply.
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminClient, startGateway } from "../../support/workerd.mjs";
@@ -12,6 +12,7 @@ type Admin = (method: string, path: string, body?: unknown) => Promise<any>;
 type Grant = { id: string; token: string; url: string; serverId: string };
 
 const UPSTREAM_TIMEOUT_MS = 300;
+const MAX_RESPONSE_BYTES = 2 * 1024 * 1024;
 const policy = { version: "1", default: "deny", tools: { echo: {}, slow_count: {} } };
 /** At most one echo a minute: shows whether a failed call's reservation was released. */
 const onePerMinute = { version: "1", default: "deny", tools: { echo: { limits: [{ counter: "echo", window: "minute", max: 1, scope: "grant" }] } } };
@@ -22,7 +23,7 @@ let healthy: Awaited<ReturnType<typeof startSdkServer>>;
 const closers: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  gateway = await startGateway({ vars: { UPSTREAM_TIMEOUT_MS: String(UPSTREAM_TIMEOUT_MS) } });
+  gateway = await startGateway({ vars: { UPSTREAM_TIMEOUT_MS: String(UPSTREAM_TIMEOUT_MS), MAX_RESPONSE_BYTES: String(MAX_RESPONSE_BYTES) } });
   admin = adminClient(gateway.origin, gateway.adminToken) as Admin;
   healthy = await startSdkServer({ json: true });
   closers.push(healthy.close);
@@ -214,6 +215,60 @@ describe("upstream faults", () => {
 
     const next = await post(grant, echo(2));
     expect((await sseMessages(next)).at(-1)).toMatchObject({ id: 2, result: { content: [{ text: "after the fault" }] } });
+  });
+});
+
+describe("an answer larger than MAX_RESPONSE_BYTES", () => {
+  const over = (id: unknown) => `{"jsonrpc":"2.0","id":${id},"result":{"content":[{"type":"text","text":"${"x".repeat(MAX_RESPONSE_BYTES)}"}]}}`;
+  const json = (id: unknown, headers: Record<string, string> = {}) => ({ status: 200, headers: { "content-type": "application/json", ...headers }, body: over(id) });
+
+  it("with a Content-Length that says so: 502 / -32010 naming the limit, response_too_large", async () => {
+    const upstream = await startRawRecorder({ respond: ({ id }: { id: unknown }) => json(id, { "content-length": String(over(id).length) }) });
+    closers.push(upstream.close);
+    const grant = await grantFor(upstream.url, "too-large-declared");
+    const res = await post(grant, echo(1));
+    expect(res.status).toBe(502);
+    const body: any = await res.json();
+    expect(body).toMatchObject({ jsonrpc: "2.0", id: 1, error: { code: -32010 } });
+    expect(body.error.message).toContain(String(MAX_RESPONSE_BYTES));
+    expect((await outcomeOfCall(grant.id, 1)).code).toBe("response_too_large");
+  });
+
+  it("chunked, answering tools/list (held to be filtered): 502 / -32010", async () => {
+    const upstream = await startRawRecorder({ respond: ({ id }: { id: unknown }) => json(id) });
+    closers.push(upstream.close);
+    const grant = await grantFor(upstream.url, "too-large-list", { version: "1", default: "allow" });
+    const res = await post(grant, { jsonrpc: "2.0", id: 1, method: "tools/list" });
+    expect(res.status).toBe(502);
+    expect(await res.json()).toMatchObject({ id: 1, error: { code: -32010 } });
+  });
+
+  it("chunked, answering a tools/call (passed as it arrives): cut at the limit, never a complete message, response_too_large", async () => {
+    const upstream = await startRawRecorder({ respond: ({ id }: { id: unknown }) => json(id) });
+    closers.push(upstream.close);
+    const grant = await grantFor(upstream.url, "too-large-chunked");
+    const res = await post(grant, echo(1));
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text.length).toBeGreaterThan(0);
+    expect(text.length).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
+    expect(() => JSON.parse(text)).toThrow();
+    expect((await outcomeOfCall(grant.id, 1)).code).toBe("response_too_large");
+  });
+
+  it("as one SSE event: the event is discarded and an error event names the limit", async () => {
+    const upstream = await startScriptedSseUpstream((m: any) => [`data: ${over(m.id)}\n\n`]);
+    closers.push(upstream.close);
+    const grant = await grantFor(upstream.url, "too-large-sse");
+    const res = await post(grant, echo(1));
+    const events: EventSourceMessage[] = [];
+    createParser({ onEvent: (e) => events.push(e) }).feed(await res.text());
+    expect(events.map((e) => e.event)).toEqual(["discarded", undefined]);
+    expect(() => JSON.parse(events[0]!.data)).toThrow();
+    const error = JSON.parse(events[1]!.data);
+    expect(error).toMatchObject({ jsonrpc: "2.0", id: 1, error: { code: -32004 } });
+    expect(error.error.message).toContain(String(MAX_RESPONSE_BYTES));
+    expect((await outcomeOfCall(grant.id, 1)).code).toBe("response_too_large");
   });
 });
 
