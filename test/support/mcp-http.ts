@@ -15,6 +15,16 @@ export function mcpHeaders(token: string, extra: Record<string, string> = {}): R
 }
 
 /** Every audit record of a grant, oldest first, following the admin API's paging. */
+/** Settlement is recorded after the answer is sent, so a test that counts outcomes waits until they are all in. */
+export async function readAuditUntil(admin: Admin, grantId: string, ready: (records: any[]) => boolean, ms = 10_000): Promise<any[]> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const records = await readAudit(admin, grantId);
+    if (ready(records) || Date.now() > deadline) return records;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export async function readAudit(admin: Admin, grantId: string): Promise<any[]> {
   const records: any[] = [];
   let after = 0;

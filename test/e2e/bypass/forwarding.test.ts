@@ -10,7 +10,7 @@ import { deflateSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminClient, startGateway } from "../../support/workerd.mjs";
 import { freePort, readRawBody, startExpressUpstream, startRawRecorder, startResettingUpstream } from "../../support/upstreams.mjs";
-import { mcpHeaders, readAudit } from "../../support/mcp-http";
+import { mcpHeaders, readAudit, readAuditUntil } from "../../support/mcp-http";
 
 type Admin = (method: string, path: string, body?: unknown) => Promise<any>;
 type Grant = { id: string; token: string; url: string; serverId: string };
@@ -164,7 +164,8 @@ describe("a call the upstream received is never refunded", () => {
     expect(upstream.ran.filter((m: any) => m.method === "tools/call")).toHaveLength(2);
     expect(answers.slice(0, 2).map((a) => a.status)).toEqual([502, 502]);
     for (const later of answers.slice(2)) expect(later.json.result._meta["io.mcp-policy-gateway/decision"].code).toBe("rate_limited");
-    const outcomes = (await readAudit(admin, grant.id)).filter((r) => r.type === "outcome");
+    const outcomesOf = (records: any[]) => records.filter((r) => r.type === "outcome");
+    const outcomes = outcomesOf(await readAuditUntil(admin, grant.id, (r) => outcomesOf(r).length >= 2));
     expect(outcomes.map((o) => o.code)).toEqual(["upstream_connection_lost", "upstream_connection_lost"]);
     for (const o of outcomes) expect(o.message ?? "").not.toMatch(/released/);
   });
@@ -172,7 +173,8 @@ describe("a call the upstream received is never refunded", () => {
   it("the connection is refused: provably never received, so the reservation is released", async () => {
     const grant = await grantFor(`http://127.0.0.1:${await freePort()}/mcp`, twoPerMinute);
     for (let i = 1; i <= 4; i++) expect((await post(grant, call("charge", {}, i))).json.error.code).toBe(-32007);
-    const outcomes = (await readAudit(admin, grant.id)).filter((r) => r.type === "outcome");
+    const outcomesOf = (records: any[]) => records.filter((r) => r.type === "outcome");
+    const outcomes = outcomesOf(await readAuditUntil(admin, grant.id, (r) => outcomesOf(r).length >= 4));
     expect(outcomes).toHaveLength(4);
     for (const o of outcomes) expect(o).toMatchObject({ code: "upstream_unreachable", message: expect.stringMatching(/reservations were released/) });
   });
