@@ -6,7 +6,7 @@ import { totalCpuMicros } from "./processes.mjs";
 /**
  * `body` makes the body of each request (each gets its own JSON-RPC id).
  * @param {{ url: string, headers: Record<string,string>, body: () => string, connections: number,
- *           seconds: number, cpuPids: { worker: number[], upstream: number[] } }} load
+ *           seconds: number, amount?: number, cpuPids: { worker: number[], upstream: number[] } }} load
  * @returns {Promise<{ completed: number, ok: number, non2xx: number, errors: number, timeouts: number,
  *                     seconds: number, latenciesMs: number[], workerCpuMicros: number, upstreamCpuMicros: number }>}
  */
@@ -27,6 +27,8 @@ export function measure(load) {
         connections: load.connections,
         pipelining: 1,
         duration: load.seconds,
+        // When set, a fixed number of requests instead (autocannon: amount overrides duration).
+        ...(load.amount === undefined ? {} : { amount: load.amount }),
         // autocannon stops at the first sample tick after the duration; its default 1 s tick
         // stretched every 0.5 s (--quick) measurement to 1 s.
         sampleInt: 100,
