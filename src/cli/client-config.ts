@@ -29,7 +29,7 @@ export interface GrantEndpoint {
 /** POSIX shell quoting, only where needed: ids, URLs and tokens usually need none. */
 export const shellQuote = (word: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`);
 
-const json = (value: unknown): { text: string; value: unknown } => ({ text: JSON.stringify(value, null, 2) + "\n", value });
+const json = (value: unknown): { text: string; value: unknown } => ({ text: `${JSON.stringify(value, null, 2)}\n`, value });
 
 export function clientConfig(client: ClientName, { name, url, token }: GrantEndpoint): ClientConfig {
   const authorization = `Authorization: Bearer ${token}`;
@@ -69,6 +69,7 @@ export function clientConfig(client: ClientName, { name, url, token }: GrantEndp
           mcpServers: {
             [name]: {
               command: "npx",
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: mcp-remote expands ${MPG_TOKEN} from env, so the token stays out of args.
               args: ["mcp-remote", url, "--header", "Authorization: Bearer ${MPG_TOKEN}"],
               env: { MPG_TOKEN: token },
             },

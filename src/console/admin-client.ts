@@ -25,6 +25,7 @@ export interface AdminFailure extends ErrorBody {
 
 export type AdminAnswer<T> = Result<T, AdminFailure>;
 
+// biome-ignore lint/suspicious/noExplicitAny: an untyped call is JSON whose shape the page checks where it reads it.
 export type AdminCall = <T = any>(method: string, path: string, body?: unknown) => Promise<AdminAnswer<T>>;
 
 function executionContext(c: Context): Context["executionCtx"] | undefined {
@@ -78,7 +79,7 @@ export class AdminCallFailed extends Error {
   }
 }
 
-export function valueOf<T>(answer: AdminAnswer<T>): T {
+export function valueOrThrow<T>(answer: AdminAnswer<T>): T {
   if (!answer.ok) throw new AdminCallFailed(answer.error);
   return answer.value;
 }

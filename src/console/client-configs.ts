@@ -40,6 +40,7 @@ export function clientConfigs(label: string, url: string, token: string): Client
       text: JSON.stringify(
         {
           mcpServers: {
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: mcp-remote expands ${MPG_TOKEN} from env, so the token stays out of args.
             [name]: { command: "npx", args: ["mcp-remote", url, "--header", "Authorization: Bearer ${MPG_TOKEN}"], env: { MPG_TOKEN: token } },
           },
         },

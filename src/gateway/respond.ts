@@ -195,7 +195,9 @@ function relayStream(upstream: Response, headers: Headers, relay: Relay): Respon
     return missing.map((id) => ({ data: JSON.stringify(jsonRpcError(id, RpcErrorCode.UpstreamInvalid, message)) }));
   };
   const ids = unshapedIds(relay);
-  const refuse = () => void (failure ??= "upstream_invalid");
+  const refuse = () => {
+    failure ??= "upstream_invalid";
+  };
   const reframer = new SseReframer(
     async (event) => {
       // Priming events (an id, no data) let the client resume; they carry no message.
@@ -210,7 +212,9 @@ function relayStream(upstream: Response, headers: Headers, relay: Relay): Respon
       maxEventChars: relay.maxResponseBytes,
       // A stream that ends before answering (truncated SSE) still answers the client, with an error.
       onEnd: () =>
-        errorsFor(failure === undefined ? "The upstream server closed the stream before answering" : "The upstream server's answer failed the gateway's checks"),
+        errorsFor(
+          failure === undefined ? "The upstream server closed the stream before answering" : "The upstream server's answer failed the gateway's checks",
+        ),
       onOverflow: () => {
         failure = "response_too_large";
         return errorsFor(`The upstream server sent an event larger than the gateway's limit of ${relay.maxResponseBytes} bytes`);

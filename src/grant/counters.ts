@@ -48,11 +48,7 @@ export type Reservation =
  * all_tools) that the call would exceed names the denial; `retryAfter` is the earliest moment at
  * which every limit fits, because the call needs all of them.
  */
-export function reserve(
-  limits: readonly LimitRequest[],
-  eventsFor: (counter: string) => readonly CountedEvent[],
-  now: number,
-): Reservation {
+export function reserve(limits: readonly LimitRequest[], eventsFor: (counter: string) => readonly CountedEvent[], now: number): Reservation {
   const take: CounterTake[] = [];
   const amountOf = new Map<string, number>();
   for (const limit of limits) {
@@ -90,13 +86,7 @@ export function reserve(
  * Requires `amount <= max`. O(log n): running totals turn "units in the window" into one
  * subtraction and "how many must leave" into a binary search.
  */
-export function earliestFit(
-  events: readonly CountedEvent[],
-  windowMs: number,
-  max: number,
-  amount: number,
-  now: number,
-): number {
+export function earliestFit(events: readonly CountedEvent[], windowMs: number, max: number, amount: number, now: number): number {
   const first = firstInWindow(events, now - windowMs);
   const last = events[events.length - 1];
   const oldest = events[first];
@@ -143,7 +133,10 @@ function firstInWindow(events: readonly CounterEvent[], cutoff: number): number 
 /** Adds running totals to events sorted by `at`. */
 export function withTotals<E extends CounterEvent>(events: readonly E[]): (E & { total: number })[] {
   let total = 0;
-  return events.map((e) => ({ ...e, total: (total += e.amount) }));
+  return events.map((e) => {
+    total += e.amount;
+    return { ...e, total };
+  });
 }
 
 function exceededMessage(limit: LimitRequest, retryAfter: number): string {
@@ -224,5 +217,9 @@ export class CounterLedger {
 export function withReserved(events: readonly CountedEvent[], reserved: readonly CounterEvent[]): readonly CountedEvent[] {
   if (reserved.length === 0) return events;
   let total = events.at(-1)?.total ?? 0;
-  return [...events, ...reserved.map((e) => ({ at: e.at, amount: e.amount, total: (total += e.amount) }))];
+  const appended = reserved.map((e) => {
+    total += e.amount;
+    return { at: e.at, amount: e.amount, total };
+  });
+  return [...events, ...appended];
 }

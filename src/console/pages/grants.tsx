@@ -4,7 +4,7 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { adminFor, valueOf, type AdminFailure } from "../admin-client";
+import { adminFor, valueOrThrow, type AdminFailure } from "../admin-client";
 import { readPostedForm } from "../form-body";
 import type { ConsoleEnv } from "../guard";
 import { ErrorBox, Notice, Page, when } from "../layout";
@@ -32,9 +32,12 @@ export const grantPath = (id: string) => `/grants/${encodeURIComponent(id)}`;
 /** Every server with its policy names, for the create form. */
 async function serversWithPolicies(c: C): Promise<{ server: ServerSummary; policies: PolicyHead[] }[]> {
   const admin = adminFor(c);
-  const { servers } = valueOf(await admin<{ servers: ServerSummary[] }>("GET", "/servers"));
+  const { servers } = valueOrThrow(await admin<{ servers: ServerSummary[] }>("GET", "/servers"));
   return Promise.all(
-    servers.map(async (server) => ({ server, policies: valueOf(await admin<{ policies: PolicyHead[] }>("GET", `/servers/${encodeURIComponent(server.id)}/policies`)).policies })),
+    servers.map(async (server) => ({
+      server,
+      policies: valueOrThrow(await admin<{ policies: PolicyHead[] }>("GET", `/servers/${encodeURIComponent(server.id)}/policies`)).policies,
+    })),
   );
 }
 
@@ -92,7 +95,15 @@ function CreateGrantForm(props: { choices: Choices; values: { label: string; tar
   return (
     <form method="post" action="/console/grants" class="card">
       <label for="grant-label">Label (which agent this is)</label>
-      <input id="grant-label" name="label" required pattern="[A-Za-z0-9_.:\-]{1,64}" value={values.label} placeholder="support-bot" aria-describedby="grant-label-hint" />
+      <input
+        id="grant-label"
+        name="label"
+        required
+        pattern="[A-Za-z0-9_.:\-]{1,64}"
+        value={values.label}
+        placeholder="support-bot"
+        aria-describedby="grant-label-hint"
+      />
       <p class="hint" id="grant-label-hint">
         Letters, digits and <code>_ . : -</code>, up to 64.
       </p>
@@ -118,7 +129,13 @@ function CreateGrantForm(props: { choices: Choices; values: { label: string; tar
   );
 }
 
-function GrantsPage(props: { list: GrantSummary[]; choices: Choices; serverFilter: string | null; failure?: AdminFailure; values?: { label: string; target: string } }) {
+function GrantsPage(props: {
+  list: GrantSummary[];
+  choices: Choices;
+  serverFilter: string | null;
+  failure?: AdminFailure;
+  values?: { label: string; target: string };
+}) {
   const values = props.values ?? { label: "", target: "" };
   return (
     <Page title="Grants" nav="grants">
@@ -151,7 +168,10 @@ grants.get("/grants", async (c) => {
   const server = c.req.query("server") ?? null;
   const admin = adminFor(c);
   const query = server === null ? "" : `?serverId=${encodeURIComponent(server)}`;
-  const [{ grants: list }, choices] = await Promise.all([valueOf(await admin<{ grants: GrantSummary[] }>("GET", `/grants${query}`)), serversWithPolicies(c)]);
+  const [{ grants: list }, choices] = await Promise.all([
+    valueOrThrow(await admin<{ grants: GrantSummary[] }>("GET", `/grants${query}`)),
+    serversWithPolicies(c),
+  ]);
   return c.html(<GrantsPage list={list} choices={choices} serverFilter={server} />);
 });
 
@@ -168,7 +188,7 @@ grants.post("/grants", async (c) => {
     policyName: policyName === "" ? null : policyName,
   });
   if (!created.ok) {
-    const [{ grants: list }, choices] = await Promise.all([valueOf(await admin<{ grants: GrantSummary[] }>("GET", "/grants")), serversWithPolicies(c)]);
+    const [{ grants: list }, choices] = await Promise.all([valueOrThrow(await admin<{ grants: GrantSummary[] }>("GET", "/grants")), serversWithPolicies(c)]);
     return c.html(<GrantsPage list={list} choices={choices} serverFilter={null} failure={created.error} values={{ label, target }} />, 400);
   }
   const { grant, token, url } = created.value;

@@ -4,7 +4,7 @@
  */
 import type { Context } from "hono";
 import type { PolicyDocument } from "../../policy/schema";
-import { adminFor, valueOf } from "../admin-client";
+import { adminFor, valueOrThrow } from "../admin-client";
 import { argumentPaths, type BuilderUrls, type ToolFacts } from "../builder/view";
 import type { ConsoleEnv } from "../guard";
 import type { CatalogueView } from "./catalogue-tools";
@@ -35,15 +35,15 @@ export async function loadTarget(c: Context<ConsoleEnv>): Promise<Target> {
   const admin = adminFor(c);
   const serverId = c.req.param("id") ?? "";
   const name = c.req.param("name") ?? "";
-  const server = valueOf(await admin<ServerSummary>("GET", `/servers/${encodeURIComponent(serverId)}`));
+  const server = valueOrThrow(await admin<ServerSummary>("GET", `/servers/${encodeURIComponent(serverId)}`));
   const [tools, current] = await Promise.all([
     admin<CatalogueView>("GET", `/servers/${encodeURIComponent(server.id)}/tools`),
     admin<PolicyAnswer>("GET", apiBase(server.id, name)),
   ]);
   // A name the API refuses (invalid_policy_name) is shown as its error, not as a new policy.
-  if (!current.ok && current.error.error !== "policy_not_found") valueOf(current);
+  if (!current.ok && current.error.error !== "policy_not_found") valueOrThrow(current);
   const facts = new Map<string, ToolFacts>();
-  for (const tool of valueOf(tools).tools) {
+  for (const tool of valueOrThrow(tools).tools) {
     facts.set(tool.name, { risk: tool.risk, category: tool.category, description: tool.description, paths: argumentPaths(tool.definition.inputSchema) });
   }
   const base = `/console${apiBase(server.id, name)}`;

@@ -4,7 +4,7 @@
  * even into a form it re-shows after an error (the operator types them again).
  */
 import { Hono } from "hono";
-import { adminFor, valueOf, type AdminFailure } from "../admin-client";
+import { adminFor, valueOrThrow, type AdminFailure } from "../admin-client";
 import { readPostedForm, type PostedForm } from "../form-body";
 import type { ConsoleEnv } from "../guard";
 import { ErrorBox, Notice, Page, when } from "../layout";
@@ -117,7 +117,7 @@ function ServersPage(props: { list: ServerSummary[]; failure?: AdminFailure; val
 }
 
 servers.get("/servers", async (c) => {
-  const { servers: list } = valueOf(await adminFor(c)<{ servers: ServerSummary[] }>("GET", "/servers"));
+  const { servers: list } = valueOrThrow(await adminFor(c)<{ servers: ServerSummary[] }>("GET", "/servers"));
   return c.html(<ServersPage list={list} />);
 });
 
@@ -129,7 +129,7 @@ servers.post("/servers", async (c) => {
   const admin = adminFor(c);
   const created = await admin<ServerSummary>("POST", "/servers", body);
   if (created.ok) return c.redirect(`/console/servers/${encodeURIComponent(created.value.id)}`, 303);
-  const { servers: list } = valueOf(await admin<{ servers: ServerSummary[] }>("GET", "/servers"));
+  const { servers: list } = valueOrThrow(await admin<{ servers: ServerSummary[] }>("GET", "/servers"));
   return c.html(<ServersPage list={list} failure={created.error} values={values} />, 400);
 });
 
@@ -179,13 +179,13 @@ function EditPage(props: { server: ServerSummary; failure?: AdminFailure }) {
 const serverPath = (id: string) => `/servers/${encodeURIComponent(id)}`;
 
 servers.get("/servers/:id/edit", async (c) => {
-  const server = valueOf(await adminFor(c)<ServerSummary>("GET", serverPath(c.req.param("id"))));
+  const server = valueOrThrow(await adminFor(c)<ServerSummary>("GET", serverPath(c.req.param("id"))));
   return c.html(<EditPage server={server} />);
 });
 
 servers.post("/servers/:id/edit", async (c) => {
   const admin = adminFor(c);
-  const server = valueOf(await admin<ServerSummary>("GET", serverPath(c.req.param("id"))));
+  const server = valueOrThrow(await admin<ServerSummary>("GET", serverPath(c.req.param("id"))));
   const form = await readPostedForm(c);
   const patch: Record<string, unknown> = {};
   const name = form.get("name") ?? "";
@@ -204,7 +204,9 @@ function DeletePage(props: { server: ServerSummary; failure?: AdminFailure }) {
   return (
     <Page title={`Delete ${props.server.name}?`} nav="servers">
       {props.failure ? <ErrorBox failure={props.failure} title="The server was not deleted" /> : null}
-      <p>Its catalogue, overrides and policy names go with it; policy versions stay readable. A server with grants cannot be deleted: delete its grants first.</p>
+      <p>
+        Its catalogue, overrides and policy names go with it; policy versions stay readable. A server with grants cannot be deleted: delete its grants first.
+      </p>
       <form method="post" action={`${base}/delete`} class="inline">
         <button type="submit" class="danger">
           Delete {props.server.name}
@@ -216,13 +218,13 @@ function DeletePage(props: { server: ServerSummary; failure?: AdminFailure }) {
 }
 
 servers.get("/servers/:id/delete", async (c) => {
-  const server = valueOf(await adminFor(c)<ServerSummary>("GET", serverPath(c.req.param("id"))));
+  const server = valueOrThrow(await adminFor(c)<ServerSummary>("GET", serverPath(c.req.param("id"))));
   return c.html(<DeletePage server={server} />);
 });
 
 servers.post("/servers/:id/delete", async (c) => {
   const admin = adminFor(c);
-  const server = valueOf(await admin<ServerSummary>("GET", serverPath(c.req.param("id"))));
+  const server = valueOrThrow(await admin<ServerSummary>("GET", serverPath(c.req.param("id"))));
   const deleted = await admin("DELETE", serverPath(server.id));
   if (!deleted.ok) return c.html(<DeletePage server={server} failure={deleted.error} />, 409);
   return c.redirect("/console/servers", 303);

@@ -50,7 +50,7 @@ describe("serializeSseEvent", () => {
   });
 
   const injections: [string, SseEvent][] = [
-    ["LF in id", { id: "1\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n", data: "x" }],
+    ["LF in id", { id: '1\ndata: {"jsonrpc":"2.0","id":1,"result":{}}\n', data: "x" }],
     ["CR in id", { id: "1\rdata: injected\r", data: "x" }],
     ["CRLF in event", { event: "message\r\ndata: injected\r\n\r\ndata: second", data: "x" }],
     ["a blank line in event", { event: "a\n\nb", data: "x" }],
@@ -149,7 +149,11 @@ describe("sseTransform re-frames the upstream stream", () => {
 
   it("lets events flow before the upstream stream ends", async () => {
     let upstream!: ReadableStreamDefaultController<Uint8Array>;
-    const source = new ReadableStream<Uint8Array>({ start: (controller) => void (upstream = controller) });
+    const source = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        upstream = controller;
+      },
+    });
     const reader = source.pipeThrough(sseTransform((e) => e)).getReader();
     const decoder = new TextDecoder();
 
