@@ -6,7 +6,17 @@
  * message the admin API would. Document → form takes only documents `parsePolicy` accepted.
  */
 import type { Condition, Limit, PolicyDocument, Rule, ToolRules } from "../../policy/schema";
-import { effectiveType, type Access, type BuilderForm, type ConditionForm, type LimitForm, type RuleForm, type ToolForm, type ValueType, type WindowChoice } from "./form";
+import {
+  effectiveType,
+  type Access,
+  type BuilderForm,
+  type ConditionForm,
+  type LimitForm,
+  type RuleForm,
+  type ToolForm,
+  type ValueType,
+  type WindowChoice,
+} from "./form";
 
 /** A number as typed, or the text itself when it is not one (parsePolicy then names it). */
 function typedNumber(text: string): number | string {
@@ -46,7 +56,7 @@ function limitDocument(limit: LimitForm): Record<string, unknown> {
     window: limit.window === "seconds" ? typedNumber(limit.seconds) : limit.window,
     max: typedNumber(limit.max),
   };
-  if (limit.scope === "grant") document.scope = "grant";
+  if (limit.scope !== "") document.scope = limit.scope;
   if (limit.cost !== "") document.cost = limit.cost;
   return document;
 }
@@ -91,7 +101,7 @@ function limitForm(limit: Limit): LimitForm {
     window: seconds ? "seconds" : (limit.window as WindowChoice),
     seconds: seconds ? String(limit.window) : "",
     max: String(limit.max),
-    scope: limit.scope === "grant" ? "grant" : "",
+    scope: limit.scope === "grant" || limit.scope === "server" ? limit.scope : "",
     cost: limit.cost ?? "",
   };
 }

@@ -45,8 +45,8 @@ export interface LimitForm {
   /** The window in seconds when `window` is "seconds". */
   seconds: string;
   max: string;
-  /** "grant" writes `scope: "grant"`; "" leaves scope out (which means "grant"). */
-  scope: "grant" | "";
+  /** "grant" or "server" is written as `scope`; "" leaves scope out (which means "grant"). */
+  scope: "grant" | "server" | "";
   /** "" leaves cost out. */
   cost: string;
 }

@@ -36,25 +36,44 @@ export function LimitRow(props: { urls: BuilderUrls; owner: string; index: numbe
         Max
         <input id={idOf(name("max"))} name={name("max")} value={limit.max} inputmode="numeric" />
       </label>
-      <label for={idOf(name("scope"))}>
-        Scope
-        <select id={idOf(name("scope"))} name={name("scope")}>
-          <option value="grant" selected={limit.scope === "grant"}>
-            grant
-          </option>
-          <option value="" selected={limit.scope === ""}>
-            not written (grant)
-          </option>
-        </select>
-      </label>
+      <ScopeSelect id={idOf(name("scope"))} name={name("scope")} scope={limit.scope} />
       <label for={idOf(name("cost"))}>
         Cost (optional)
-        <input id={idOf(name("cost"))} name={name("cost")} value={limit.cost} list={props.paths} placeholder="1 per call" autocomplete="off" spellcheck={false} />
+        <input
+          id={idOf(name("cost"))}
+          name={name("cost")}
+          value={limit.cost}
+          list={props.paths}
+          placeholder="1 per call"
+          autocomplete="off"
+          spellcheck={false}
+        />
       </label>
       <div class="limit-foot">
         {props.shared.length > 0 ? <span class="hint">Shared with {props.shared.join(", ")}</span> : <span />}
         <ActionButton urls={urls} action={`remove-limit:${owner}:${j}`} label={`Remove limit ${j + 1}`} class="small quiet" />
       </div>
     </div>
+  );
+}
+
+/** Whose calls the limit counts: this grant's, or every grant's on the server (docs/policy.md, "Server-wide limits"). */
+function ScopeSelect(props: { id: string; name: string; scope: LimitForm["scope"] }) {
+  const choices: [LimitForm["scope"], string][] = [
+    ["grant", "grant"],
+    ["server", "server (every grant)"],
+    ["", "not written (grant)"],
+  ];
+  return (
+    <label for={props.id}>
+      Scope
+      <select id={props.id} name={props.name}>
+        {choices.map(([value, label]) => (
+          <option value={value} selected={props.scope === value}>
+            {label}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
