@@ -394,6 +394,9 @@ describe("the operator console in Chromium", () => {
     expect(await cards.locator("table.arguments pre").allTextContents()).toEqual(["900", JSON.stringify(XSS_SCRIPT)]);
     expect(await page.evaluate(() => (globalThis as any).__xss)).toBeUndefined();
     await shot("approvals");
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await fitsWidth()).toEqual({ scroll: 390, viewport: 390 });
+    await page.setViewportSize({ width: 1280, height: 900 });
     await cards.getByLabel(/^Reason/).fill("Checked with the customer.");
     await cards.getByRole("button", { name: "Approve" }).click();
     await page.waitForURL("**/console/approvals?approved");
