@@ -51,8 +51,7 @@ function decisionColour(decision: string, colours: Palette): string {
 
 /** One table row. Agent-controlled text (tool names, messages) is made printable first. */
 export function auditRow(record: AuditRecord, colours: Palette): string[] {
-  const target =
-    record.type === "outcome" ? `#${record.ref ?? "?"}` : printable(record.tool ?? record.rpcMethod ?? record.httpMethod ?? "");
+  const target = record.type === "outcome" ? `#${record.ref ?? "?"}` : printable(record.tool ?? record.rpcMethod ?? record.httpMethod ?? "");
   const detail =
     record.type === "outcome"
       ? [record.status === null ? null : `HTTP ${record.status}`, record.latencyMs === null ? null : `${record.latencyMs} ms`, record.message]

@@ -57,7 +57,8 @@ function decidedView(details: unknown): Pick<ApprovalView, "status" | "decided" 
 export function firstDecision(error: string, details: unknown): string | null {
   const view = decidedView(details);
   if (view === null) return null;
-  if (error === "approval_expired") return `It expired at ${view.expires}, or its policy changed since it was requested. The agent's next identical call opens a new request.`;
+  if (error === "approval_expired")
+    return `It expired at ${view.expires}, or its policy changed since it was requested. The agent's next identical call opens a new request.`;
   if (error !== "approval_decided") return null;
   const status = view.status === "consumed" ? "approved, and used by the agent's call," : view.status;
   const by = view.decidedBy === null ? "" : ` by ${view.decidedBy}`;

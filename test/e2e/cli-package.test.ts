@@ -20,7 +20,16 @@ it("packs, installs offline from the tarball, and runs as npx mcp-policy-gateway
   const { stdout: packed } = await run("npm", ["pack", "--json", "--pack-destination", dir], { cwd: root, env });
   const [pack] = JSON.parse(packed.slice(packed.indexOf("[")));
   expect(pack.files.map((f: { path: string }) => f.path).sort()).toEqual(
-    ["README.md", "dist/cli-licenses.txt", "dist/cli.mjs", "docs/cli.md", "docs/policy.md", "docs/policy.schema.json", "examples/github-actions/policies.yml", "package.json"].sort(),
+    [
+      "README.md",
+      "dist/cli-licenses.txt",
+      "dist/cli.mjs",
+      "docs/cli.md",
+      "docs/policy.md",
+      "docs/policy.schema.json",
+      "examples/github-actions/policies.yml",
+      "package.json",
+    ].sort(),
   );
 
   const app = join(dir, "app");
@@ -35,8 +44,18 @@ it("packs, installs offline from the tarball, and runs as npx mcp-policy-gateway
   expect(version.stdout.trim()).toBe(pack.version);
 
   // Offline lint from the installed bundle: zod, the schema and RE2 came with it.
-  await writeFile(join(app, "policy.json"), JSON.stringify({ version: "1", default: "deny", tools: { q: { deny_if: [{ conditions: [{ path: "args.q", op: "regex", value: "(?<=a)b" }], on_deny: "no" }] } } }));
+  await writeFile(
+    join(app, "policy.json"),
+    JSON.stringify({
+      version: "1",
+      default: "deny",
+      tools: { q: { deny_if: [{ conditions: [{ path: "args.q", op: "regex", value: "(?<=a)b" }], on_deny: "no" }] } },
+    }),
+  );
   const lint = await run(join(app, "node_modules/.bin/mpg"), ["policy", "lint", "policy.json", "--json"], { cwd: app, env }).catch((error) => error);
   expect(lint.code).toBe(1);
-  expect(JSON.parse(lint.stdout).files[0].errors[0]).toMatchObject({ path: "/tools/q/deny_if/0/conditions/0/value", message: expect.stringContaining('lookbehind "(?<=" is not supported') });
+  expect(JSON.parse(lint.stdout).files[0].errors[0]).toMatchObject({
+    path: "/tools/q/deny_if/0/conditions/0/value",
+    message: expect.stringContaining('lookbehind "(?<=" is not supported'),
+  });
 });

@@ -66,7 +66,12 @@ type AuditLog = ReturnType<typeof auditLog>;
 const FOLLOW_WIDTHS = [6, 20, 8, 12, 24, 14];
 
 function followRow(cells: readonly string[]): string {
-  return cells.map((cell, i) => (i < FOLLOW_WIDTHS.length ? cell + " ".repeat(Math.max(1, FOLLOW_WIDTHS[i]! - displayWidth(cell) + 2)) : cell)).join("").trimEnd() + "\n";
+  return (
+    `${cells
+      .map((cell, i) => (i < FOLLOW_WIDTHS.length ? cell + " ".repeat(Math.max(1, FOLLOW_WIDTHS[i]! - displayWidth(cell) + 2)) : cell))
+      .join("")
+      .trimEnd()}\n`
+  );
 }
 
 interface AuditOptions {
@@ -88,7 +93,12 @@ function listAudit(program: Command, cli: Cli): Command {
     .command("audit")
     .description("A grant's audit records; `audit verify` checks the hash chain")
     .argument("<grant>", "the grant id (deleted grants too)")
-    .option("--decision <decision>", "only these decisions: allow, deny, monitor_deny, reject, ok, error, unknown (repeatable, or comma-separated)", (v: string, p: string[]) => [...p, ...v.split(",")], [])
+    .option(
+      "--decision <decision>",
+      "only these decisions: allow, deny, monitor_deny, reject, ok, error, unknown (repeatable, or comma-separated)",
+      (v: string, p: string[]) => [...p, ...v.split(",")],
+      [],
+    )
     .option("--tool <name>", "only calls of this tool")
     .option("--since <when>", "only records since a duration ago (30m, 1h, 7d) or an ISO time")
     .option("--limit <n>", "at most this many records, the most recent", "50")
@@ -114,7 +124,11 @@ Examples:
         emit(cli, options, { grantId, filter: { ...filter, decisions: filter.decisions && [...filter.decisions] }, records: shown }, () =>
           shown.length === 0
             ? `No records${unfiltered(filter) ? "" : " match"}.\n`
-            : table([...AUDIT_COLUMNS], shown.map((r) => auditRow(r, cli.terminal.stdout)), cli.terminal.stdout),
+            : table(
+                [...AUDIT_COLUMNS],
+                shown.map((r) => auditRow(r, cli.terminal.stdout)),
+                cli.terminal.stdout,
+              ),
         );
       }),
     );
@@ -181,7 +195,9 @@ function verifyAudit(audit: Command, cli: Cli): void {
         const colours = cli.terminal.stdout;
         emit(cli, options, { grantId, ok, gateway: remote, ...(local === null ? {} : { local }) }, () => {
           const line = (who: string, check: ChainCheck) =>
-            check.ok ? `${colours.green("✓")} ${who}: the chain of ${check.count} records is intact\n` : `${colours.red("✖")} ${who}: the chain is broken at seq ${check.brokenAt}\n`;
+            check.ok
+              ? `${colours.green("✓")} ${who}: the chain of ${check.count} records is intact\n`
+              : `${colours.red("✖")} ${who}: the chain is broken at seq ${check.brokenAt}\n`;
           return line("gateway", remote) + (local === null ? "" : line("recomputed here", local));
         });
         if (!ok) throw reported(EXIT.errors);
@@ -204,10 +220,17 @@ async function recomputeChain(log: AuditLog): Promise<ChainCheck> {
   return gap >= 0 ? { ok: false, brokenAt: records[gap]!.seq } : check.ok ? { ok: true, count: check.count } : { ok: false, brokenAt: check.brokenAt };
 }
 
-async function follow(cli: Cli, options: GlobalOptions, log: AuditLog, filter: AuditFilter, shown: AuditRecord[], after: number, intervalMs: number): Promise<void> {
+async function follow(
+  cli: Cli,
+  options: GlobalOptions,
+  log: AuditLog,
+  filter: AuditFilter,
+  shown: AuditRecord[],
+  after: number,
+  intervalMs: number,
+): Promise<void> {
   const { terminal } = cli;
-  const print = (record: AuditRecord) =>
-    terminal.out(options.json ? JSON.stringify(record) + "\n" : followRow(auditRow(record, terminal.stdout)));
+  const print = (record: AuditRecord) => terminal.out(options.json ? `${JSON.stringify(record)}\n` : followRow(auditRow(record, terminal.stdout)));
   if (!options.json) terminal.out(terminal.stdout.bold(followRow(AUDIT_COLUMNS.map((c) => c.toUpperCase()))));
   shown.forEach(print);
 

@@ -56,10 +56,12 @@ async function loadInbox(c: C, serverId: string | null): Promise<Loaded> {
   const { views, truncated } = await listed(admin, serverId);
   const { pending, decided } = sortInbox(views);
   // Listings carry no values; one read per pending request does, while it is still pending.
-  const detailed = await Promise.all(pending.slice(0, MAX_PENDING).map(async (view) => {
-    const read = await admin<ApprovalView>("GET", `/approvals/${encodeURIComponent(view.id)}`);
-    return read.ok ? read.value : view;
-  }));
+  const detailed = await Promise.all(
+    pending.slice(0, MAX_PENDING).map(async (view) => {
+      const read = await admin<ApprovalView>("GET", `/approvals/${encodeURIComponent(view.id)}`);
+      return read.ok ? read.value : view;
+    }),
+  );
   const now = sortInbox([...detailed, ...decided]);
   return { inbox: { pending: now.pending, decided: now.decided }, truncated: truncated || pending.length > MAX_PENDING, serverFilter: serverId };
 }
@@ -95,11 +97,15 @@ function ApprovalsPage(props: Loaded & Outcome & { now: number }) {
       ) : null}
       {props.failure ? <DecisionRefused failure={props.failure} verdict={props.verdict ?? "approve"} /> : null}
       {props.notice ? <Notice kind="ok">{props.notice}</Notice> : null}
-      {props.truncated ? <Notice kind="warn">There are more requests than this page reads at once; open a server's requests (?server=) to see the rest.</Notice> : null}
+      {props.truncated ? (
+        <Notice kind="warn">There are more requests than this page reads at once; open a server's requests (?server=) to see the rest.</Notice>
+      ) : null}
       <section aria-labelledby="pending">
         <h2 id="pending">Waiting for a decision ({inbox.pending.length})</h2>
         {inbox.pending.length === 0 ? (
-          <p>Nothing is waiting. A policy's <code>approve_if</code> or <code>approve: true</code> holds a call here (docs/approvals.md).</p>
+          <p>
+            Nothing is waiting. A policy's <code>approve_if</code> or <code>approve: true</code> holds a call here (docs/approvals.md).
+          </p>
         ) : (
           inbox.pending.map((view, index) => <PendingApproval view={view} index={index} now={props.now} />)
         )}
@@ -129,7 +135,14 @@ approvals.post("/approvals/decide", async (c) => {
   const id = form.get("id") ?? "";
   const verdict = form.get("verdict");
   if (verdict !== "approve" && verdict !== "reject") {
-    return c.html(<ApprovalsPage {...await loadInbox(c, null)} now={Date.now()} failure={{ status: 400, error: "invalid_verdict", message: "Choose Approve or Reject." }} />, 400);
+    return c.html(
+      <ApprovalsPage
+        {...(await loadInbox(c, null))}
+        now={Date.now()}
+        failure={{ status: 400, error: "invalid_verdict", message: "Choose Approve or Reject." }}
+      />,
+      400,
+    );
   }
   // Browsers send a textarea's line breaks as CRLF; the API takes newlines but no other control character.
   const reason = (form.get("reason") ?? "").replace(/\r\n?/g, "\n").trim();
@@ -137,5 +150,5 @@ approvals.post("/approvals/decide", async (c) => {
   const decided = await adminFor(c)("POST", `/approvals/${encodeURIComponent(id)}/${verdict}`, body);
   if (decided.ok) return c.redirect(`/console/approvals?${verdict === "approve" ? "approved" : "rejected"}`, 303);
   const status = decided.error.status === 409 ? 409 : decided.error.status === 404 ? 404 : decided.error.status >= 500 ? 502 : 400;
-  return c.html(<ApprovalsPage {...await loadInbox(c, null)} now={Date.now()} failure={decided.error} verdict={verdict} />, status);
+  return c.html(<ApprovalsPage {...(await loadInbox(c, null))} now={Date.now()} failure={decided.error} verdict={verdict} />, status);
 });

@@ -41,7 +41,9 @@ describe("sortInbox", () => {
   });
 
   it("keeps only the most recent decisions", () => {
-    const many = Array.from({ length: RECENT_DECIDED + 5 }, (_, i) => view(`r${i}`, "rejected", "2026-08-02T00:00:00.000Z", `2026-08-01T10:${String(i).padStart(2, "0")}:00.000Z`));
+    const many = Array.from({ length: RECENT_DECIDED + 5 }, (_, i) =>
+      view(`r${i}`, "rejected", "2026-08-02T00:00:00.000Z", `2026-08-01T10:${String(i).padStart(2, "0")}:00.000Z`),
+    );
     const { decided } = sortInbox(many);
     expect(decided).toHaveLength(RECENT_DECIDED);
     expect(decided[0]!.id).toBe(`r${RECENT_DECIDED + 4}`);
@@ -75,14 +77,18 @@ describe("firstDecision", () => {
   const decided = { ...view("a", "rejected", "2026-08-01T12:00:00.000Z", "2026-08-01T10:05:00.000Z"), reason: "Over budget." };
 
   it("names who decided first, when and why", () => {
-    expect(firstDecision("approval_decided", decided)).toBe("It was already rejected by admin at 2026-08-01T10:05:00.000Z, reason: “Over budget.”. The first decision stands.");
+    expect(firstDecision("approval_decided", decided)).toBe(
+      "It was already rejected by admin at 2026-08-01T10:05:00.000Z, reason: “Over budget.”. The first decision stands.",
+    );
     expect(firstDecision("approval_decided", { ...decided, status: "consumed", reason: null })).toBe(
       "It was already approved, and used by the agent's call, by admin at 2026-08-01T10:05:00.000Z (no reason given). The first decision stands.",
     );
   });
 
   it("says an expired request expired, and nothing for other refusals or details it cannot read", () => {
-    expect(firstDecision("approval_expired", view("b", "expired", "2026-08-01T11:00:00.000Z"))).toMatch(/^It expired at 2026-08-01T11:00:00.000Z, or its policy changed/);
+    expect(firstDecision("approval_expired", view("b", "expired", "2026-08-01T11:00:00.000Z"))).toMatch(
+      /^It expired at 2026-08-01T11:00:00.000Z, or its policy changed/,
+    );
     expect(firstDecision("invalid_body", decided)).toBeNull();
     expect(firstDecision("approval_decided", undefined)).toBeNull();
     expect(firstDecision("approval_decided", [{ path: "/reason" }])).toBeNull();

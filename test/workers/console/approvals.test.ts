@@ -15,7 +15,12 @@ let serverId = "";
 let calls = 0;
 
 beforeAll(async () => {
-  const signedIn = await SELF.fetch(`${ORIGIN}/console/sign-in`, { method: "POST", redirect: "manual", headers: { origin: ORIGIN, "content-type": FORM }, body: new URLSearchParams({ token: ADMIN_TOKEN }).toString() });
+  const signedIn = await SELF.fetch(`${ORIGIN}/console/sign-in`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { origin: ORIGIN, "content-type": FORM },
+    body: new URLSearchParams({ token: ADMIN_TOKEN }).toString(),
+  });
   cookie = (signedIn.headers.get("set-cookie") ?? "").split(";")[0]!;
   serverId = uniqueServerId("inbox");
   expect((await admin("POST", "/servers", { id: serverId, name: "Deploys", url: DOWN_UPSTREAM })).status).toBe(201);
@@ -49,7 +54,12 @@ async function heldCall(label: string, args: Record<string, unknown>) {
 const inbox = () => SELF.fetch(`${ORIGIN}/console/approvals`, { headers: { cookie } });
 
 const decide = (fields: Record<string, string>, headers: Record<string, string> = { origin: ORIGIN }) =>
-  SELF.fetch(`${ORIGIN}/console/approvals/decide`, { method: "POST", redirect: "manual", headers: { cookie, "content-type": FORM, ...headers }, body: new URLSearchParams(fields).toString() });
+  SELF.fetch(`${ORIGIN}/console/approvals/decide`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { cookie, "content-type": FORM, ...headers },
+    body: new URLSearchParams(fields).toString(),
+  });
 
 async function inboxListing(id: string): Promise<string> {
   for (let tries = 0; ; tries++) {
@@ -125,9 +135,17 @@ describe("the approvals inbox", () => {
       const refused = await decide({ id, verdict: "approve" }, headers);
       expect(refused.status, JSON.stringify(headers)).toBe(403);
     }
-    const anonymous = await SELF.fetch(`${ORIGIN}/console/approvals/decide`, { method: "POST", headers: { origin: ORIGIN, "content-type": FORM }, body: `id=${id}&verdict=approve` });
+    const anonymous = await SELF.fetch(`${ORIGIN}/console/approvals/decide`, {
+      method: "POST",
+      headers: { origin: ORIGIN, "content-type": FORM },
+      body: `id=${id}&verdict=approve`,
+    });
     expect(anonymous.status).toBe(401);
-    const asJson = await SELF.fetch(`${ORIGIN}/console/approvals/decide`, { method: "POST", headers: { cookie, origin: ORIGIN, "content-type": "application/json" }, body: JSON.stringify({ id, verdict: "approve" }) });
+    const asJson = await SELF.fetch(`${ORIGIN}/console/approvals/decide`, {
+      method: "POST",
+      headers: { cookie, origin: ORIGIN, "content-type": "application/json" },
+      body: JSON.stringify({ id, verdict: "approve" }),
+    });
     expect(asJson.status).toBe(400);
     expect((await admin("GET", `/approvals/${id}`)).json).toMatchObject({ status: "pending", decided: null });
   });

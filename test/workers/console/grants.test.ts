@@ -9,14 +9,24 @@ let cookie = "";
 let serverId = "";
 
 beforeAll(async () => {
-  const signedIn = await SELF.fetch(`${ORIGIN}/console/sign-in`, { method: "POST", redirect: "manual", headers: { origin: ORIGIN, "content-type": FORM }, body: new URLSearchParams({ token: ADMIN_TOKEN }).toString() });
+  const signedIn = await SELF.fetch(`${ORIGIN}/console/sign-in`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { origin: ORIGIN, "content-type": FORM },
+    body: new URLSearchParams({ token: ADMIN_TOKEN }).toString(),
+  });
   cookie = (signedIn.headers.get("set-cookie") ?? "").split(";")[0]!;
   serverId = uniqueServerId("placed");
   expect((await admin("POST", "/servers", { id: serverId, name: "Placed", url: DOWN_UPSTREAM })).status).toBe(201);
 });
 
 const create = (fields: Record<string, string>) =>
-  SELF.fetch(`${ORIGIN}/console/grants`, { method: "POST", redirect: "manual", headers: { cookie, origin: ORIGIN, "content-type": FORM }, body: new URLSearchParams(fields).toString() });
+  SELF.fetch(`${ORIGIN}/console/grants`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { cookie, origin: ORIGIN, "content-type": FORM },
+    body: new URLSearchParams(fields).toString(),
+  });
 
 const grantPage = async (id: string) => (await SELF.fetch(`${ORIGIN}/console/grants/${id}`, { headers: { cookie } })).text();
 
