@@ -3,7 +3,7 @@
  * escapes every text child and attribute value: upstream tool names and descriptions, labels and
  * error messages are attacker-controlled text and only ever go in as such (never through `raw`).
  *
- * A new page (an approvals inbox, say) adds one entry to NAV and one module under src/console/pages/.
+ * A new page adds one entry to NAV and one module under src/console/pages/.
  */
 import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
@@ -12,6 +12,7 @@ import type { AdminFailure } from "./admin-client";
 export const NAV = [
   { key: "servers", href: "/console/servers", label: "Servers" },
   { key: "grants", href: "/console/grants", label: "Grants" },
+  { key: "approvals", href: "/console/approvals", label: "Approvals" },
   { key: "audit", href: "/console/audit", label: "Audit" },
 ] as const;
 

@@ -11,6 +11,7 @@ import type { Context } from "hono";
 import { AdminCallFailed } from "./admin-client";
 import { consoleHeaders, consoleSession, ConsoleRefusal, sameOrigin, type ConsoleEnv } from "./guard";
 import { ErrorBox, Page } from "./layout";
+import { approvals } from "./pages/approvals";
 import { audit } from "./pages/audit";
 import { catalogue } from "./pages/catalogue";
 import { grantPage } from "./pages/grant";
@@ -76,6 +77,7 @@ consoleApp.route("/", policyHistory);
 consoleApp.route("/", policyDelete);
 consoleApp.route("/", grants);
 consoleApp.route("/", grantPage);
+consoleApp.route("/", approvals);
 consoleApp.route("/", audit);
 consoleApp.all("*", (c) =>
   c.html(

@@ -4,8 +4,8 @@
 // limit and save, create a grant and read its config, call through the gateway with the SDK client
 // using that config, and find the call in the audit view. Screenshots of each page go to
 // docs/console/ (the README shows them). Then: a tool whose definition changes under a pinning
-// policy is shown quarantined with its diff and approved, upstream text with markup renders as
-// text, and every page fits 390 px.
+// policy is shown quarantined with its diff and approved, a call held for approval is approved in
+// the inbox, upstream text with markup renders as text, and every page fits 390 px.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -43,7 +43,8 @@ function chromiumPath(): string {
 
 beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  gateway = await startGateway({ assets: true });
+  // Held calls are answered "waiting for approval" at once: the inbox step needs no 45 s hold.
+  gateway = await startGateway({ assets: true, vars: { APPROVAL_HOLD_MS: "0" } });
   upstream = await startSdkServer();
   hostile = await startSdkServer({
     register: (server: any) => {
@@ -394,6 +395,55 @@ describe("the operator console in Chromium", () => {
     await agent.close();
   });
 
+  it("9. the approvals inbox: a held call's values as text; Approve lets it through once; a late decision names the first", async () => {
+    const admin = adminClient(gateway.origin, gateway.adminToken) as (method: string, path: string, body?: unknown) => Promise<any>;
+    const held = {
+      approve_if: [{ conditions: [{ path: "args.amount", op: "gt", value: 500 }], on_deny: "Transfers above 500 need a person's approval." }],
+      approval_timeout: "30m",
+    };
+    await admin("PUT", "/servers/bank/policies/held", { version: "1", default: "deny", tools: { transfer: held } });
+    const created = await admin("POST", "/grants", { label: "payout-bot", serverId: "bank", policyName: "held" });
+    const agent = new Client({ name: "console-e2e-payout", version: "1.0.0" });
+    await agent.connect(new StreamableHTTPClientTransport(new URL(created.url), { requestInit: { headers: { Authorization: `Bearer ${created.token}` } } }));
+    const transfer = async (amount: number) =>
+      ((await agent.callTool({ name: "transfer", arguments: { amount, memo: XSS_SCRIPT } })) as any).content[0].text as string;
+    expect(await transfer(900)).toMatch(/^\[POLICY DENIED\] Waiting for approval \(apr_/);
+
+    // The grant's alarm writes the listing index a moment after the request opens.
+    const cards = page.locator("article.approval");
+    const openInbox = async () => {
+      await page.goto(`${gateway.origin}/console/approvals`);
+      return cards.count();
+    };
+    await eventually(openInbox).toBe(1);
+    expect(await cards.locator("h3").textContent()).toBe("transfer for grant “payout-bot”");
+    expect(await cards.locator("table.arguments pre").allTextContents()).toEqual(["900", JSON.stringify(XSS_SCRIPT)]);
+    expect(await page.evaluate(() => (globalThis as any).__xss)).toBeUndefined();
+    await shot("approvals");
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await fitsWidth()).toEqual({ scroll: 390, viewport: 390 });
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await cards.getByLabel(/^Reason/).fill("Checked with the customer.");
+    await cards.getByRole("button", { name: "Approve" }).click();
+    await page.waitForURL("**/console/approvals?approved");
+    expect(await page.getByRole("status").first().textContent()).toContain("Approved");
+    expect(await page.locator("table.decided tbody td.description").first().textContent()).toBe("Checked with the customer.");
+    expect(await transfer(900)).toBe("moved 900");
+
+    // Another operator (the admin API) rejects first; this page's Approve then names that decision.
+    expect(await transfer(901)).toMatch(/Waiting for approval/);
+    await eventually(openInbox).toBe(1);
+    const { approvals } = await admin("GET", "/approvals?status=pending&serverId=bank");
+    await admin("POST", `/approvals/${approvals[0].id}/reject`, { reason: "Over the weekly budget." });
+    await cards.getByRole("button", { name: "Approve" }).click();
+    await page.waitForURL("**/console/approvals/decide");
+    expect(await page.locator(".first-decision").textContent()).toMatch(
+      /^It was already rejected by admin at \d{4}-.*, reason: “Over the weekly budget\.”\. The first decision stands\.$/,
+    );
+    expect(await transfer(901)).toBe("[POLICY DENIED] Over the weekly budget.");
+    await agent.close();
+  });
+
   it("rotate shows the new token once; revoke asks first, then refuses the grant's calls", async () => {
     await page.goto(`${gateway.origin}/console/grants/${grantId}`);
     await page.getByRole("link", { name: "Rotate token…" }).click();
@@ -446,6 +496,7 @@ describe("the operator console in Chromium", () => {
       "/console/grants",
       `/console/grants/${grantId}`,
       `/console/audit?grant=${grantId}`,
+      "/console/approvals",
     ]) {
       await page.goto(`${gateway.origin}${path}`);
       const { scroll, viewport } = await fitsWidth();

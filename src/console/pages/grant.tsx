@@ -11,7 +11,7 @@ import type { ConsoleEnv } from "../guard";
 import { ErrorBox, Notice, Page, when } from "../layout";
 import type { PolicyHead } from "./catalogue";
 import { TokenPage } from "./grant-token";
-import { grantPath, Status, type GrantSummary } from "./grants";
+import { grantPath, placementText, Status, type GrantSummary } from "./grants";
 
 export const grantPage = new Hono<ConsoleEnv>();
 
@@ -37,6 +37,8 @@ function GrantFacts(props: { grant: GrantSummary; url: string }) {
       </dd>
       <dt>Policy</dt>
       <dd>{grant.policyName === null ? "none (denies every call)" : `${grant.policyName} v${grant.policyVersion ?? "?"}`}</dd>
+      <dt>Placement</dt>
+      <dd>{placementText(grant)}</dd>
       <dt>Created</dt>
       <dd>{when(grant.created)}</dd>
       <dt>Last rotated</dt>

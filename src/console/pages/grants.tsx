@@ -4,6 +4,7 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
+import { GRANT_REGIONS } from "../../store/grants";
 import { adminFor, valueOrThrow, type AdminFailure } from "../admin-client";
 import { readPostedForm } from "../form-body";
 import type { ConsoleEnv } from "../guard";
@@ -21,6 +22,8 @@ export interface GrantSummary {
   created: string;
   revoked: string | null;
   rotated: string | null;
+  /** Where its Durable Object lives; absent on grants created before placement was recorded. */
+  placement?: { region: string | null; createdFrom: string | null };
 }
 
 export const grants = new Hono<ConsoleEnv>();
@@ -88,9 +91,52 @@ function GrantsTable(props: { list: GrantSummary[] }) {
   );
 }
 
-type Choices = { server: ServerSummary; policies: PolicyHead[] }[];
+/** Cloudflare's Durable Object location hints, by the names its documentation gives them. */
+const REGION_NAMES: Record<(typeof GRANT_REGIONS)[number], string> = {
+  wnam: "Western North America",
+  enam: "Eastern North America",
+  sam: "South America",
+  weur: "Western Europe",
+  eeur: "Eastern Europe",
+  apac: "Asia-Pacific",
+  oc: "Oceania",
+  afr: "Africa",
+  me: "Middle East",
+};
 
-function CreateGrantForm(props: { choices: Choices; values: { label: string; target: string } }) {
+/** Where a grant's Durable Object lives, in the words `mpg grants show` uses. */
+export function placementText(grant: GrantSummary): string {
+  const { region = null, createdFrom = null } = grant.placement ?? {};
+  if (region !== null) return `region ${region} (${REGION_NAMES[region as keyof typeof REGION_NAMES] ?? "location hint"}), asked for when it was created`;
+  if (grant.placement === undefined) return "not recorded (created before placement was recorded)";
+  return createdFrom === null ? "where it was created (location unknown)" : `near ${createdFrom}, where it was created`;
+}
+
+function RegionSelect(props: { value: string }) {
+  return (
+    <>
+      <label for="grant-region">Region of its Durable Object</label>
+      <select id="grant-region" name="region" aria-describedby="grant-region-hint">
+        <option value="" selected={props.value === ""}>
+          near whoever creates it (no hint)
+        </option>
+        {GRANT_REGIONS.map((region) => (
+          <option value={region} selected={props.value === region}>
+            {region} · {REGION_NAMES[region]}
+          </option>
+        ))}
+      </select>
+      <p class="hint" id="grant-region-hint">
+        Every call of the grant is decided there, for its lifetime: pick the region its agents run in. It cannot be changed later.
+      </p>
+    </>
+  );
+}
+
+type Choices = { server: ServerSummary; policies: PolicyHead[] }[];
+type FormValues = { label: string; target: string; region: string };
+
+function CreateGrantForm(props: { choices: Choices; values: FormValues }) {
   const { values } = props;
   return (
     <form method="post" action="/console/grants" class="card">
@@ -122,6 +168,7 @@ function CreateGrantForm(props: { choices: Choices; values: { label: string; tar
           </optgroup>
         ))}
       </select>
+      <RegionSelect value={values.region} />
       <button type="submit" class="primary">
         Create grant
       </button>
@@ -129,14 +176,8 @@ function CreateGrantForm(props: { choices: Choices; values: { label: string; tar
   );
 }
 
-function GrantsPage(props: {
-  list: GrantSummary[];
-  choices: Choices;
-  serverFilter: string | null;
-  failure?: AdminFailure;
-  values?: { label: string; target: string };
-}) {
-  const values = props.values ?? { label: "", target: "" };
+function GrantsPage(props: { list: GrantSummary[]; choices: Choices; serverFilter: string | null; failure?: AdminFailure; values?: FormValues }) {
+  const values = props.values ?? { label: "", target: "", region: "" };
   return (
     <Page title="Grants" nav="grants">
       {props.serverFilter !== null ? (
@@ -179,6 +220,7 @@ grants.post("/grants", async (c) => {
   const form = await readPostedForm(c);
   const label = form.get("label") ?? "";
   const target = form.get("target") ?? "";
+  const region = form.get("region") ?? "";
   // Server ids and policy names never contain "/" (their patterns), so it separates them.
   const [serverId = "", policyName = ""] = target.split("/");
   const admin = adminFor(c);
@@ -186,10 +228,12 @@ grants.post("/grants", async (c) => {
     label,
     serverId,
     policyName: policyName === "" ? null : policyName,
+    // No hint unless one was chosen; the API judges the value (GRANT_REGIONS).
+    ...(region === "" ? {} : { region }),
   });
   if (!created.ok) {
     const [{ grants: list }, choices] = await Promise.all([valueOrThrow(await admin<{ grants: GrantSummary[] }>("GET", "/grants")), serversWithPolicies(c)]);
-    return c.html(<GrantsPage list={list} choices={choices} serverFilter={null} failure={created.error} values={{ label, target }} />, 400);
+    return c.html(<GrantsPage list={list} choices={choices} serverFilter={null} failure={created.error} values={{ label, target, region }} />, 400);
   }
   const { grant, token, url } = created.value;
   return c.html(<TokenPage title={`Grant “${grant.label}” created`} grant={grant} token={token} url={url} note="Paste it into the agent's MCP client." />, 201);
