@@ -27,11 +27,12 @@ export function registerVerifyAudit(program: Command, cli: Cli): void {
       `
 Needs no gateway and no login. Exit 0: signed and intact; 1: verification failed, or the export
 is not signed (it then proves nothing about who wrote it); 2: no such file, or not a public key.
+The gateway publishes its keys at /.well-known/mcp-policy-gateway/audit-keys.
 
 Examples:
-  $ curl -s https://gw.example.com/.well-known/mcp-policy-gateway/audit-keys > audit-keys.json
   $ mpg verify-audit export.ndjson --key audit-keys.json
-  $ mpg verify-audit export.ndjson --key 9nTq…Xw --json`,
+  $ mpg verify-audit export.ndjson --key 9nTq…Xw --json
+  $ curl -s https://gw.example.com/.well-known/mcp-policy-gateway/audit-keys > audit-keys.json`,
     )
     .action(
       action<{ key: string }>(async ([file], options) => {
