@@ -12,7 +12,7 @@
 // and `audit --follow` stopping on SIGINT. The workflow test runs the bundle from bash.
 import { execFile } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { mkdir, mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -581,24 +581,35 @@ describe("audit", () => {
 });
 
 describe("verify-audit", () => {
-  it("verifies a real signed export offline, names the record a one-byte edit changed, and refuses another key", async () => {
+  it("saves a real signed export, verifies it offline, names the record a one-byte edit changed, and refuses another key", async () => {
     await admin("PUT", "/servers/shop/policies/exported", { version: "1", default: "allow" });
     const created = await admin("POST", "/grants", { label: "exported", serverId: "shop", policyName: "exported" });
     const grantId = created.grant.id as string;
     await callThrough(created.url, created.token, [{ name: "echo", arguments: { message: "a" } }, { name: "echo", arguments: { message: "b" } }]);
-    const res = await fetch(`${gateway.origin}/admin/grants/${grantId}/audit/export`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-    expect(res.status).toBe(200);
-    const exported = await res.text();
-    const keys = await (await fetch(`${gateway.origin}/.well-known/mcp-policy-gateway/audit-keys`)).text();
     const dir = join(work, "verify-audit");
     await mkdir(dir);
     const [file, keyFile, tamperedFile] = [join(dir, "export.ndjson"), join(dir, "audit-keys.json"), join(dir, "tampered.ndjson")];
+    const [saved, unknownGrant, backwards] = await Promise.all([
+      mpg(["audit", "export", grantId, "-o", file, "--json"]),
+      mpg(["audit", "export", "g" + "0".repeat(32), "-o", join(dir, "unknown.ndjson")]),
+      mpg(["audit", "export", grantId, "--after", "3", "--until", "2", "-o", join(dir, "backwards.ndjson")]),
+    ]);
+    expect(saved.code, saved.stderr).toBe(0);
+    const exported = await readFile(file, "utf8");
     const lines = exported.trimEnd().split("\n");
+    expect(saved.json()).toEqual({ grantId, file, start: 0, end: lines.length - 1, keyId: expect.any(String) });
+    // Byte for byte the admin API's records (the header differs only in its time and signature).
+    const res = await fetch(`${gateway.origin}/admin/grants/${grantId}/audit/export`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect((await res.text()).split("\n").slice(1).join("\n")).toBe(exported.split("\n").slice(1).join("\n"));
+    expect(unknownGrant.code).toBe(3);
+    expect(backwards.code).toBe(2);
+    await expect(readdir(dir)).resolves.toEqual(["export.ndjson"]);
+    const keys = await (await fetch(`${gateway.origin}/.well-known/mcp-policy-gateway/audit-keys`)).text();
     expect(JSON.parse(lines[0]!)).toMatchObject({ grantId, start: { seq: 0 }, signature: expect.any(String) });
     // One byte of record 2 (the file's third line): its label's last letter.
     const edited = lines[2]!.replace('"label":"exported"', '"label":"exporteD"');
     expect(edited).not.toBe(lines[2]);
-    await Promise.all([writeFile(file, exported), writeFile(keyFile, keys), writeFile(tamperedFile, [lines[0], lines[1], edited, ...lines.slice(3)].join("\n") + "\n")]);
+    await Promise.all([writeFile(keyFile, keys), writeFile(tamperedFile, [lines[0], lines[1], edited, ...lines.slice(3)].join("\n") + "\n")]);
     const otherKey = generateKeyPairSync("ed25519").publicKey.export({ format: "jwk" }).x!;
     // No gateway and no login: the file and the public key are enough.
     const offline = { MPG_URL: "", MPG_ADMIN_TOKEN: "" };

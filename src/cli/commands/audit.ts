@@ -16,6 +16,7 @@ import { verifyServedLog, type ServedLogCheck } from "../../grant/audit";
 import type { AuditPage, AuditRecord } from "../../grant/protocol";
 import { segment, type AdminApi } from "../admin-api";
 import { AUDIT_COLUMNS, AUDIT_DECISIONS, auditRow, matches, parseInterval, parseSince, type AuditFilter } from "../audit-query";
+import { exportAudit } from "./audit-export";
 import { action, emit, type Cli, type GlobalOptions } from "../context";
 import { CliFailure, EXIT, GatewayRefusal, reported, usageError } from "../failure";
 import { displayWidth, table } from "../style";
@@ -80,12 +81,13 @@ interface AuditOptions {
 export function registerAudit(program: Command, cli: Cli): void {
   const audit = listAudit(program, cli);
   verifyAudit(audit, cli);
+  exportAudit(audit, cli);
 }
 
 function listAudit(program: Command, cli: Cli): Command {
   return program
     .command("audit")
-    .description("A grant's audit records; `audit verify` checks the hash chain")
+    .description("A grant's audit records; `audit verify` checks the hash chain, `audit export` saves a signed export")
     .argument("<grant>", "the grant id (deleted grants too)")
     .option("--decision <decision>", "only these decisions (repeatable, or comma-separated; listed below)", (v: string, p: string[]) => [...p, ...v.split(",")], [])
     .option("--tool <name>", "only calls of this tool")
@@ -109,7 +111,8 @@ Examples:
   $ mpg audit g0123… --decision deny --since 1h
   $ mpg audit g0123… --decision requested,approved,rejected,expired,consumed
   $ mpg audit g0123… --tool create_refund --follow
-  $ mpg audit verify g0123…`,
+  $ mpg audit verify g0123…
+  $ mpg audit export g0123… -o audit.ndjson && mpg verify-audit audit.ndjson --key audit-keys.json`,
     )
     .action(
       action<AuditOptions>(async ([grantId], options) => {

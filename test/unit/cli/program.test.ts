@@ -33,7 +33,7 @@ describe("the command tree", () => {
     expect(commands.map(path).sort()).toEqual(
       [
         "approvals", "approvals approve", "approvals list", "approvals reject", "approvals show",
-        "audit", "audit verify", "grants", "grants create", "grants list", "grants revoke", "grants rm", "grants rotate", "grants show",
+        "audit", "audit export", "audit verify", "grants", "grants create", "grants list", "grants revoke", "grants rm", "grants rotate", "grants show",
         "grants update", "login", "logout", "policy", "policy diff", "policy lint", "policy list", "policy pull", "policy push",
         "policy recommend", "policy rm", "servers", "servers add", "servers discover", "servers list", "servers rm", "servers show",
         "servers update", "tools", "tools classify", "tools unclassify", "verify-audit",
