@@ -36,50 +36,7 @@ export const segment = (value: string | number): string => encodeURIComponent(St
 export function adminApi(connection: Connection, options: AdminApiOptions): AdminApi {
   const timeoutMs = options.timeoutMs ?? 30_000;
 
-  /**
-   * One request, up to its answer's headers: a redirect or a refusal is thrown here. `settled` ends
-   * the timeout; JSON answers call it once the body is read, a download once the headers are in.
-   */
-  async function send(method: string, path: string, body?: { json: unknown } | { text: string }): Promise<{ response: Response; settled: () => void }> {
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${connection.token}`,
-      accept: "application/json",
-      "user-agent": options.userAgent,
-    };
-    let payload: string | undefined;
-    if (body !== undefined) {
-      headers["content-type"] = "application/json";
-      payload = "text" in body ? body.text : JSON.stringify(body.json);
-    }
-    const started = Date.now();
-    options.trace?.(`→ ${method} /admin${path}`);
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DOMException("timed out", "TimeoutError")), timeoutMs);
-    const settled = () => clearTimeout(timer);
-    let response: Response;
-    try {
-      response = await fetch(`${connection.url}/admin${path}`, { method, headers, body: payload, redirect: "manual", signal: controller.signal });
-    } catch (error) {
-      settled();
-      throw unreachable(connection.url, error, timeoutMs);
-    }
-    options.trace?.(`← ${response.status} ${method} /admin${path} in ${Date.now() - started} ms`);
-    if (response.status >= 300 && response.status < 400) {
-      settled();
-      const location = response.headers.get("location");
-      throw new CliFailure(
-        EXIT.errors,
-        `The gateway at ${connection.url} redirected ${method} /admin${path} (${response.status}${location ? ` to ${location}` : ""}); use the URL it redirects to`,
-        "redirect",
-      );
-    }
-    if (!response.ok) {
-      const text = await response.text().catch(() => "");
-      settled();
-      throw refusal(response.status, parseJson(text));
-    }
-    return { response, settled };
-  }
+  const send = (method: string, path: string, body?: { json: unknown } | { text: string }) => sendRequest(connection, options, timeoutMs, method, path, body);
 
   async function request<T>(method: string, path: string, body?: { json: unknown } | { text: string }): Promise<T> {
     const { response, settled } = await send(method, path, body);
@@ -107,6 +64,58 @@ export function adminApi(connection: Connection, options: AdminApiOptions): Admi
       return response.body;
     },
   };
+}
+
+/**
+ * One request, up to its answer's headers: a redirect or a refusal is thrown here. `settled` ends
+ * the timeout; JSON answers call it once the body is read, a download once the headers are in.
+ */
+async function sendRequest(
+  connection: Connection,
+  options: AdminApiOptions,
+  timeoutMs: number,
+  method: string,
+  path: string,
+  body?: { json: unknown } | { text: string },
+): Promise<{ response: Response; settled: () => void }> {
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${connection.token}`,
+    accept: "application/json",
+    "user-agent": options.userAgent,
+  };
+  let payload: string | undefined;
+  if (body !== undefined) {
+    headers["content-type"] = "application/json";
+    payload = "text" in body ? body.text : JSON.stringify(body.json);
+  }
+  const started = Date.now();
+  options.trace?.(`→ ${method} /admin${path}`);
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException("timed out", "TimeoutError")), timeoutMs);
+  const settled = () => clearTimeout(timer);
+  let response: Response;
+  try {
+    response = await fetch(`${connection.url}/admin${path}`, { method, headers, body: payload, redirect: "manual", signal: controller.signal });
+  } catch (error) {
+    settled();
+    throw unreachable(connection.url, error, timeoutMs);
+  }
+  options.trace?.(`← ${response.status} ${method} /admin${path} in ${Date.now() - started} ms`);
+  if (response.status >= 300 && response.status < 400) {
+    settled();
+    const location = response.headers.get("location");
+    throw new CliFailure(
+      EXIT.errors,
+      `The gateway at ${connection.url} redirected ${method} /admin${path} (${response.status}${location ? ` to ${location}` : ""}); use the URL it redirects to`,
+      "redirect",
+    );
+  }
+  if (!response.ok) {
+    const text = await response.text().catch(() => "");
+    settled();
+    throw refusal(response.status, parseJson(text));
+  }
+  return { response, settled };
 }
 
 function parseJson(text: string): unknown {
