@@ -71,4 +71,11 @@ it("packs, installs offline from the tarball, and runs as npx mcp-policy-gateway
   const cut = await run(join(app, "node_modules/.bin/mpg"), ["verify-audit", "cut.ndjson", "--key", publicKey], { cwd: app, env }).catch((error) => error);
   expect(cut.code).toBe(1);
   expect(cut.stdout).toContain("FAILED at line 3: the file ends at seq 2 but its header says 3: records were cut off");
+  // The same chain with the signature taken off: intact, but it proves nothing about who wrote it.
+  const [header, ...records] = text.trimEnd().split("\n");
+  const unsignedHeader = headerLine({ ...JSON.parse(header!), keyId: null, signature: null });
+  await writeFile(join(app, "unsigned.ndjson"), [unsignedHeader, ...records].join("\n") + "\n");
+  const unsigned = await run(join(app, "node_modules/.bin/mpg"), ["verify-audit", "unsigned.ndjson", "--key", publicKey], { cwd: app, env }).catch((error) => error);
+  expect(unsigned.code).toBe(1);
+  expect(unsigned.stdout).toMatch(/^✖ UNSIGNED: the chain is intact, but the export is not signed/);
 });
