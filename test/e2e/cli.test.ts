@@ -615,7 +615,7 @@ describe("verify-audit", () => {
     // No gateway and no login: the file and the public key are enough.
     const offline = { MPG_URL: "", MPG_ADMIN_TOKEN: "" };
 
-    const [ok, okJson, tampered, tamperedJson, wrongKey, missing, notAKey, noKey] = await Promise.all([
+    const [ok, okJson, tampered, tamperedJson, wrongKey, missing, notAKey, noKey, directory] = await Promise.all([
       mpgProcess(["verify-audit", file, "--key", keyFile], { env: offline }),
       mpg(["verify-audit", file, "--key", gateway.auditPublicKey, "--json"], { env: offline }),
       mpg(["verify-audit", tamperedFile, "--key", keyFile], { env: offline }),
@@ -624,6 +624,7 @@ describe("verify-audit", () => {
       mpg(["verify-audit", join(dir, "nope.ndjson"), "--key", keyFile], { env: offline }),
       mpg(["verify-audit", file, "--key", "not-a-key"], { env: offline }),
       mpg(["verify-audit", file], { env: offline }),
+      mpg(["verify-audit", dir, "--key", keyFile], { env: offline }),
     ]);
     const count = lines.length - 1;
     expect(ok.code, ok.stderr).toBe(0);
@@ -644,6 +645,8 @@ describe("verify-audit", () => {
     expect(notAKey.stderr).toContain("--key");
     expect(noKey.code).toBe(2);
     expect(noKey.stderr).toContain("required option '--key <public-key-or-file>' not specified");
+    expect(directory.code).toBe(1);
+    expect(directory.stderr).toContain("Cannot read");
   });
 });
 
