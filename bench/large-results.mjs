@@ -60,7 +60,11 @@ async function oneCall(target, mebibytes) {
   const body = requestBody({ method: "tools/call", params: { name: LARGE_RESULT_TOOL, arguments: { mebibytes } } });
   const call = () => timedPost(target.url, mcpHeaders(target.token), body);
   try {
-    const { value: answer, addedKiB, exact } = target.memoryPid ? await addedPeakResident(target.memoryPid, call) : { value: await call(), addedKiB: null, exact: null };
+    const {
+      value: answer,
+      addedKiB,
+      exact,
+    } = target.memoryPid ? await addedPeakResident(target.memoryPid, call) : { value: await call(), addedKiB: null, exact: null };
     return { ms: answer.ms, addedKiB, exactMemory: exact, contentType: answer.contentType, problem: largeAnswerProblem(answer, mebibytes) };
   } catch (error) {
     return { ms: Number.NaN, addedKiB: null, exactMemory: null, contentType: "", problem: error instanceof Error ? error.message : String(error) };

@@ -47,8 +47,7 @@ export const POLICIES = {
   },
 };
 
-const echoed = (result) =>
-  result?.isError !== true && result?.content?.[0]?.text === ECHO_MESSAGE ? null : "expected the echo tool's result";
+const echoed = (result) => (result?.isError !== true && result?.content?.[0]?.text === ECHO_MESSAGE ? null : "expected the echo tool's result");
 const denied = (result) =>
   result?.isError === true && String(result?.content?.[0]?.text ?? "").length > 0 ? null : "expected a denial result (isError: true)";
 function listed({ hidden }) {
@@ -78,7 +77,15 @@ export function benchmarkPaths({ upstreamUrl, passthroughOrigin, floorOrigin = n
   const paths = [
     { key: "direct", label: "direct to upstream", url: upstreamUrl, token: null, process: "upstream", ...echoRow },
     { key: "bare", label: "bare passthrough", url: `${passthroughOrigin}/mcp`, token: null, process: "passthrough", ...echoRow },
-    { key: "bare-list", label: "bare passthrough, tools/list", url: `${passthroughOrigin}/mcp`, token: null, process: "passthrough", ...listRow, check: listed({ hidden: false }) },
+    {
+      key: "bare-list",
+      label: "bare passthrough, tools/list",
+      url: `${passthroughOrigin}/mcp`,
+      token: null,
+      process: "passthrough",
+      ...listRow,
+      check: listed({ hidden: false }),
+    },
   ];
   if (floorOrigin) {
     paths.push(

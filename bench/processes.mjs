@@ -114,7 +114,9 @@ function commandLine(pid) {
 }
 
 function livePids() {
-  return readdirSync("/proc").filter((name) => /^\d+$/.test(name)).map(Number);
+  return readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number);
 }
 
 /** Every process whose ancestry leads to `rootPid` (not including it). */

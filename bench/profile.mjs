@@ -86,12 +86,14 @@ try {
   const inspectorPort = await freePort();
   // The bare passthrough and the floor are Workers of their own; every other row is the gateway's.
   const baseline = { bare: "bench/passthrough/wrangler.toml", floor: "bench/floor/wrangler.toml" }[args.row];
-  const configPath = baseline
-    ? join(root, baseline)
-    : args["gateway-config"] ? resolve(args["gateway-config"]) : join(root, "wrangler.toml");
-  const worker = await startWorkerInMiniflare(cleanup, configPath, baseline ? { UPSTREAM_URL: upstream.url } : { ADMIN_TOKEN, GRANT_ID_SECRET }, { inspectorPort });
+  const configPath = baseline ? join(root, baseline) : args["gateway-config"] ? resolve(args["gateway-config"]) : join(root, "wrangler.toml");
+  const worker = await startWorkerInMiniflare(cleanup, configPath, baseline ? { UPSTREAM_URL: upstream.url } : { ADMIN_TOKEN, GRANT_ID_SECRET }, {
+    inspectorPort,
+  });
   const gateway = baseline ? null : await seedGateway(worker.origin, upstream.url);
-  const path = benchmarkPaths({ upstreamUrl: upstream.url, passthroughOrigin: worker.origin, floorOrigin: worker.origin, gateway, wranglerDev: null }).find((p) => p.key === args.row);
+  const path = benchmarkPaths({ upstreamUrl: upstream.url, passthroughOrigin: worker.origin, floorOrigin: worker.origin, gateway, wranglerDev: null }).find(
+    (p) => p.key === args.row,
+  );
   if (!path) throw new Error(`no row ${args.row}`);
   const problem = await probe(path);
   if (problem) throw new Error(`${path.label}: ${problem}`);
@@ -102,7 +104,13 @@ try {
   await session.opened;
   await session.send("Profiler.enable");
   await session.send("Profiler.setSamplingInterval", { interval: 100 });
-  const load = { url: path.url, headers: path.headers, body: path.body, connections: Number(args.connections), cpuPids: { worker: [worker.workerdPid], upstream: [upstream.pid] } };
+  const load = {
+    url: path.url,
+    headers: path.headers,
+    body: path.body,
+    connections: Number(args.connections),
+    cpuPids: { worker: [worker.workerdPid], upstream: [upstream.pid] },
+  };
   await measure({ ...load, seconds: 1 });
   await session.send("Profiler.start");
   const m = await measure({ ...load, seconds: Number(args.seconds) });
@@ -115,18 +123,33 @@ try {
   const total = profile.timeDeltas.reduce((a, b) => a + b, 0);
   const idle = selfTimes(profile, (f) => f.functionName).get("(idle)") ?? 0;
   const busy = total - idle;
-  const byModule = selfTimes(profile, (f) => (isBundle(f) ? moduleOf(f.lineNumber) : f.url ? `other script: ${f.url.split("/").pop()}` : f.functionName || "(anonymous native)"));
-  const byFunction = selfTimes(profile, (f) => `${f.functionName || "(anonymous)"}  ${isBundle(f) ? moduleOf(f.lineNumber) : f.url.split("/").pop() || "(native)"}`);
+  const byModule = selfTimes(profile, (f) =>
+    isBundle(f) ? moduleOf(f.lineNumber) : f.url ? `other script: ${f.url.split("/").pop()}` : f.functionName || "(anonymous native)",
+  );
+  const byFunction = selfTimes(
+    profile,
+    (f) => `${f.functionName || "(anonymous)"}  ${isBundle(f) ? moduleOf(f.lineNumber) : f.url.split("/").pop() || "(native)"}`,
+  );
   const pct = (us) => `${((100 * us) / busy).toFixed(1).padStart(5)}%`;
   const perReq = (us) => `${(us / m.completed).toFixed(0).padStart(6)} µs/req`;
   const top = Number(args.top);
 
   console.log(`\n${path.label}, c=${args.connections}, ${m.completed} requests in ${m.seconds.toFixed(1)} s (inspector attached: slower than the benchmark)`);
-  console.log(`isolate busy ${(busy / 1000).toFixed(0)} ms of ${(total / 1000).toFixed(0)} ms sampled = ${perReq(busy)}; workerd process CPU ${perReq(m.workerCpuMicros)}`);
+  console.log(
+    `isolate busy ${(busy / 1000).toFixed(0)} ms of ${(total / 1000).toFixed(0)} ms sampled = ${perReq(busy)}; workerd process CPU ${perReq(m.workerCpuMicros)}`,
+  );
   console.log("\nself time by source module (share of the isolate's busy time):");
-  for (const [key, us] of [...byModule].filter(([k]) => k !== "(idle)").sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us)} ${perReq(us)}  ${key}`);
+  for (const [key, us] of [...byModule]
+    .filter(([k]) => k !== "(idle)")
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top))
+    console.log(`  ${pct(us)} ${perReq(us)}  ${key}`);
   console.log("\nself time by function:");
-  for (const [key, us] of [...byFunction].filter(([k]) => !k.startsWith("(idle)")).sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us)} ${perReq(us)}  ${key}`);
+  for (const [key, us] of [...byFunction]
+    .filter(([k]) => !k.startsWith("(idle)"))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top))
+    console.log(`  ${pct(us)} ${perReq(us)}  ${key}`);
 } finally {
   await cleanup.runAll();
 }

@@ -94,8 +94,14 @@ const print = (line) => {
   lines.push(line);
   console.log(line);
 };
-print(`- node ${process.version}, ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} CPUs, load average before: ${loadavg().map((l) => l.toFixed(2)).join(", ")}`);
-print(`- input: ${N} characters; limits: ${MAX_PATTERN_SIZE} instructions per pattern, ${MAX_TOOL_PATTERN_SIZE} per tool, ${MAX_POLICY_PATTERNS} patterns per policy; DFA ${DFA_MEMORY / 1024} KiB; ${runs} runs per row`);
+print(
+  `- node ${process.version}, ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} CPUs, load average before: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(", ")}`,
+);
+print(
+  `- input: ${N} characters; limits: ${MAX_PATTERN_SIZE} instructions per pattern, ${MAX_TOOL_PATTERN_SIZE} per tool, ${MAX_POLICY_PATTERNS} patterns per policy; DFA ${DFA_MEMORY / 1024} KiB; ${runs} runs per row`,
+);
 print("");
 print("| pattern | size | CPU ms, median | CPU ms, max | DFA KiB kept | re2js defaults: CPU ms, median |");
 print("|---|--:|--:|--:|--:|--:|");
@@ -117,7 +123,14 @@ const widest = `.{${MAX_PATTERN_SIZE - 5}}`;
 const perTool = Math.floor(MAX_TOOL_PATTERN_SIZE / MAX_PATTERN_SIZE);
 const tools = {};
 for (let i = 0; i < MAX_POLICY_PATTERNS / perTool; i++) {
-  tools[`tool${i}`] = { deny_if: [{ conditions: Array.from({ length: perTool }, (_, j) => ({ path: "args.q", op: "regex", value: `${widest}${String(i * perTool + j).padStart(3, "0")}` })), on_deny: "no" }] };
+  tools[`tool${i}`] = {
+    deny_if: [
+      {
+        conditions: Array.from({ length: perTool }, (_, j) => ({ path: "args.q", op: "regex", value: `${widest}${String(i * perTool + j).padStart(3, "0")}` })),
+        on_deny: "no",
+      },
+    ],
+  };
 }
 const document = { version: "1", default: "deny", tools };
 const parse = measure(() => {
@@ -125,5 +138,11 @@ const parse = measure(() => {
   if (!parsed.ok) throw new Error("the largest policy should parse");
 });
 print("");
-print(`- parsing the largest policy (${MAX_POLICY_PATTERNS} patterns of ${MAX_PATTERN_SIZE} instructions): CPU ms median ${parse.median.toFixed(0)}, max ${parse.max.toFixed(0)}`);
-print(`- load average after: ${loadavg().map((l) => l.toFixed(2)).join(", ")}`);
+print(
+  `- parsing the largest policy (${MAX_POLICY_PATTERNS} patterns of ${MAX_PATTERN_SIZE} instructions): CPU ms median ${parse.median.toFixed(0)}, max ${parse.max.toFixed(0)}`,
+);
+print(
+  `- load average after: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(", ")}`,
+);

@@ -45,10 +45,7 @@ export function resultsTable(rows) {
  */
 export function largeResultsTable(large) {
   const byKey = new Map(large.map((r) => [`${r.key}@${r.mebibytes}`, r]));
-  const lines = [
-    "| result | answer | path | time ms | vs direct | added peak RSS MiB | calls | answer received |",
-    "|--:|---|---|--:|--:|--:|--:|---|",
-  ];
+  const lines = ["| result | answer | path | time ms | vs direct | added peak RSS MiB | calls | answer received |", "|--:|---|---|--:|--:|--:|--:|---|"];
   for (const row of large) {
     const base = byKey.get(`${row.baseline}@${row.mebibytes}`);
     const isBase = row.key === row.baseline;

@@ -105,7 +105,11 @@ async function main() {
   if (loadAtStart[0] > cpus().length * 0.5) log(`warning: load average ${loadAtStart[0].toFixed(2)} on ${cpus().length} CPUs before starting`);
   const probeNotes = [];
   // Bundling is most of the start-up time; the three bundles do not depend on each other.
-  const settled = (promise) => promise.then((value) => ({ value }), (error) => ({ error }));
+  const settled = (promise) =>
+    promise.then(
+      (value) => ({ value }),
+      (error) => ({ error }),
+    );
   const bundles = {
     passthrough: settled(bundleWorker(join(root, "bench/passthrough/wrangler.toml"))),
     floor: settled(bundleWorker(join(root, "bench/floor/wrangler.toml"))),
@@ -119,20 +123,34 @@ async function main() {
   const upstream = await startUpstream(cleanup);
   log(`upstream ${upstream.url}, SSE ${upstream.sseUrl} (pid ${upstream.pid})`);
   const passthroughBundle = await bundled("passthrough");
-  const passthrough = await startWorkerInMiniflare(cleanup, join(root, "bench/passthrough/wrangler.toml"), { UPSTREAM_URL: upstream.url }, { scriptPath: passthroughBundle });
+  const passthrough = await startWorkerInMiniflare(
+    cleanup,
+    join(root, "bench/passthrough/wrangler.toml"),
+    { UPSTREAM_URL: upstream.url },
+    { scriptPath: passthroughBundle },
+  );
   log(`bare passthrough ${passthrough.origin} (workerd pid ${passthrough.workerdPid})`);
   // The SSE upstream is another port; a second instance keeps the passthrough itself unchanged.
-  const passthroughSse = await startWorkerInMiniflare(cleanup, join(root, "bench/passthrough/wrangler.toml"), { UPSTREAM_URL: upstream.sseUrl }, { scriptPath: passthroughBundle });
-  log(`bare passthrough to the SSE upstream ${passthroughSse.origin} (workerd pid ${passthroughSse.workerdPid})`);
-  const floor = largeOnly ? null : await orSkip("floor", probeNotes, async () =>
-    startWorkerInMiniflare(cleanup, join(root, "bench/floor/wrangler.toml"), { UPSTREAM_URL: upstream.url }, { scriptPath: await bundled("floor") }),
+  const passthroughSse = await startWorkerInMiniflare(
+    cleanup,
+    join(root, "bench/passthrough/wrangler.toml"),
+    { UPSTREAM_URL: upstream.sseUrl },
+    { scriptPath: passthroughBundle },
   );
+  log(`bare passthrough to the SSE upstream ${passthroughSse.origin} (workerd pid ${passthroughSse.workerdPid})`);
+  const floor = largeOnly
+    ? null
+    : await orSkip("floor", probeNotes, async () =>
+        startWorkerInMiniflare(cleanup, join(root, "bench/floor/wrangler.toml"), { UPSTREAM_URL: upstream.url }, { scriptPath: await bundled("floor") }),
+      );
   if (floor) log(`floor ${floor.origin} (workerd pid ${floor.workerdPid})`);
-  const peer = largeOnly ? null : await orSkip("peer", probeNotes, async () => {
-    const started = await startPeer(cleanup, upstream.url, ["echo"]);
-    log(`peer ${started.url} (pid ${started.pid})`);
-    return { ...started, headers: await openSession(started.url) };
-  });
+  const peer = largeOnly
+    ? null
+    : await orSkip("peer", probeNotes, async () => {
+        const started = await startPeer(cleanup, upstream.url, ["echo"]);
+        log(`peer ${started.url} (pid ${started.pid})`);
+        return { ...started, headers: await openSession(started.url) };
+      });
 
   // Until the gateway builds and its admin API answers, the other rows still run (and the exit
   // status says the run is incomplete).
@@ -166,7 +184,9 @@ async function main() {
     gateway: gatewayProcess ? [gatewayProcess.workerdPid] : [],
     wranglerDev: wranglerDevPids,
   };
-  const paths = largeOnly ? [] : benchmarkPaths({ upstreamUrl: upstream.url, passthroughOrigin: passthrough.origin, floorOrigin: floor?.origin ?? null, peer, gateway, wranglerDev });
+  const paths = largeOnly
+    ? []
+    : benchmarkPaths({ upstreamUrl: upstream.url, passthroughOrigin: passthrough.origin, floorOrigin: floor?.origin ?? null, peer, gateway, wranglerDev });
 
   let broken = false;
   for (const path of paths) {
@@ -216,7 +236,10 @@ async function main() {
   );
 
   const largeTargets = [];
-  for (const [mode, upstreamUrl, bare] of [["json", upstream.url, passthrough], ["sse", upstream.sseUrl, passthroughSse]]) {
+  for (const [mode, upstreamUrl, bare] of [
+    ["json", upstream.url, passthrough],
+    ["sse", upstream.sseUrl, passthroughSse],
+  ]) {
     const baseline = `direct-${mode}`;
     largeTargets.push(
       { key: baseline, label: "direct to upstream", mode, url: upstreamUrl, token: null, memoryPid: null, baseline },
@@ -224,7 +247,14 @@ async function main() {
     );
     if (gateway) {
       const grant = mode === "json" ? gateway.largeJson : gateway.largeSse;
-      largeTargets.push({ key: `gateway-${mode}`, label: "gateway: allowed, limit never trips", mode, ...grant, memoryPid: gatewayProcess.workerdPid, baseline });
+      largeTargets.push({
+        key: `gateway-${mode}`,
+        label: "gateway: allowed, limit never trips",
+        mode,
+        ...grant,
+        memoryPid: gatewayProcess.workerdPid,
+        baseline,
+      });
     }
   }
   const large = await measureLargeResults({ targets: largeTargets, sizes: settings.largeSizes, repetitions: settings.largeRepetitions, log });
@@ -234,7 +264,8 @@ async function main() {
   }
 
   const ok =
-    gateway !== null && (largeOnly || (floor !== null && peer !== null)) &&
+    gateway !== null &&
+    (largeOnly || (floor !== null && peer !== null)) &&
     rows.every((r) => r.summary.completed > 0 && r.summary.failed === 0) &&
     large.every((r) => r.broken === null);
   return { ok, rows, large, probeNotes };

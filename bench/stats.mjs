@@ -93,18 +93,27 @@ export function checkTargets({ limited1, limited32, floor1, floor32, peer1, peer
     return { value: `${delta >= 0 ? "+" : "-"}${near(Math.abs(delta), 0.3)} ms`, pass: delta <= 0.3 };
   });
   const peerAgainst = "gateway: allowed, limit never trips vs the peer";
-  for (const [c, g, p] of [[1, limited1, peer1], [32, limited32, peer32]]) {
+  for (const [c, g, p] of [
+    [1, limited1, peer1],
+    [32, limited32, peer32],
+  ]) {
     add(`throughput at c=${c} ahead of the peer`, peerAgainst, [g, p], (gw, peer) => {
       const ratio = compareToBaseline(gw, peer).throughputRatio;
       return { value: `${ratio.toFixed(2)}x the peer's (${percent(ratio)} ${ratio > 1 ? "ahead" : "behind"})`, pass: ratio > 1 };
     });
     add(`p50 at c=${c} ahead of the peer`, peerAgainst, [g, p], (gw, peer) => {
       const delta = compareToBaseline(gw, peer).p50DeltaMs;
-      return { value: `${signed(delta, 2)} ms vs the peer's ${peer.p50.toFixed(2)} ms (${Math.abs(delta).toFixed(2)} ms ${delta < 0 ? "ahead" : "behind"})`, pass: delta < 0 };
+      return {
+        value: `${signed(delta, 2)} ms vs the peer's ${peer.p50.toFixed(2)} ms (${Math.abs(delta).toFixed(2)} ms ${delta < 0 ? "ahead" : "behind"})`,
+        pass: delta < 0,
+      };
     });
   }
   const largeRow = (key) => large.find((r) => r.key === key && r.mebibytes === TARGET_RESULT_MIB);
-  for (const [mode, label] of [["json", "JSON"], ["sse", "SSE"]]) {
+  for (const [mode, label] of [
+    ["json", "JSON"],
+    ["sse", "SSE"],
+  ]) {
     const gateway = largeRow(`gateway-${mode}`);
     const direct = largeRow(`direct-${mode}`);
     add(`time of a ${TARGET_RESULT_MIB} MiB ${label} result <= 1.3x direct`, `gateway vs direct to upstream, ${label}`, [gateway, direct], (g, d) => {
@@ -113,7 +122,10 @@ export function checkTargets({ limited1, limited32, floor1, floor32, peer1, peer
       return { value: `${near(ratio, 1.3)}x (${g.ms.toFixed(0)} vs ${d.ms.toFixed(0)} ms)`, pass: ratio <= 1.3 };
     });
   }
-  for (const [mode, label] of [["json", "JSON"], ["sse", "SSE"]]) {
+  for (const [mode, label] of [
+    ["json", "JSON"],
+    ["sse", "SSE"],
+  ]) {
     const gateway = largeRow(`gateway-${mode}`);
     add(`added peak memory for a ${TARGET_RESULT_MIB} MiB ${label} result < ${MEMORY_BUDGET_MIB} MiB`, `gateway's workerd, ${label}`, [gateway], (g) => {
       const added = `${g.addedPeakMiB.toFixed(1)} MiB`;

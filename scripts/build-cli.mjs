@@ -48,7 +48,7 @@ async function licences(inputs) {
     }
     sections.push(`${name}@${version} (${license})\n\n${text ?? `Licensed under ${license}; see the package.`}`.trimEnd());
   }
-  return `The mcp-policy-gateway CLI (dist/cli.mjs) bundles these packages:\n\n${sections.join("\n\n" + "-".repeat(72) + "\n\n")}\n`;
+  return `The mcp-policy-gateway CLI (dist/cli.mjs) bundles these packages:\n\n${sections.join(`\n\n${"-".repeat(72)}\n\n`)}\n`;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

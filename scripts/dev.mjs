@@ -31,7 +31,11 @@ if (!adminToken) throw new Error(".dev.vars has no ADMIN_TOKEN");
 
 const children = [];
 function start(name, args, env = {}) {
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: "false", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   child.stdout.on("data", (d) => process.env.VERBOSE && process.stdout.write(`[${name}] ${d}`));
   child.stderr.on("data", (d) => process.env.VERBOSE && process.stderr.write(`[${name}] ${d}`));
   child.on("exit", (code) => {
@@ -71,7 +75,16 @@ async function waitFor(url, what) {
 }
 
 start("upstream", [join(root, "scripts/demo-upstream.mjs")], { DEMO_UPSTREAM_PORT: String(upstreamPort) });
-start("wrangler", [join(root, "node_modules/wrangler/bin/wrangler.js"), "dev", "--ip", "127.0.0.1", "--port", String(gatewayPort), "--persist-to", process.env.DEV_PERSIST_DIR ?? join(root, ".wrangler/state")]);
+start("wrangler", [
+  join(root, "node_modules/wrangler/bin/wrangler.js"),
+  "dev",
+  "--ip",
+  "127.0.0.1",
+  "--port",
+  String(gatewayPort),
+  "--persist-to",
+  process.env.DEV_PERSIST_DIR ?? join(root, ".wrangler/state"),
+]);
 console.log("starting the demo upstream and the gateway (wrangler dev)…");
 await waitFor(`http://127.0.0.1:${upstreamPort}/mcp`, "the demo upstream");
 await waitFor(`${origin}/`, "the gateway");

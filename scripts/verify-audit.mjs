@@ -38,9 +38,22 @@ async function bundledVerifier() {
   const fresh =
     existsSync(outfile) &&
     existsSync(inputsFile) &&
-    JSON.parse(readFileSync(inputsFile, "utf8")).every((input) => existsSync(join(root, input)) && statSync(join(root, input)).mtimeMs <= statSync(outfile).mtimeMs);
+    JSON.parse(readFileSync(inputsFile, "utf8")).every(
+      (input) => existsSync(join(root, input)) && statSync(join(root, input)).mtimeMs <= statSync(outfile).mtimeMs,
+    );
   if (!fresh) {
-    const result = await build({ entryPoints: [join(root, "src/audit/verify-file.ts")], outfile, bundle: true, platform: "node", target: "node20", format: "esm", logLevel: "error", metafile: true, write: false, absWorkingDir: root });
+    const result = await build({
+      entryPoints: [join(root, "src/audit/verify-file.ts")],
+      outfile,
+      bundle: true,
+      platform: "node",
+      target: "node20",
+      format: "esm",
+      logLevel: "error",
+      metafile: true,
+      write: false,
+      absWorkingDir: root,
+    });
     // Written aside and renamed, so a run started meanwhile never imports half a file.
     mkdirSync(dirname(outfile), { recursive: true });
     writeFileSync(`${outfile}.${process.pid}`, result.outputFiles[0].contents);

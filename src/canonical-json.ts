@@ -11,7 +11,7 @@ export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) {
     let out = "[";
     for (let i = 0; i < value.length; i++) out += (i === 0 ? "" : ",") + canonicalJson(value[i]);
-    return out + "]";
+    return `${out}]`;
   }
   const object = value as Record<string, unknown>;
   const keys = sortedKeys(object);
@@ -19,9 +19,9 @@ export function canonicalJson(value: unknown): string {
   for (const key of keys) {
     const member = object[key];
     if (member === undefined) continue;
-    out += (out.length === 1 ? "" : ",") + quotedKey(key) + ":" + canonicalJson(member);
+    out += `${(out.length === 1 ? "" : ",") + quotedKey(key)}:${canonicalJson(member)}`;
   }
-  return out + "}";
+  return `${out}}`;
 }
 
 // Records repeat the same few keys; quoting each once saves most of the serialization time.
@@ -44,4 +44,3 @@ function sortedKeys(object: object): string[] {
   }
   return keys;
 }
-

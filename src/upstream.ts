@@ -63,4 +63,3 @@ function trackedBody(text: string): { stream: ReadableStream<Uint8Array>; lastBy
   })().catch(() => {});
   return { stream: readable, lastByteTaken: () => taken };
 }
-

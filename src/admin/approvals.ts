@@ -83,7 +83,12 @@ function refusal(id: string, error: ApprovalError): AdminError {
   const a = error.approval;
   if (error.code === "decided") {
     const by = a.decidedBy === null ? "" : ` by ${a.decidedBy}`;
-    return new AdminError(409, "approval_decided", `Approval ${id} was already ${a.status}${by} at ${a.decided ?? "an earlier time"}; the first decision stands`, a);
+    return new AdminError(
+      409,
+      "approval_decided",
+      `Approval ${id} was already ${a.status}${by} at ${a.decided ?? "an earlier time"}; the first decision stands`,
+      a,
+    );
   }
   return new AdminError(409, "approval_expired", `Approval ${id} expired (${a.expires}) or its policy changed; the agent's next call opens a new request`, a);
 }
@@ -105,8 +110,13 @@ approvals.get("/approvals", async (c) => {
   const prefix = await prefixFor(c.env, query.serverId, query.grantId);
   const page = await listApprovalIndex(c.env.RECORDS, prefix, query.cursor ?? null, query.limit);
   const wanted = query.status;
-  const candidates = page.entries.filter(({ metadata }) => wanted === undefined || metadata === null || metadata.status === wanted || LATER[metadata.status].includes(wanted));
-  const views = await currentViews(c.env, candidates.map((entry) => entry.id));
+  const candidates = page.entries.filter(
+    ({ metadata }) => wanted === undefined || metadata === null || metadata.status === wanted || LATER[metadata.status].includes(wanted),
+  );
+  const views = await currentViews(
+    c.env,
+    candidates.map((entry) => entry.id),
+  );
   return c.json({ approvals: wanted === undefined ? views : views.filter((view) => view.status === wanted), next: page.cursor });
 });
 

@@ -57,7 +57,10 @@ async function provisionedGrant(env: Env, grantId: string): Promise<string> {
   return grantId;
 }
 
-const readerOf = (env: Env, grantId: string): ReadAudit => (after, limit) => callGrant(env, grantId, (grant) => grant.readAudit(after, limit));
+const readerOf =
+  (env: Env, grantId: string): ReadAudit =>
+  (after, limit) =>
+    callGrant(env, grantId, (grant) => grant.readAudit(after, limit));
 
 export const audit = new Hono<{ Bindings: Env }>();
 
@@ -73,7 +76,8 @@ audit.get("/grants/:id/audit", async (c) => {
     return c.json({ records: page.records, next: page.next });
   }
   const read = readerOf(c.env, grantId);
-  const page = order === "asc" ? await pageForward(read, filter, after ?? 0, limit, SCAN_BUDGET) : await pageBackward(read, filter, before ?? null, limit, SCAN_BUDGET);
+  const page =
+    order === "asc" ? await pageForward(read, filter, after ?? 0, limit, SCAN_BUDGET) : await pageBackward(read, filter, before ?? null, limit, SCAN_BUDGET);
   return c.json(page);
 });
 

@@ -24,8 +24,7 @@ export interface FieldError {
   message: string;
 }
 
-const pointerOf = (path: readonly PropertyKey[]): string =>
-  pointer(path.filter((segment): segment is string | number => typeof segment !== "symbol"));
+const pointerOf = (path: readonly PropertyKey[]): string => pointer(path.filter((segment): segment is string | number => typeof segment !== "symbol"));
 
 /** One FieldError per problem; unknown fields are named one by one. */
 export function fieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
@@ -41,8 +40,7 @@ export function fieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
   });
 }
 
-export const describeFieldErrors = (errors: readonly FieldError[]): string =>
-  errors.map((error) => `${error.path || "(body)"}: ${error.message}`).join("; ");
+export const describeFieldErrors = (errors: readonly FieldError[]): string => errors.map((error) => `${error.path || "(body)"}: ${error.message}`).join("; ");
 
 /**
  * The parsed JSON body: 413 `body_too_large` past MAX_BODY_BYTES, 400 `invalid_json` when it is not
@@ -63,9 +61,7 @@ export async function readJson(c: Context, whenEmpty?: unknown): Promise<unknown
   throw new AdminError(400, "invalid_json", `The request body is not valid JSON: ${message}${at}`, { reason: code, offset });
 }
 
-
-const tooLarge = (): AdminError =>
-  new AdminError(413, "body_too_large", `The request body is larger than ${MAX_BODY_BYTES} bytes`);
+const tooLarge = (): AdminError => new AdminError(413, "body_too_large", `The request body is larger than ${MAX_BODY_BYTES} bytes`);
 
 /** Validate a value (a parsed body, a route parameter) or throw a 400 that lists every failing field. */
 export function validate<S extends z.ZodType>(schema: S, value: unknown, code = "invalid_body"): z.output<S> {

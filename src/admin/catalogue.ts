@@ -15,7 +15,15 @@ import { CATEGORIES, classifyTool, overriddenClassification, type Category, type
 import { explanationsOf, recommendedPolicy, recommendForTool, type ToolRecommendation } from "../catalogue/recommend";
 import { refreshCatalogue } from "../catalogue/refresh";
 import { checkPins } from "./server-object";
-import { getCatalogue, getToolOverrides, overridableToolName, putToolOverrides, type CatalogueRecord, type SnapshotTool, type ToolOverride } from "../store/catalogue";
+import {
+  getCatalogue,
+  getToolOverrides,
+  overridableToolName,
+  putToolOverrides,
+  type CatalogueRecord,
+  type SnapshotTool,
+  type ToolOverride,
+} from "../store/catalogue";
 import type { ServerRecord } from "../store/servers";
 import { readBody, validate } from "./body";
 import { AdminError } from "./errors";
@@ -42,7 +50,10 @@ interface ToolView {
 
 function toolView(tool: SnapshotTool, override: ToolOverride | null): ToolView {
   const { raises, ...classification } = classifyTool(tool.definition);
-  const effective = override === null ? { category: classification.category, risk: classification.risk } : overriddenClassification({ ...classification, raises }, override.category);
+  const effective =
+    override === null
+      ? { category: classification.category, risk: classification.risk }
+      : overriddenClassification({ ...classification, raises }, override.category);
   const recommendation = recommendForTool(tool.definition.name, effective.category);
   return {
     name: tool.definition.name,

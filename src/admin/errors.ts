@@ -24,14 +24,11 @@ export class AdminError extends HTTPException {
   }
 
   get body(): ErrorBody {
-    return this.details === undefined
-      ? { error: this.code, message: this.message }
-      : { error: this.code, message: this.message, details: this.details };
+    return this.details === undefined ? { error: this.code, message: this.message } : { error: this.code, message: this.message, details: this.details };
   }
 }
 
-export const notFound = (what: string, id: string): AdminError =>
-  new AdminError(404, `${what}_not_found`, `No ${what} ${JSON.stringify(id)}`);
+export const notFound = (what: string, id: string): AdminError => new AdminError(404, `${what}_not_found`, `No ${what} ${JSON.stringify(id)}`);
 
 /** The admin sub-app's onError: known failures keep their status, everything else is a bare 500. */
 export function renderAdminError(error: Error, c: Context): Response {

@@ -89,10 +89,12 @@ export async function pushToGrants(
   push: (grant: GrantObjectApi, record: GrantRecord) => Promise<GrantResult>,
 ): Promise<string[]> {
   const results = await Promise.allSettled(grants.map((record) => push(grantObject(env, record.id), record)));
-  return grants.filter((_, index) => {
-    const result = results[index];
-    return result?.status !== "fulfilled" || !result.value.ok;
-  }).map((record) => record.id);
+  return grants
+    .filter((_, index) => {
+      const result = results[index];
+      return result?.status !== "fulfilled" || !result.value.ok;
+    })
+    .map((record) => record.id);
 }
 
 /** The 502 for a push that some grants did not take; nothing was written to KV. */

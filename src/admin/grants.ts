@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { GrantInfo, GrantObjectApi, GrantResult, PolicySnapshot } from "../grant/protocol";
 import { hashToken, newGrantId, newGrantToken } from "../grant/token";
-import { GrantRecord, deleteGrant, getGrant, grantLabelSchema, grantRegionSchema, listGrants, listServerGrants, putGrant } from "../store/grants";
+import { type GrantRecord, deleteGrant, getGrant, grantLabelSchema, grantRegionSchema, listGrants, listServerGrants, putGrant } from "../store/grants";
 import { latestPolicy, policyNameSchema } from "../store/policies";
 import { getServer, serverIdSchema, upstreamOf } from "../store/servers";
 import { readBody, validate } from "./body";

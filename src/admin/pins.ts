@@ -23,6 +23,7 @@ pins.post("/servers/:id/tools/:tool/approve", async (c) => {
   const server = await requireServer(c.env.RECORDS, c.req.param("id"));
   const tool = validate(overridableToolName, c.req.param("tool"), "invalid_tool_name");
   const result = await callServer(c.env, server.id, (object) => object.approveTool(server.id, tool) as Promise<{ ok: boolean }>);
-  if (!result.ok) throw new AdminError(409, "tool_not_quarantined", `Tool ${JSON.stringify(tool)} of server ${server.id} is not quarantined; there is nothing to approve`);
+  if (!result.ok)
+    throw new AdminError(409, "tool_not_quarantined", `Tool ${JSON.stringify(tool)} of server ${server.id} is not quarantined; there is nothing to approve`);
   return c.json({ serverId: server.id, tool, approved: true });
 });

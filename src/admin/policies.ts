@@ -87,7 +87,8 @@ policies.delete("/servers/:id/policies/:name", async (c) => {
   if ((await getPolicyHead(c.env.RECORDS, server.id, name)) === null) throw notFound("policy", name);
   const grants = await grantsUsing(c.env.RECORDS, server.id, name);
   const failed = await pushToGrants(c.env, grants, (grant) => grant.setPolicy(name, null));
-  if (failed.length > 0) throw pushFailed(`The deletion of policy ${name} (the grants that took it deny every call)`, failed, { serverId: server.id, name, deleted: false });
+  if (failed.length > 0)
+    throw pushFailed(`The deletion of policy ${name} (the grants that took it deny every call)`, failed, { serverId: server.id, name, deleted: false });
   await deletePolicyHead(c.env.RECORDS, server.id, name);
   return c.json({ serverId: server.id, name, deleted: true, grants: grants.length });
 });

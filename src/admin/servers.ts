@@ -15,7 +15,7 @@ import { newServerId, newWebhookSecret } from "../grant/token";
 import { deleteCatalogue } from "../store/catalogue";
 import { listServerGrants } from "../store/grants";
 import {
-  ServerRecord,
+  type ServerRecord,
   deleteServer,
   getServer,
   listServers,
@@ -81,7 +81,16 @@ servers.post("/servers", async (c) => {
   }
   const now = new Date().toISOString();
   const webhook = webhookOf(body.approvalWebhook, now);
-  const server: ServerRecord = { id, name: body.name, url: body.url, headers: body.headers ?? {}, approvalWebhook: webhook.record, version: 1, created: now, updated: now };
+  const server: ServerRecord = {
+    id,
+    name: body.name,
+    url: body.url,
+    headers: body.headers ?? {},
+    approvalWebhook: webhook.record,
+    version: 1,
+    created: now,
+    updated: now,
+  };
   await putServer(c.env.RECORDS, server);
   const discovery = await refreshCatalogue(c.env.RECORDS, server);
   // The only response that carries the webhook's signing secret.
@@ -102,7 +111,13 @@ servers.patch("/servers/:id", async (c) => {
   const { approvalWebhook, ...patch } = await readBody(c, UpdateServer);
   const now = new Date().toISOString();
   const webhook = approvalWebhook === undefined ? null : webhookOf(approvalWebhook, now);
-  const server: ServerRecord = { ...current, ...patch, ...(webhook === null ? {} : { approvalWebhook: webhook.record }), version: current.version + 1, updated: now };
+  const server: ServerRecord = {
+    ...current,
+    ...patch,
+    ...(webhook === null ? {} : { approvalWebhook: webhook.record }),
+    version: current.version + 1,
+    updated: now,
+  };
   // Revoked grants never reach an upstream again; they need no update.
   const live = (await listServerGrants(c.env.RECORDS, server.id)).filter((grant) => grant.revoked === null);
   const upstream = upstreamOf(server);

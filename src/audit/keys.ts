@@ -126,7 +126,15 @@ export const retiredKeys = (value: string | undefined): string[] => (value ?? ""
 
 /** The JWK Set to publish: the active key (if any) first, then the retired ones. */
 export function publishedKeys(active: string | null, retired: readonly string[]): PublishedKey[] {
-  const entry = (x: string, status: PublishedKey["status"]): PublishedKey => ({ kty: "OKP", crv: "Ed25519", x, kid: keyIdOf(x), alg: "EdDSA", use: "sig", status });
+  const entry = (x: string, status: PublishedKey["status"]): PublishedKey => ({
+    kty: "OKP",
+    crv: "Ed25519",
+    x,
+    kid: keyIdOf(x),
+    alg: "EdDSA",
+    use: "sig",
+    status,
+  });
   const keys = active === null ? [] : [entry(active, "active")];
   for (const x of retired) if (x !== active && KeyBytes.safeParse(x).success) keys.push(entry(x, "retired"));
   return keys;

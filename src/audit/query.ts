@@ -156,7 +156,12 @@ const HOUR_MS = 60 * 60 * 1000;
  */
 export async function hourlyCounts(read: ReadAudit, now: number, hours: number, scanBudget: number): Promise<HourlyCounts> {
   const firstHour = Math.floor(now / HOUR_MS) * HOUR_MS - (hours - 1) * HOUR_MS;
-  const counts: HourCount[] = Array.from({ length: hours }, (_, index) => ({ start: new Date(firstHour + index * HOUR_MS).toISOString(), allowed: 0, denied: 0, rateLimited: 0 }));
+  const counts: HourCount[] = Array.from({ length: hours }, (_, index) => ({
+    start: new Date(firstHour + index * HOUR_MS).toISOString(),
+    allowed: 0,
+    denied: 0,
+    rateLimited: 0,
+  }));
   let high = await lastSeq(read);
   let scanned = 0;
   let countedFrom: string | null = null;

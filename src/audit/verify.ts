@@ -115,8 +115,10 @@ class ExportCheck {
     this.#checkpoints++;
     if (ref < this.#header.start.seq) return; // covers records before this file: only its signature can be checked
     const known = ref === this.#header.start.seq ? this.#header.start.hash : this.#hashes.get(ref);
-    if (known === undefined) throw new Failure(`checkpoint ${record.seq} names record ${ref}, before an earlier checkpoint or too far back to check`, record.seq);
-    if (known !== headHash) throw new Failure(`checkpoint ${record.seq} signed another hash for record ${ref}: the log was changed after it was signed`, record.seq);
+    if (known === undefined)
+      throw new Failure(`checkpoint ${record.seq} names record ${ref}, before an earlier checkpoint or too far back to check`, record.seq);
+    if (known !== headHash)
+      throw new Failure(`checkpoint ${record.seq} signed another hash for record ${ref}: the log was changed after it was signed`, record.seq);
     for (const seq of this.#hashes.keys()) {
       if (seq > ref) break; // kept in seq order
       this.#hashes.delete(seq);
@@ -126,7 +128,8 @@ class ExportCheck {
 
   finish(): VerifyReport {
     const { end } = this.#header;
-    if (this.#last.seq !== end.seq) throw new Failure(`the file ends at seq ${this.#last.seq} but its header says ${end.seq}: records were cut off`, this.#last.seq);
+    if (this.#last.seq !== end.seq)
+      throw new Failure(`the file ends at seq ${this.#last.seq} but its header says ${end.seq}: records were cut off`, this.#last.seq);
     if (this.#last.hash !== end.hash) throw new Failure(`the last record's hash is not the one the header states`, end.seq);
     return {
       status: this.#header.signature === null ? "unsigned" : "ok",
@@ -190,11 +193,14 @@ export async function verifyExport(lines: AsyncIterable<string> | Iterable<strin
 export function describeReport(report: VerifyReport): string {
   if (report.status === "failed") return `FAILED at line ${report.line}: ${report.reason}`;
   const lines = [
-    report.status === "ok" ? "OK: the export is signed and its chain is intact" : "UNSIGNED: the chain is intact, but the export is not signed (the gateway has no AUDIT_SIGNING_KEY)",
+    report.status === "ok"
+      ? "OK: the export is signed and its chain is intact"
+      : "UNSIGNED: the chain is intact, but the export is not signed (the gateway has no AUDIT_SIGNING_KEY)",
     `grant ${report.grantId}: ${report.records} records, seq ${report.start + 1} to ${report.end}${report.start > 0 ? ` (the chain before seq ${report.start + 1} is not in this file)` : ""}`,
     `${report.checkpoints} signed checkpoints; records up to seq ${report.coveredThrough} are covered by one`,
   ];
-  if (report.end > report.coveredThrough) lines.push(`${report.end - report.coveredThrough} records after the last checkpoint are vouched for by the export's signature only`);
+  if (report.end > report.coveredThrough)
+    lines.push(`${report.end - report.coveredThrough} records after the last checkpoint are vouched for by the export's signature only`);
   if (report.keyIds.length > 0) lines.push(`keys: ${report.keyIds.join(", ")}`);
   return lines.join("\n");
 }

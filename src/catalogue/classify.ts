@@ -22,7 +22,6 @@
 import { fromName, fromVerb, leadingVerb, nameWords, q } from "./names";
 import { COMMAND_ARGUMENTS, DESCRIPTION_PHRASES, PATH_ARGUMENTS, READ_ONLY_PHRASE, SQL_ARGUMENTS, URL_ARGUMENTS } from "./vocabulary";
 
-
 export const CATEGORIES = ["read", "write", "execute", "destructive", "financial"] as const;
 export type Category = (typeof CATEGORIES)[number];
 
@@ -70,11 +69,10 @@ export interface Classification {
 
 // ---- Descriptions ---------------------------------------------------------------------------
 
-
 // ---- Arguments ------------------------------------------------------------------------------
 
 function argumentNames(schema: Record<string, unknown> | undefined): string[] {
-  const properties = schema?.["properties"];
+  const properties = schema?.properties;
   if (typeof properties !== "object" || properties === null || Array.isArray(properties)) return [];
   return Object.keys(properties);
 }

@@ -39,15 +39,7 @@ export const MODERN_PROTOCOL_VERSION = "2026-07-28";
 /** The newest legacy revision; the upstream answers with the one it speaks. */
 export const LEGACY_PROTOCOL_VERSION = "2025-11-25";
 
-export type DiscoveryErrorCode =
-  | "unreachable"
-  | "timeout"
-  | "redirect"
-  | "unauthorized"
-  | "upstream_error"
-  | "not_mcp"
-  | "too_large"
-  | "invalid_tools";
+export type DiscoveryErrorCode = "unreachable" | "timeout" | "redirect" | "unauthorized" | "upstream_error" | "not_mcp" | "too_large" | "invalid_tools";
 
 export interface DiscoveryError {
   code: DiscoveryErrorCode;
@@ -162,16 +154,16 @@ class DiscoverySession {
       { "mcp-protocol-version": MODERN_PROTOCOL_VERSION, "mcp-method": "server/discover" },
       { tolerateClientErrors: true },
     );
-    const result = reply.message?.["result"];
+    const result = reply.message?.result;
     if (!isJsonObject(result)) return false;
-    const versions = result["supportedVersions"];
+    const versions = result.supportedVersions;
     return Array.isArray(versions) && versions.includes(MODERN_PROTOCOL_VERSION);
   }
 
   private async legacy(): Promise<DiscoveredTools> {
     const init = await this.post("initialize", { protocolVersion: LEGACY_PROTOCOL_VERSION, capabilities: {}, clientInfo: CLIENT_INFO }, {});
     const result = this.resultOf(init, "initialize");
-    const protocolVersion = result["protocolVersion"];
+    const protocolVersion = result.protocolVersion;
     if (typeof protocolVersion !== "string" || !/^[\x21-\x7e]{1,64}$/.test(protocolVersion)) {
       stop("not_mcp", "The upstream's initialize result has no protocolVersion");
     }
@@ -200,7 +192,7 @@ class DiscoverySession {
       if (page > this.limits.maxPages) stop("too_large", `tools/list has more than ${this.limits.maxPages} pages`);
       const { params, headers } = request(cursor);
       const result = this.resultOf(await this.post("tools/list", params, headers), "tools/list");
-      const listed = result["tools"];
+      const listed = result.tools;
       if (!Array.isArray(listed)) stop("not_mcp", "A tools/list result has no tools list");
       for (const [index, raw] of listed.entries()) {
         const parsed = ToolDefinition.safeParse(raw);
@@ -214,7 +206,7 @@ class DiscoverySession {
         tools.push(tool);
         if (tools.length > this.limits.maxTools) stop("too_large", `The upstream lists more than ${this.limits.maxTools} tools`);
       }
-      const next = result["nextCursor"];
+      const next = result.nextCursor;
       if (next === undefined || next === null) return tools;
       if (typeof next !== "string") stop("not_mcp", "A tools/list result has a nextCursor that is not a string");
       if (cursors.has(next)) stop("not_mcp", "tools/list returned a cursor it had returned before");
@@ -227,12 +219,12 @@ class DiscoverySession {
   private resultOf(reply: Reply, method: string): Record<string, unknown> {
     const message = reply.message;
     if (message === null) stop("not_mcp", `The upstream did not answer ${method}`);
-    const error = message["error"];
+    const error = message.error;
     if (isJsonObject(error)) {
-      const code = typeof error["code"] === "number" ? ` ${error["code"]}` : "";
+      const code = typeof error.code === "number" ? ` ${error.code}` : "";
       stop("upstream_error", `The upstream answered ${method} with JSON-RPC error${code}`);
     }
-    const result = message["result"];
+    const result = message.result;
     if (!isJsonObject(result)) stop("not_mcp", `The upstream's answer to ${method} has no result object`);
     return result;
   }
@@ -346,7 +338,8 @@ class DiscoverySession {
         bytes += value.byteLength;
         this.totalBytes += value.byteLength;
         if (bytes > this.limits.maxResponseBytes) stop("too_large", `An upstream response is larger than ${this.limits.maxResponseBytes} bytes`);
-        if (this.totalBytes > this.limits.maxTotalBytes) stop("too_large", `The upstream's answers together are larger than ${this.limits.maxTotalBytes} bytes`);
+        if (this.totalBytes > this.limits.maxTotalBytes)
+          stop("too_large", `The upstream's answers together are larger than ${this.limits.maxTotalBytes} bytes`);
         let chunk: string;
         try {
           chunk = decoder.decode(value, { stream: true });
@@ -369,5 +362,5 @@ class DiscoverySession {
 }
 
 function isResponseTo(value: unknown, id: number): value is Record<string, unknown> {
-  return isJsonObject(value) && value["jsonrpc"] === "2.0" && value["id"] === id && ("result" in value || "error" in value);
+  return isJsonObject(value) && value.jsonrpc === "2.0" && value.id === id && ("result" in value || "error" in value);
 }

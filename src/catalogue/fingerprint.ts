@@ -16,7 +16,9 @@ export function toolFingerprint(tool: ToolDefinition): string {
 }
 
 /** The part of a definition its fingerprint covers (the console shows an operator exactly this). */
-export function fingerprintedMembers(tool: ToolDefinition): Pick<ToolDefinition, "name" | "title" | "description" | "inputSchema" | "outputSchema" | "annotations"> {
+export function fingerprintedMembers(
+  tool: ToolDefinition,
+): Pick<ToolDefinition, "name" | "title" | "description" | "inputSchema" | "outputSchema" | "annotations"> {
   const { name, title, description, inputSchema, outputSchema, annotations } = tool;
   return { name, title, description, inputSchema, outputSchema, annotations };
 }

@@ -31,8 +31,7 @@ export const q = JSON.stringify;
 /** HTTP methods used as name prefixes (`API-post-search`): the verb after them says more. */
 const HTTP_METHOD_WORDS = new Set(["post", "put", "patch"]);
 
-const inSet = (set: ReadonlySet<string>, word: string): boolean =>
-  set.has(word) || (word.endsWith("s") && set.has(word.slice(0, -1)));
+const inSet = (set: ReadonlySet<string>, word: string): boolean => set.has(word) || (word.endsWith("s") && set.has(word.slice(0, -1)));
 
 export function fromName(words: string[], describesSql: boolean, readOnlyDescription: boolean): NameEvidence | null {
   let verbAt = words.findIndex((word) => verbMeaning(word) !== undefined);
@@ -94,13 +93,18 @@ export function fromVerb(verb: string, objects: string[], describesSql: boolean,
 }
 
 /** Boilerplate before a description's verb: "This tool will list…", "Notion | Retrieve a user". */
-const DESCRIPTION_PREAMBLE = /^(?:[^|.]{0,40}\|\s*)?(?:this tool (?:will|can|is used to|lets you|allows you to)\s+|use this (?:tool )?to\s+|tool to\s+|used to\s+)?/;
+const DESCRIPTION_PREAMBLE =
+  /^(?:[^|.]{0,40}\|\s*)?(?:this tool (?:will|can|is used to|lets you|allows you to)\s+|use this (?:tool )?to\s+|tool to\s+|used to\s+)?/;
 
 /** The verb a description starts with (`Get directions between two points` → get), with its object. */
 export function leadingVerb(description: string): { verb: string; objects: string[] } | null {
-  const words = description.trim().toLowerCase().replace(DESCRIPTION_PREAMBLE, "").split(/[^a-z0-9]+/).filter((w) => w !== "");
+  const words = description
+    .trim()
+    .toLowerCase()
+    .replace(DESCRIPTION_PREAMBLE, "")
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w !== "");
   const verb = words[0];
   if (verb === undefined || verbMeaning(verb) === undefined) return null;
   return { verb, objects: words.slice(1, 4) };
 }
-

@@ -101,9 +101,7 @@ function explain(tool: string, category: Category, rule: RecommendedRule): strin
 /** The policy of a set of recommendations: default "deny" plus the rules of every allowed tool. */
 export function recommendedPolicy(recommendations: readonly ToolRecommendation[]): RecommendedPolicy {
   // Object.fromEntries defines own properties, so no tool name can reach a prototype.
-  const tools = Object.fromEntries(
-    recommendations.flatMap((r): [string, RecommendedToolRules][] => (r.rules === null ? [] : [[r.tool, r.rules]])),
-  );
+  const tools = Object.fromEntries(recommendations.flatMap((r): [string, RecommendedToolRules][] => (r.rules === null ? [] : [[r.tool, r.rules]])));
   return { version: "1", default: "deny", tools };
 }
 

@@ -66,7 +66,9 @@ function decisionColour(decision: string, colours: Palette): string {
 /** What the DETAIL column says: an outcome's status and latency; else the message or the argument names; and the approval it concerns. */
 function detailOf(record: AuditRecord): string {
   if (record.type === "outcome") {
-    return [record.status === null ? null : `HTTP ${record.status}`, record.latencyMs === null ? null : `${record.latencyMs} ms`, record.message].filter((part) => part !== null).join(", ");
+    return [record.status === null ? null : `HTTP ${record.status}`, record.latencyMs === null ? null : `${record.latencyMs} ms`, record.message]
+      .filter((part) => part !== null)
+      .join(", ");
   }
   const text = record.message ?? (record.argKeys && record.argKeys.length > 0 ? `args: ${record.argKeys.join(", ")}` : "");
   if (record.approval === undefined) return text;
@@ -76,8 +78,7 @@ function detailOf(record: AuditRecord): string {
 
 /** One table row. Agent-controlled text (tool names, messages) is made printable first. */
 export function auditRow(record: AuditRecord, colours: Palette): string[] {
-  const target =
-    record.type === "outcome" ? `#${record.ref ?? "?"}` : printable(record.tool ?? record.rpcMethod ?? record.httpMethod ?? "");
+  const target = record.type === "outcome" ? `#${record.ref ?? "?"}` : printable(record.tool ?? record.rpcMethod ?? record.httpMethod ?? "");
   return [
     String(record.seq),
     record.time.replace("T", " ").replace(/\.\d+Z$/, "Z"),

@@ -29,7 +29,7 @@ export interface GrantEndpoint {
 /** POSIX shell quoting, only where needed: ids, URLs and tokens usually need none. */
 export const shellQuote = (word: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`);
 
-const json = (value: unknown): { text: string; value: unknown } => ({ text: JSON.stringify(value, null, 2) + "\n", value });
+const json = (value: unknown): { text: string; value: unknown } => ({ text: `${JSON.stringify(value, null, 2)}\n`, value });
 
 export function clientConfig(client: ClientName, { name, url, token }: GrantEndpoint): ClientConfig {
   const authorization = `Authorization: Bearer ${token}`;

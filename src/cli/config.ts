@@ -51,9 +51,7 @@ function isConfigFile(value: unknown): value is ConfigFile {
   const { current, gateways } = value as Record<string, unknown>;
   if (current !== null && typeof current !== "string") return false;
   if (typeof gateways !== "object" || gateways === null || Array.isArray(gateways)) return false;
-  return Object.values(gateways).every(
-    (saved) => typeof saved === "object" && saved !== null && typeof (saved as SavedGateway).token === "string",
-  );
+  return Object.values(gateways).every((saved) => typeof saved === "object" && saved !== null && typeof (saved as SavedGateway).token === "string");
 }
 
 export interface LoadedConfig {
@@ -77,7 +75,8 @@ export async function readConfig(path: string): Promise<LoadedConfig> {
     parsed = null;
   }
   // The message never quotes the file: it holds tokens.
-  if (!isConfigFile(parsed)) throw new CliFailure(EXIT.errors, `${path} is not a config file this CLI wrote; delete it and run \`mpg login\``, "config_invalid");
+  if (!isConfigFile(parsed))
+    throw new CliFailure(EXIT.errors, `${path} is not a config file this CLI wrote; delete it and run \`mpg login\``, "config_invalid");
   const mode = process.platform === "win32" ? 0 : (await stat(path)).mode;
   return { config: parsed, tooOpen: (mode & 0o077) !== 0 };
 }
@@ -85,7 +84,7 @@ export async function readConfig(path: string): Promise<LoadedConfig> {
 export async function writeConfig(path: string, config: ConfigFile): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
+  await writeFile(temporary, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   // writeFile's mode applies only to a new file; a leftover temporary file keeps its own.
   await chmod(temporary, 0o600);
   await rename(temporary, path);

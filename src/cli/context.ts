@@ -70,7 +70,7 @@ export function action<O extends object>(
 
 /** `--json`: the value as JSON; otherwise the person's rendering. Results go to stdout. */
 export function emit(cli: Cli, options: GlobalOptions, value: unknown, human: () => string): void {
-  cli.terminal.out(options.json ? JSON.stringify(value, null, 2) + "\n" : human());
+  cli.terminal.out(options.json ? `${JSON.stringify(value, null, 2)}\n` : human());
 }
 
 /** A destructive step: `--yes`, or a person's "y" on a terminal; never silently assumed. */

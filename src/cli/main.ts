@@ -19,13 +19,13 @@ function reportFailure(terminal: Terminal, error: unknown, json: boolean): numbe
   if (error instanceof CliFailure) {
     if (error.code !== "reported") {
       const refused = error instanceof GatewayRefusal ? `the gateway refused (${error.status} ${error.code}): ` : "";
-      terminal.err(json ? JSON.stringify(error.json) + "\n" : `${terminal.stderr.red("error:")} ${refused}${error.message}\n`);
+      terminal.err(json ? `${JSON.stringify(error.json)}\n` : `${terminal.stderr.red("error:")} ${refused}${error.message}\n`);
     }
     return error.exitCode;
   }
   // A bug, not a refusal: its message may quote anything, so it is redacted like every line.
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  terminal.err(json ? JSON.stringify({ error: { code: "internal", message } }) + "\n" : `${terminal.stderr.red("error:")} ${message}\n`);
+  terminal.err(json ? `${JSON.stringify({ error: { code: "internal", message } })}\n` : `${terminal.stderr.red("error:")} ${message}\n`);
   return EXIT.errors;
 }
 

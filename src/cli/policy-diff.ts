@@ -27,9 +27,29 @@ export interface PolicyDiff {
 
 /** Keys in the order docs/policy.md introduces them; anything else (tool names) sorted after. */
 const KEY_ORDER = [
-  "$schema", "version", "default", "mode", "hide", "all_tools", "tools",
-  "require", "deny_if", "approve_if", "approve", "approval_timeout", "limits", "conditions", "on_deny", "path", "op", "value",
-  "counter", "window", "max", "scope", "cost",
+  "$schema",
+  "version",
+  "default",
+  "mode",
+  "hide",
+  "all_tools",
+  "tools",
+  "require",
+  "deny_if",
+  "approve_if",
+  "approve",
+  "approval_timeout",
+  "limits",
+  "conditions",
+  "on_deny",
+  "path",
+  "op",
+  "value",
+  "counter",
+  "window",
+  "max",
+  "scope",
+  "cost",
 ];
 
 function ordered(value: unknown, inTools = false): unknown {
@@ -49,7 +69,7 @@ function ordered(value: unknown, inTools = false): unknown {
 }
 
 /** The document as both sides of a diff show it, and as `policy pull` writes it. */
-export const policyText = (document: PolicyDocument | unknown): string => JSON.stringify(ordered(document), null, 2) + "\n";
+export const policyText = (document: PolicyDocument | unknown): string => `${JSON.stringify(ordered(document), null, 2)}\n`;
 
 export function diffPolicies(live: unknown | null, local: PolicyDocument): PolicyDiff {
   const changes = live === null ? [{ op: "add" as const, path: "", to: local }] : structuralChanges(live, local, []);
@@ -93,5 +113,5 @@ export function renderPatch(diff: PolicyDiff, labels: { from: string; to: string
       else if (!line.startsWith("\\")) lines.push(line);
     }
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }

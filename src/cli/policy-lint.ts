@@ -57,7 +57,12 @@ export function lintPolicy(text: string | null, byteLength: number, server: Serv
   const json = parseStrictJson(text);
   if (!json.ok) {
     const { message, offset } = json.error;
-    return failed({ code: "invalid_json", path: "", message: `not valid JSON: ${message}`, ...at(offset === undefined ? undefined : positionAt(text, offset)) });
+    return failed({
+      code: "invalid_json",
+      path: "",
+      message: `not valid JSON: ${message}`,
+      ...at(offset === undefined ? undefined : positionAt(text, offset)),
+    });
   }
   const positions = jsonPositions(text);
   const place = (finding: Omit<LintFinding, "line" | "column">): LintFinding => ({ ...finding, ...at(locate(positions, finding.path)) });
@@ -88,14 +93,21 @@ function lonelyCounters(document: PolicyDocument): Warning[] {
     ...Object.entries(document.tools ?? {}).flatMap(([tool, rules]) =>
       (rules.limits ?? []).map((limit, index) => ({ tool, counter: limit.counter, path: pointer(["tools", tool, "limits", index, "counter"]) })),
     ),
-    ...(document.all_tools?.limits ?? []).map((limit, index) => ({ tool: null, counter: limit.counter, path: pointer(["all_tools", "limits", index, "counter"]) })),
+    ...(document.all_tools?.limits ?? []).map((limit, index) => ({
+      tool: null,
+      counter: limit.counter,
+      path: pointer(["all_tools", "limits", index, "counter"]),
+    })),
   ];
   const uses = new Map<string, number>();
   for (const { counter } of limits) uses.set(counter, (uses.get(counter) ?? 0) + 1);
   return limits.flatMap(({ tool, counter, path }) => {
     // all_tools counters have no tool to be named after; one of them is the usual case.
     if (tool === null || uses.get(counter) !== 1 || counter === `${tool}_rate`) return [];
-    const near = nearest(counter, [...uses.keys()].filter((other) => other !== counter));
+    const near = nearest(
+      counter,
+      [...uses.keys()].filter((other) => other !== counter),
+    );
     return [
       {
         code: "lonely_counter",
@@ -123,9 +135,7 @@ function hiddenRules(document: PolicyDocument): Warning[] {
  */
 function unpairedNegations(document: PolicyDocument): Warning[] {
   return Object.entries(document.tools ?? {}).flatMap(([tool, rules]) => {
-    const required = new Set(
-      (rules.require ?? []).flatMap((rule) => rule.conditions.filter((c) => c.op === "exists" && c.value === true).map((c) => c.path)),
-    );
+    const required = new Set((rules.require ?? []).flatMap((rule) => rule.conditions.filter((c) => c.op === "exists" && c.value === true).map((c) => c.path)));
     return (rules.deny_if ?? []).flatMap((rule, ruleIndex) =>
       rule.conditions.flatMap((condition: Condition, conditionIndex) => {
         if ((condition.op !== "neq" && condition.op !== "not_in") || required.has(condition.path)) return [];
@@ -161,7 +171,9 @@ function catalogueWarnings(document: PolicyDocument, server: ServerTools): Warni
       message: `${unknown(tool)}; ${document.default === "allow" ? "if it is a typo, the real tool runs without these rules" : "these rules apply to nothing"}`,
     }));
   const hidden = (document.hide ?? []).flatMap((tool, index) =>
-    tool === "*" || listed.has(tool) ? [] : [{ code: "unknown_tool", path: pointer(["hide", index]), message: `${unknown(tool)}; if it is a typo, the real tool is not hidden` }],
+    tool === "*" || listed.has(tool)
+      ? []
+      : [{ code: "unknown_tool", path: pointer(["hide", index]), message: `${unknown(tool)}; if it is a typo, the real tool is not hidden` }],
   );
   return [...ruled, ...hidden];
 }

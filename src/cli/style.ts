@@ -68,7 +68,7 @@ export function columns(rows: readonly (readonly string[])[]): string {
       .map((cell, column) => (column === cells.length - 1 ? cell : cell + " ".repeat((widths[column] ?? 0) - displayWidth(cell))))
       .join("  ")
       .trimEnd();
-  return rows.map((row) => line(row) + "\n").join("");
+  return rows.map((row) => `${line(row)}\n`).join("");
 }
 
 /**
@@ -83,5 +83,5 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
 /** `key: value` lines with the keys aligned, for `show` commands. */
 export function fields(entries: readonly (readonly [string, string])[], colours: Palette): string {
   const width = Math.max(0, ...entries.map(([key]) => displayWidth(key)));
-  return entries.map(([key, value]) => `${colours.dim(`${key}:`.padEnd(width + 1))} ${value}`).join("\n") + "\n";
+  return `${entries.map(([key, value]) => `${colours.dim(`${key}:`.padEnd(width + 1))} ${value}`).join("\n")}\n`;
 }

@@ -36,47 +36,47 @@ export function Page(props: { title: string; nav?: NavKey; signedIn?: boolean; c
       {/* A constant: `raw` is never given text from a request or an upstream. */}
       {raw("<!DOCTYPE html>")}
       <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="htmx-config" content={HTMX_CONFIG} />
-        <title>{`${props.title} · mcp-policy-gateway`}</title>
-        <link rel="stylesheet" href="/console/assets/console.css" />
-        <script src="/console/assets/htmx.min.js" defer></script>
-        <script src="/console/assets/console.js" defer></script>
-      </head>
-      <body>
-        <a class="skip" href="#main">
-          Skip to content
-        </a>
-        <header class="top">
-          <span class="brand">mcp-policy-gateway</span>
-          {signedIn ? (
-            <nav aria-label="Console">
-              <ul>
-                {NAV.map((item) => (
-                  <li>
-                    <a href={item.href} aria-current={props.nav === item.key ? "page" : undefined}>
-                      {item.label}
-                    </a>
-                  </li>
-                ))}
-              </ul>
-            </nav>
-          ) : null}
-          {signedIn ? (
-            <form method="post" action="/console/sign-out" class="sign-out">
-              <button type="submit" class="link">
-                Sign out
-              </button>
-            </form>
-          ) : null}
-        </header>
-        <main id="main">
-          <h1>{props.title}</h1>
-          {props.children}
-        </main>
-      </body>
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <meta name="htmx-config" content={HTMX_CONFIG} />
+          <title>{`${props.title} · mcp-policy-gateway`}</title>
+          <link rel="stylesheet" href="/console/assets/console.css" />
+          <script src="/console/assets/htmx.min.js" defer></script>
+          <script src="/console/assets/console.js" defer></script>
+        </head>
+        <body>
+          <a class="skip" href="#main">
+            Skip to content
+          </a>
+          <header class="top">
+            <span class="brand">mcp-policy-gateway</span>
+            {signedIn ? (
+              <nav aria-label="Console">
+                <ul>
+                  {NAV.map((item) => (
+                    <li>
+                      <a href={item.href} aria-current={props.nav === item.key ? "page" : undefined}>
+                        {item.label}
+                      </a>
+                    </li>
+                  ))}
+                </ul>
+              </nav>
+            ) : null}
+            {signedIn ? (
+              <form method="post" action="/console/sign-out" class="sign-out">
+                <button type="submit" class="link">
+                  Sign out
+                </button>
+              </form>
+            ) : null}
+          </header>
+          <main id="main">
+            <h1>{props.title}</h1>
+            {props.children}
+          </main>
+        </body>
       </html>
     </>
   );

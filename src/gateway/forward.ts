@@ -41,7 +41,12 @@ export function upstreamHeaders(mcp: McpHeaders, upstream: Upstream, httpMethod:
  * 2026-07-28 era closing the stream is the cancellation, which the aborted fetch already did.
  */
 export async function cancelUpstream(upstream: Upstream, mcp: McpHeaders, ids: readonly (string | number)[]): Promise<void> {
-  const headers = upstreamHeaders({ ...mcp, method: null, name: null, lastEventId: null, accept: "application/json, text/event-stream" }, upstream, "POST", null);
+  const headers = upstreamHeaders(
+    { ...mcp, method: null, name: null, lastEventId: null, accept: "application/json, text/event-stream" },
+    upstream,
+    "POST",
+    null,
+  );
   for (const id of ids) {
     const notification = { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: "The client disconnected" } };
     const sent = await sendUpstream(upstream.url, { method: "POST", headers, body: JSON.stringify(notification) }, new AbortController().signal);

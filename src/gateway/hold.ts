@@ -70,7 +70,12 @@ export async function holdForApproval(x: Exchange, held: HeldCall, settings: Gat
  * Waits, in slices of the progress interval, until the request is decided or the hold ends;
  * `progress` is called after every slice that ended undecided.
  */
-async function waitForDecision(x: Exchange, held: HeldCall, settings: GatewaySettings, progress: (waiting: HeldCall["waiting"]) => Promise<void>): Promise<HoldEnd> {
+async function waitForDecision(
+  x: Exchange,
+  held: HeldCall,
+  settings: GatewaySettings,
+  progress: (waiting: HeldCall["waiting"]) => Promise<void>,
+): Promise<HoldEnd> {
   const deadline = x.clock() + settings.approvalHoldMs;
   const signal = x.c.req.raw.signal;
   let gated = x.gated;
@@ -143,7 +148,11 @@ async function streamHold(x: Exchange, held: HeldCall, settings: GatewaySettings
   let step = 0;
   const progress = async (waiting: HeldCall["waiting"]): Promise<void> => {
     step += 1;
-    const params = { progressToken: held.progressToken, progress: step, message: `waiting for approval ${waiting.approval.id} (expires ${expiryLabel(waiting.approval.expiresAt, x.clock())})` };
+    const params = {
+      progressToken: held.progressToken,
+      progress: step,
+      message: `waiting for approval ${waiting.approval.id} (expires ${expiryLabel(waiting.approval.expiresAt, x.clock())})`,
+    };
     await writer.write(encoder.encode(serializeSseEvent({ data: JSON.stringify({ jsonrpc: "2.0", method: "notifications/progress", params }) })));
   };
   try {

@@ -80,7 +80,12 @@ export async function readRequest(request: Request, maxBodyBytes: number): Promi
   const body = await readBody(request, maxBodyBytes);
   if (!body.ok) return body;
   if (body.value.kind === "batch" && headers.value.protocolVersion !== BATCH_REVISION) {
-    return err({ kind: "invalid_message", id: null, code: RpcErrorCode.InvalidRequest, message: "JSON-RPC batches are only accepted in protocol version 2025-03-26" });
+    return err({
+      kind: "invalid_message",
+      id: null,
+      code: RpcErrorCode.InvalidRequest,
+      message: "JSON-RPC batches are only accepted in protocol version 2025-03-26",
+    });
   }
   const routing = { method: headers.value.method, name: headers.value.name };
   if (routing.method !== null || routing.name !== null) {

@@ -62,9 +62,21 @@ export function describeRejection(r: GatewayRejection): RejectionWire {
       return { status: 403, id: null, code: RpcErrorCode.OriginForbidden, message: "Origin not allowed" };
     case "unauthenticated":
       // No detail that helps guessing: unknown grant, wrong token and revoked all look alike.
-      return { status: 401, id: null, code: RpcErrorCode.Unauthorized, message: "Unauthorized", headers: { "www-authenticate": 'Bearer realm="mcp-policy-gateway"' } };
+      return {
+        status: 401,
+        id: null,
+        code: RpcErrorCode.Unauthorized,
+        message: "Unauthorized",
+        headers: { "www-authenticate": 'Bearer realm="mcp-policy-gateway"' },
+      };
     case "not_configured":
-      return { status: 503, id: null, code: RpcErrorCode.PolicyUnavailable, message: `The gateway is not configured (${r.what}); nothing is forwarded`, event: "fail_closed" };
+      return {
+        status: 503,
+        id: null,
+        code: RpcErrorCode.PolicyUnavailable,
+        message: `The gateway is not configured (${r.what}); nothing is forwarded`,
+        event: "fail_closed",
+      };
     case "unsupported_media_type":
       return { status: 415, id: null, code: RpcErrorCode.UnsupportedMediaType, message: r.message };
     case "body_too_large":
@@ -84,15 +96,30 @@ export function describeRejection(r: GatewayRejection): RejectionWire {
     case "upstream_timeout":
       return upstream(r, 504, RpcErrorCode.UpstreamTimeout, `The upstream server "${r.server}" did not answer in time`);
     case "upstream_auth":
-      return upstream(r, 502, RpcErrorCode.UpstreamAuth, `The upstream server "${r.server}" rejected the gateway's credentials; an operator must fix the server's credential headers`);
+      return upstream(
+        r,
+        502,
+        RpcErrorCode.UpstreamAuth,
+        `The upstream server "${r.server}" rejected the gateway's credentials; an operator must fix the server's credential headers`,
+      );
     case "upstream_failed":
       return upstream(r, 502, RpcErrorCode.UpstreamInvalid, `The upstream server "${r.server}" answered HTTP ${r.status}`);
     case "upstream_redirect":
-      return upstream(r, 502, RpcErrorCode.UpstreamInvalid, `The upstream server "${r.server}" answered with a redirect (HTTP ${r.status}), which the gateway never follows`);
+      return upstream(
+        r,
+        502,
+        RpcErrorCode.UpstreamInvalid,
+        `The upstream server "${r.server}" answered with a redirect (HTTP ${r.status}), which the gateway never follows`,
+      );
     case "upstream_invalid":
       return upstream(r, 502, RpcErrorCode.UpstreamInvalid, `The upstream server "${r.server}" sent an invalid response`);
     case "response_too_large":
-      return upstream(r, 502, RpcErrorCode.ResponseTooLarge, `The upstream server "${r.server}" sent a response larger than the gateway's limit of ${r.limit} bytes`);
+      return upstream(
+        r,
+        502,
+        RpcErrorCode.ResponseTooLarge,
+        `The upstream server "${r.server}" sent a response larger than the gateway's limit of ${r.limit} bytes`,
+      );
   }
 }
 
@@ -107,7 +134,9 @@ const upstream = (fault: UpstreamFault, status: number, code: number, message: s
 export function renderRejection(rejection: GatewayRejection, context?: RejectionContext): Response {
   const wire = describeRejection(rejection);
   if (wire.event !== undefined) {
-    console.log(JSON.stringify({ event: wire.event, kind: rejection.kind, code: wire.code, grant: context?.grantId ?? null, requestId: context?.requestId ?? null }));
+    console.log(
+      JSON.stringify({ event: wire.event, kind: rejection.kind, code: wire.code, grant: context?.grantId ?? null, requestId: context?.requestId ?? null }),
+    );
   }
   if (rejection.kind === "policy_unavailable" && rejection.toolCall !== null && rejection.id !== null) {
     // A tools/call gets a result the model can read and retry on (docs/mcp.md, "Denials").

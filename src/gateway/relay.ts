@@ -41,7 +41,11 @@ export async function relayForwarded(x: Exchange, settings: GatewaySettings): Pr
 
   const answerId = ids.first;
   const upstream = gated.upstream;
-  const step = upstreamOutcome(sent.ok ? { kind: "answered", status: sent.value.status, headers: sent.value.headers } : { kind: "failed", failure: sent.error }, answerId, upstream.serverName);
+  const step = upstreamOutcome(
+    sent.ok ? { kind: "answered", status: sent.value.status, headers: sent.value.headers } : { kind: "failed", failure: sent.error },
+    answerId,
+    upstream.serverName,
+  );
   if (step.kind !== "relay" || !sent.ok) {
     if (sent.ok) await sent.value.body?.cancel();
     recorder.settle(step.patch);
@@ -93,7 +97,10 @@ async function relayAnswer(
   if (!relayed.ok) {
     recorder.settle({ error: relayed.error });
     const fault = { id: answerId, server: upstream.serverName };
-    return renderRejection(relayed.error === "response_too_large" ? { kind: relayed.error, limit: settings.maxResponseBytes, ...fault } : { kind: relayed.error, ...fault }, x.context);
+    return renderRejection(
+      relayed.error === "response_too_large" ? { kind: relayed.error, limit: settings.maxResponseBytes, ...fault } : { kind: relayed.error, ...fault },
+      x.context,
+    );
   }
   // A GET stream lives as long as the session: its outcome is the upstream's answer to opening it.
   if (request.httpMethod === "GET") recorder.settle();
@@ -120,7 +127,10 @@ async function send(
   });
   const upstream = gated.upstream;
   const headers = upstreamHeaders(request.headers, upstream, request.httpMethod, forwarded.length === 1 ? forwarded[0]! : null);
-  const body = request.body === null ? undefined : serializeBody(request.body.kind === "single" ? { kind: "single", message: forwarded[0]! } : { kind: "batch", messages: forwarded });
+  const body =
+    request.body === null
+      ? undefined
+      : serializeBody(request.body.kind === "single" ? { kind: "single", message: forwarded[0]! } : { kind: "batch", messages: forwarded });
   const revision = revisionOf(messages[0] ?? null, request.headers.protocolVersion);
   const abort = new AbortController();
   x.c.req.raw.signal.addEventListener("abort", () => {
@@ -144,7 +154,10 @@ async function send(
  */
 async function bindSession(x: Exchange, messages: readonly JsonRpcMessage[], response: Response, recorder: OutcomeRecorder): Promise<Response | null> {
   const { request, gated } = x;
-  const session = sessionChange(request.httpMethod, messages, request.headers.sessionId, { ok: response.ok, sessionId: response.headers.get("mcp-session-id") });
+  const session = sessionChange(request.httpMethod, messages, request.headers.sessionId, {
+    ok: response.ok,
+    sessionId: response.headers.get("mcp-session-id"),
+  });
   if (session.close !== null) recorder.note({ sessionClosed: session.close });
   if (session.open === null) return null;
   recorder.note({ sessionOpened: session.open });

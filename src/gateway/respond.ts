@@ -210,7 +210,9 @@ function relayStream(upstream: Response, headers: Headers, relay: Relay): Respon
       maxEventChars: relay.maxResponseBytes,
       // A stream that ends before answering (truncated SSE) still answers the client, with an error.
       onEnd: () =>
-        errorsFor(failure === undefined ? "The upstream server closed the stream before answering" : "The upstream server's answer failed the gateway's checks"),
+        errorsFor(
+          failure === undefined ? "The upstream server closed the stream before answering" : "The upstream server's answer failed the gateway's checks",
+        ),
       onOverflow: () => {
         failure = "response_too_large";
         return errorsFor(`The upstream server sent an event larger than the gateway's limit of ${relay.maxResponseBytes} bytes`);

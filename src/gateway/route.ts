@@ -82,7 +82,16 @@ function answerDenied({ request, gated, deliver, context }: Exchange): Response 
   const answers = deniedAnswers(messages, gated.decisions, gated.visibility?.default ?? null, (m) => isStateless(revisionOf(m, header)));
   if (gated.decisions.some((d) => d.outcome === "forward")) {
     // The batch's allowed messages reserved quota; the upstream never received them.
-    deliver({ requestId: context.requestId, seq: gated.seq, status: null, latencyMs: 0, upstreamReceived: false, error: "batch_denied", sessionOpened: null, sessionClosed: null });
+    deliver({
+      requestId: context.requestId,
+      seq: gated.seq,
+      status: null,
+      latencyMs: 0,
+      upstreamReceived: false,
+      error: "batch_denied",
+      sessionOpened: null,
+      sessionClosed: null,
+    });
   }
   if (request.body?.kind === "batch") return Response.json(answers);
   const only = answers[0];

@@ -51,7 +51,9 @@ export async function reserveServerLimits(
   // The grant's own reservation is released: a call the server refuses keeps nothing anywhere.
   release({ upstreamReceived: false, error: "rate_limited_server" });
   const denial = { outcome: "deny" as const, code: "rate_limited" as const, rule: reservation.rule, message: reservation.message };
-  const decisions = x.gated.decisions.map((d, i) => (i === reservation.index ? (reservation.retryAfter === null ? denial : { ...denial, retryAfter: reservation.retryAfter }) : d));
+  const decisions = x.gated.decisions.map((d, i) =>
+    i === reservation.index ? (reservation.retryAfter === null ? denial : { ...denial, retryAfter: reservation.retryAfter }) : d,
+  );
   const header = x.request.headers.protocolVersion;
   const answers = deniedAnswers(messages, decisions, x.gated.visibility?.default ?? null, (m) => isStateless(revisionOf(m, header)));
   return Response.json(x.request.body?.kind === "batch" ? answers : answers[0]);

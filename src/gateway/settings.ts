@@ -36,7 +36,12 @@ export function gatewaySettings(env: Env): GatewaySettings {
   let settings = cache.get(env);
   if (settings === undefined) {
     settings = {
-      allowedOrigins: new Set((env.ALLOWED_ORIGINS ?? "").split(",").map((o) => o.trim()).filter((o) => o !== "")),
+      allowedOrigins: new Set(
+        (env.ALLOWED_ORIGINS ?? "")
+          .split(",")
+          .map((o) => o.trim())
+          .filter((o) => o !== ""),
+      ),
       maxBodyBytes: positive(env.MAX_BODY_BYTES, 4 * 1024 * 1024),
       upstreamTimeoutMs: positive(env.UPSTREAM_TIMEOUT_MS, 30_000),
       gateTimeoutMs: positive(env.GATE_TIMEOUT_MS, 10_000),

@@ -18,7 +18,16 @@ import type { AuditDraft } from "./audit";
 import { changed, expiryRecord, planVerdict, verdictRecord } from "./approval-records";
 import { ApprovalStorage } from "./approval-storage";
 import { postWebhook, retryAt, webhookBody } from "./approval-webhook";
-import { approvalView, currentStatus, type ApprovalChange, type ApprovalError, type ApprovalStatus, type ApprovalVerdict, type ApprovalView, type StoredApproval } from "./approvals";
+import {
+  approvalView,
+  currentStatus,
+  type ApprovalChange,
+  type ApprovalError,
+  type ApprovalStatus,
+  type ApprovalVerdict,
+  type ApprovalView,
+  type StoredApproval,
+} from "./approvals";
 import type { PolicyRef } from "./protocol";
 import type { GrantState } from "./state";
 
@@ -150,13 +159,22 @@ export class ApprovalQueue {
     await Promise.all(
       rows.map(async (a) => {
         const status = currentStatus(a, now, this.#host.policy()).status;
-        const entry = { grantId: state.grantId, serverId: state.serverId, tool: a.tool, status, requested: new Date(a.requested).toISOString(), expires: new Date(a.expires).toISOString() };
+        const entry = {
+          grantId: state.grantId,
+          serverId: state.serverId,
+          tool: a.tool,
+          status,
+          requested: new Date(a.requested).toISOString(),
+          expires: new Date(a.expires).toISOString(),
+        };
         try {
           await putApprovalIndex(this.#host.kv, a.id, entry, now);
           // The row's own status: a lapse not yet recorded is written again once it is.
           this.#storage.setIndexed(a.id, a.status);
         } catch (error) {
-          console.error(JSON.stringify({ event: "approval_index_failed", grant: state.grantId, approval: a.id, error: error instanceof Error ? error.name : "unknown" }));
+          console.error(
+            JSON.stringify({ event: "approval_index_failed", grant: state.grantId, approval: a.id, error: error instanceof Error ? error.name : "unknown" }),
+          );
         }
       }),
     );

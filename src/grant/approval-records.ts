@@ -20,7 +20,14 @@ export type VerdictPlan = Result<
 >;
 
 /** The first decision wins; an expired request (or one made under an older policy) cannot be decided. */
-export function planVerdict(a: StoredApproval, verdict: ApprovalVerdict, now: number, policy: PolicyRef | null, by: string, reason: string | null): VerdictPlan {
+export function planVerdict(
+  a: StoredApproval,
+  verdict: ApprovalVerdict,
+  now: number,
+  policy: PolicyRef | null,
+  by: string,
+  reason: string | null,
+): VerdictPlan {
   const standing = currentStatus(a, now, policy);
   if (standing.status === "expired") return err({ code: "expired", lapsed: a.status === "pending" || a.status === "approved" ? standing.why : null });
   if (a.status !== "pending") return err({ code: "decided" });

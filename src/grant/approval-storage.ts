@@ -102,8 +102,22 @@ export class ApprovalStorage {
     this.#sql.exec(
       `INSERT INTO approval (id, tool, args_sha256, args, policy, rule, message, status, requested, expires, decided, decided_by, reason, request_id, link, webhook_next)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      a.id, a.tool, a.argsSha256, a.args, canonicalJson(a.policy), a.rule, a.message, a.status, a.requested, a.expires,
-      a.decided, a.decidedBy, a.reason, a.requestId, a.link, webhookNext,
+      a.id,
+      a.tool,
+      a.argsSha256,
+      a.args,
+      canonicalJson(a.policy),
+      a.rule,
+      a.message,
+      a.status,
+      a.requested,
+      a.expires,
+      a.decided,
+      a.decidedBy,
+      a.reason,
+      a.requestId,
+      a.link,
+      webhookNext,
     );
   }
 
@@ -112,19 +126,33 @@ export class ApprovalStorage {
     this.#sql.exec(
       `UPDATE approval SET status = ?, args = ?, decided = ?, decided_by = ?, reason = ?,
          webhook_next = CASE WHEN ? = 'pending' THEN webhook_next ELSE NULL END WHERE id = ?`,
-      a.status, a.args, a.decided, a.decidedBy, a.reason, a.status, a.id,
+      a.status,
+      a.args,
+      a.decided,
+      a.decidedBy,
+      a.reason,
+      a.status,
+      a.id,
     );
   }
 
   /** Requests still marked open that have expired, or were made under another policy than `policy`. */
   lapsed(now: number, policy: PolicyRef | null): StoredApproval[] {
-    const rows = this.#rows("SELECT * FROM approval WHERE status IN ('pending', 'approved') AND (expires <= ? OR policy != ?)", now, policy === null ? "" : canonicalJson(policy));
+    const rows = this.#rows(
+      "SELECT * FROM approval WHERE status IN ('pending', 'approved') AND (expires <= ? OR policy != ?)",
+      now,
+      policy === null ? "" : canonicalJson(policy),
+    );
     return rows.map(parseRow);
   }
 
   /** Pending requests whose webhook delivery is due, oldest first. */
   dueDeliveries(now: number, limit: number): DeliveryRow[] {
-    return this.#rows("SELECT * FROM approval WHERE status = 'pending' AND webhook_next IS NOT NULL AND webhook_next <= ? ORDER BY webhook_next LIMIT ?", now, limit).map((row) => ({
+    return this.#rows(
+      "SELECT * FROM approval WHERE status = 'pending' AND webhook_next IS NOT NULL AND webhook_next <= ? ORDER BY webhook_next LIMIT ?",
+      now,
+      limit,
+    ).map((row) => ({
       approval: parseRow(row),
       attempts: row.webhook_attempts,
     }));
@@ -132,7 +160,12 @@ export class ApprovalStorage {
 
   /** After an attempt: `next` null when delivered or given up. */
   setDelivery(id: string, attempts: number, next: number | null): void {
-    this.#sql.exec("UPDATE approval SET webhook_attempts = ?, webhook_next = CASE WHEN status = 'pending' THEN ? ELSE NULL END WHERE id = ?", attempts, next, id);
+    this.#sql.exec(
+      "UPDATE approval SET webhook_attempts = ?, webhook_next = CASE WHEN status = 'pending' THEN ? ELSE NULL END WHERE id = ?",
+      attempts,
+      next,
+      id,
+    );
   }
 
   /** Requests whose status the KV listing index does not show yet. */

@@ -65,7 +65,8 @@ export const MAX_APPROVAL_ARGUMENT_CHARS = 256 * 1024;
 /** The longest `retryAfter` suggested to a waiting agent, in seconds. */
 const RETRY_AFTER_SECONDS = 30;
 
-export const refOf = (a: StoredApproval, by?: string): ApprovalRef => (by === undefined ? { id: a.id, argsSha256: a.argsSha256 } : { id: a.id, argsSha256: a.argsSha256, by });
+export const refOf = (a: StoredApproval, by?: string): ApprovalRef =>
+  by === undefined ? { id: a.id, argsSha256: a.argsSha256 } : { id: a.id, argsSha256: a.argsSha256, by };
 
 const samePolicy = (a: PolicyRef, b: PolicyRef | null): boolean => b !== null && a.name === b.name && a.version === b.version && a.sha256 === b.sha256;
 
@@ -76,9 +77,16 @@ const samePolicy = (a: PolicyRef, b: PolicyRef | null): boolean => b !== null &&
 export function currentStatus(a: StoredApproval, now: number, policy: PolicyRef | null): { status: ApprovalStatus; why: string | null } {
   if (a.status !== "pending" && a.status !== "approved") return { status: a.status, why: null };
   if (!samePolicy(a.policy, policy)) {
-    return { status: "expired", why: policy === null ? "the grant no longer has a policy" : `the policy changed (now ${policy.name} version ${policy.version})` };
+    return {
+      status: "expired",
+      why: policy === null ? "the grant no longer has a policy" : `the policy changed (now ${policy.name} version ${policy.version})`,
+    };
   }
-  if (now >= a.expires) return { status: "expired", why: a.status === "approved" ? `approved but not used before ${isoTime(a.expires)}` : `nobody decided before ${isoTime(a.expires)}` };
+  if (now >= a.expires)
+    return {
+      status: "expired",
+      why: a.status === "approved" ? `approved but not used before ${isoTime(a.expires)}` : `nobody decided before ${isoTime(a.expires)}`,
+    };
   return { status: a.status, why: null };
 }
 
@@ -236,7 +244,12 @@ export interface ApprovalView {
   link: string | null;
 }
 
-export function approvalView(a: StoredApproval, grant: { grantId: string; label: string; serverId: string }, status: ApprovalStatus, withValues: boolean): ApprovalView {
+export function approvalView(
+  a: StoredApproval,
+  grant: { grantId: string; label: string; serverId: string },
+  status: ApprovalStatus,
+  withValues: boolean,
+): ApprovalView {
   const view: ApprovalView = {
     id: a.id,
     grantId: grant.grantId,

@@ -79,7 +79,9 @@ async function writeObject(host: UpkeepHost, store: MaintenanceStorage, bucket: 
       customMetadata: { grantId: state.grantId, first: String(object.first), last: String(object.last) },
     });
   } catch (error) {
-    console.error(JSON.stringify({ event: "audit_archive_failed", grant: state.grantId, key: object.key, error: error instanceof Error ? error.name : "unknown" }));
+    console.error(
+      JSON.stringify({ event: "audit_archive_failed", grant: state.grantId, key: object.key, error: error instanceof Error ? error.name : "unknown" }),
+    );
     return false;
   }
   const archive = { key: object.key, first: object.first, sha256: object.sha256, bytes: object.body.byteLength };

@@ -161,14 +161,21 @@ export function verifyServedLog(records: readonly AuditRecord[]): ServedLogCheck
   let start: ChainStart = { seq: 0, hash: GENESIS_HASH };
   if (first.seq !== 1) {
     const marker = records.find((r) => r.type === "pruned" && r.ref === first.seq - 1 && typeof r.headHash === "string");
-    if (marker === undefined) return { ok: false, brokenAt: first.seq, reason: `the log starts at seq ${first.seq}, but no pruned record says records up to ${first.seq - 1} were deleted` };
+    if (marker === undefined)
+      return {
+        ok: false,
+        brokenAt: first.seq,
+        reason: `the log starts at seq ${first.seq}, but no pruned record says records up to ${first.seq - 1} were deleted`,
+      };
     start = { seq: first.seq - 1, hash: marker.headHash! };
   }
   const hashes = new Map<number, string>([[start.seq, start.hash]]);
   const verifier = new ChainVerifier(start.hash);
   for (const [index, record] of records.entries()) {
-    if (record.seq !== start.seq + index + 1) return { ok: false, brokenAt: record.seq, reason: `seq ${record.seq} follows seq ${start.seq + index}: records are missing or out of order` };
-    if (!verifier.push(record)) return { ok: false, brokenAt: record.seq, reason: `record ${record.seq} does not link to the record before it, or its hash does not match its content` };
+    if (record.seq !== start.seq + index + 1)
+      return { ok: false, brokenAt: record.seq, reason: `seq ${record.seq} follows seq ${start.seq + index}: records are missing or out of order` };
+    if (!verifier.push(record))
+      return { ok: false, brokenAt: record.seq, reason: `record ${record.seq} does not link to the record before it, or its hash does not match its content` };
     hashes.set(record.seq, record.hash);
     if (record.type === "pruned" && record.ref !== null && hashes.has(record.ref) && hashes.get(record.ref) !== record.headHash) {
       return { ok: false, brokenAt: record.seq, reason: `pruned record ${record.seq} names another hash for record ${record.ref} than the log holds` };

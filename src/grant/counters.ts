@@ -48,11 +48,7 @@ export type Reservation =
  * all_tools) that the call would exceed names the denial; `retryAfter` is the earliest moment at
  * which every limit fits, because the call needs all of them.
  */
-export function reserve(
-  limits: readonly LimitRequest[],
-  eventsFor: (counter: string) => readonly CountedEvent[],
-  now: number,
-): Reservation {
+export function reserve(limits: readonly LimitRequest[], eventsFor: (counter: string) => readonly CountedEvent[], now: number): Reservation {
   const take: CounterTake[] = [];
   const amountOf = new Map<string, number>();
   for (const limit of limits) {
@@ -90,13 +86,7 @@ export function reserve(
  * Requires `amount <= max`. O(log n): running totals turn "units in the window" into one
  * subtraction and "how many must leave" into a binary search.
  */
-export function earliestFit(
-  events: readonly CountedEvent[],
-  windowMs: number,
-  max: number,
-  amount: number,
-  now: number,
-): number {
+export function earliestFit(events: readonly CountedEvent[], windowMs: number, max: number, amount: number, now: number): number {
   const first = firstInWindow(events, now - windowMs);
   const last = events[events.length - 1];
   const oldest = events[first];

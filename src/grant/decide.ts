@@ -96,11 +96,7 @@ const FOREIGN_TASK: Denial = {
   message: "The task was not created through this grant; it was answered as a task that does not exist",
 };
 
-function decideToolCall(
-  policy: PolicyDocument | null,
-  message: Extract<MessageSummary, { kind: "request" }>,
-  context: DecisionContext,
-): MessagePlan {
+function decideToolCall(policy: PolicyDocument | null, message: Extract<MessageSummary, { kind: "request" }>, context: DecisionContext): MessagePlan {
   const tool = message.tool ?? "";
   const args = message.args ?? {};
   const describe = (denial: Denial | null, decision: DecisionFields["decision"]) =>
@@ -160,7 +156,12 @@ function approvalPlan(
   const call = { tool, args, argKeys: argKeysOf(args), requestId };
   const decided = decideApproval(evaluation.approval, grantScoped(evaluation.limits), call, { ...lookup, eventsFor: context.eventsFor, now: context.now });
   if (decided.kind === "forward") {
-    return { decision: forwardWith(evaluation.limits, false), audit: { ...describe(null, "allow"), approval: decided.approval }, take: decided.take, approvals: decided.changes };
+    return {
+      decision: forwardWith(evaluation.limits, false),
+      audit: { ...describe(null, "allow"), approval: decided.approval },
+      take: decided.take,
+      approvals: decided.changes,
+    };
   }
   const audit = describe(decided.denial, "deny");
   if (decided.approval !== null) audit.approval = decided.approval;
@@ -213,21 +214,14 @@ function fields(
 
 /** The longest window any limit of the policy counts over, in seconds: older counted events can be forgotten. */
 export function retentionSeconds(policy: PolicyDocument): number {
-  const limits = [
-    ...(policy.all_tools?.limits ?? []),
-    ...Object.values(policy.tools ?? {}).flatMap((rules) => rules.limits ?? []),
-  ];
+  const limits = [...(policy.all_tools?.limits ?? []), ...Object.values(policy.tools ?? {}).flatMap((rules) => rules.limits ?? [])];
   let longest = 0;
   for (const { window } of limits) longest = Math.max(longest, windowSeconds(window));
   return longest;
 }
 
 /** Whether the gateway needs the grant's tool visibility to answer this request. */
-export function needsVisibility(
-  policy: PolicyDocument | null,
-  messages: readonly MessageSummary[],
-  decisions: readonly MessageDecision[],
-): boolean {
+export function needsVisibility(policy: PolicyDocument | null, messages: readonly MessageSummary[], decisions: readonly MessageDecision[]): boolean {
   return (
     policy === null ||
     messages.some((m) => m.kind === "request" && m.method === "tools/list") ||
@@ -266,4 +260,3 @@ export function admitRefusal(window: RefusalWindow, now: number): { record: fals
   window.unreported = 0;
   return { record: true, unreported };
 }
-

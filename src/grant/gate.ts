@@ -62,7 +62,11 @@ export function planGate(view: GateView, req: GateRequest): GatePlan {
         session === "expired"
           ? "Mcp-Session-Id was idle for longer than the session idle limit and has ended"
           : "Mcp-Session-Id was not opened through this grant, or has ended";
-      return { kind: "unknown_session", draft: draft({ decision: "reject", code: "unknown_session", message }), expired: session === "expired" ? req.sessionId : null };
+      return {
+        kind: "unknown_session",
+        draft: draft({ decision: "reject", code: "unknown_session", message }),
+        expired: session === "expired" ? req.sessionId : null,
+      };
     }
   }
 
@@ -113,7 +117,11 @@ function decideAll(view: GateView, req: GateRequest, draft: (fields: Partial<Aud
   const approvals: ApprovalChange[] = [];
   const context = {
     ...view,
-    eventsFor: (counter: string) => withReserved(view.eventsFor(counter), takes.filter((take) => take.counter === counter)),
+    eventsFor: (counter: string) =>
+      withReserved(
+        view.eventsFor(counter),
+        takes.filter((take) => take.counter === counter),
+      ),
     approvals: approvalLookup(view, req, approvals),
   };
   for (const message of req.messages) {
@@ -124,7 +132,8 @@ function decideAll(view: GateView, req: GateRequest, draft: (fields: Partial<Aud
     approvals.push(...(plan.approvals ?? []));
   }
   // One denial keeps a whole batch from the upstream: an approval it would have used stays unused.
-  if (approvals.length > 0 && decisions.some((d) => d.outcome === "deny")) approvals.splice(0, approvals.length, ...approvals.filter((c) => c.kind !== "consume"));
+  if (approvals.length > 0 && decisions.some((d) => d.outcome === "deny"))
+    approvals.splice(0, approvals.length, ...approvals.filter((c) => c.kind !== "consume"));
   // After the decisions, so the request's first record stays its first decision.
   for (const change of approvals) {
     drafts.push({ ...changeRecord(view.state, view.now, change), seq: first + drafts.length });
@@ -146,7 +155,6 @@ function approvalLookup(view: GateView, req: GateRequest, changes: readonly Appr
     requestId: req.requestId,
   };
 }
-
 
 /** The upstream as the gateway needs it to forward: the approval webhook (and its secret) stays in the object. */
 function forwardingUpstream(upstream: GrantState["upstream"]): GrantState["upstream"] {

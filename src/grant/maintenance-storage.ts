@@ -68,7 +68,11 @@ export class MaintenanceStorage {
   /** The first checkpoint record after `after`, looking no further than `within` records. */
   checkpointAfter(after: number, within: number): number | null {
     const row = this.#sql
-      .exec<{ seq: number }>("SELECT seq FROM audit WHERE seq > ? AND seq <= ? AND json_extract(record, '$.type') = 'checkpoint' ORDER BY seq LIMIT 1", after, after + within)
+      .exec<{ seq: number }>(
+        "SELECT seq FROM audit WHERE seq > ? AND seq <= ? AND json_extract(record, '$.type') = 'checkpoint' ORDER BY seq LIMIT 1",
+        after,
+        after + within,
+      )
       .toArray()[0];
     return row?.seq ?? null;
   }
@@ -87,7 +91,9 @@ export class MaintenanceStorage {
 
   /** Records after `after` up to `through`, at most `limit` of them, as stored, oldest first. */
   readLines(after: number, through: number, limit: number): LogLines {
-    const rows = this.#sql.exec<{ seq: number; record: string }>("SELECT seq, record FROM audit WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?", after, through, limit).toArray();
+    const rows = this.#sql
+      .exec<{ seq: number; record: string }>("SELECT seq, record FROM audit WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?", after, through, limit)
+      .toArray();
     return { lines: rows.map((row) => row.record), first: rows[0]?.seq ?? null, last: rows.at(-1)?.seq ?? null };
   }
 

@@ -101,7 +101,9 @@ export class LogMaintenance {
     try {
       await this.#runSteps(now);
     } catch (error) {
-      console.error(JSON.stringify({ event: "audit_upkeep_failed", grant: this.#host.state()?.grantId ?? null, error: error instanceof Error ? error.name : "unknown" }));
+      console.error(
+        JSON.stringify({ event: "audit_upkeep_failed", grant: this.#host.state()?.grantId ?? null, error: error instanceof Error ? error.name : "unknown" }),
+      );
       this.#wake(now, [], true);
     }
   }
@@ -133,7 +135,14 @@ export class LogMaintenance {
     const bucket = this.#bucket();
     const checkpoint = this.#checkpoint;
     if (bucket === null || checkpoint === null || this.#archivedThrough >= checkpoint.seq) return "done";
-    const progress = await archiveSealed(this.#host, this.#store, bucket, signer, { archivedThrough: this.#archivedThrough, sealedThrough: checkpoint.seq }, now);
+    const progress = await archiveSealed(
+      this.#host,
+      this.#store,
+      bucket,
+      signer,
+      { archivedThrough: this.#archivedThrough, sealedThrough: checkpoint.seq },
+      now,
+    );
     this.#archivedThrough = progress.archivedThrough;
     return progress.outcome;
   }
@@ -180,7 +189,17 @@ export class LogMaintenance {
     const end = endSeq === head.seq ? head : endSeq === start.seq ? start : { seq: endSeq, hash: this.#store.hashOf(endSeq)! };
     const signer = await auditSigner(this.#env);
     if (!signer.ok) throw new Error(signer.error);
-    const header: ExportHeader = { format: EXPORT_FORMAT, grantId: state.grantId, after, until, start, end, time: isoTime(now), keyId: signer.value?.keyId ?? null, signature: null };
+    const header: ExportHeader = {
+      format: EXPORT_FORMAT,
+      grantId: state.grantId,
+      after,
+      until,
+      start,
+      end,
+      time: isoTime(now),
+      keyId: signer.value?.keyId ?? null,
+      signature: null,
+    };
     if (signer.value !== null) header.signature = await signer.value.sign(exportStatement(header));
     return header;
   }

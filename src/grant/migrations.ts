@@ -14,10 +14,7 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     `CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, request_id TEXT NOT NULL, at INTEGER NOT NULL)`,
     `CREATE TABLE IF NOT EXISTS session (id TEXT PRIMARY KEY, opened_seq INTEGER NOT NULL)`,
   ],
-  [
-    `ALTER TABLE session ADD COLUMN last_used INTEGER NOT NULL DEFAULT 0`,
-    `CREATE TABLE IF NOT EXISTS task (id TEXT PRIMARY KEY, opened_seq INTEGER NOT NULL)`,
-  ],
+  [`ALTER TABLE session ADD COLUMN last_used INTEGER NOT NULL DEFAULT 0`, `CREATE TABLE IF NOT EXISTS task (id TEXT PRIMARY KEY, opened_seq INTEGER NOT NULL)`],
   // The log becomes the only truth about calls: counter events and pending outcomes move into
   // columns of the records they were derived from, and their tables go.
   [

@@ -14,7 +14,18 @@ import type { ApprovalError, ApprovalStatus, ApprovalVerdict, ApprovalView } fro
 import { admitRefusal, type RefusalWindow } from "./decide";
 import { planGate, type GatePlan } from "./gate";
 import { LogMaintenance, type ExportHeader, type LogLines } from "./maintenance";
-import type { AuditPage, GateRequest, GateResult, GrantInfo, GrantObjectApi, GrantProvision, GrantResult, PolicySnapshot, Settlement, Upstream } from "./protocol";
+import type {
+  AuditPage,
+  GateRequest,
+  GateResult,
+  GrantInfo,
+  GrantObjectApi,
+  GrantProvision,
+  GrantResult,
+  PolicySnapshot,
+  Settlement,
+  Upstream,
+} from "./protocol";
 import { ChainedLog } from "./log";
 import type { Result } from "../result";
 import { newApprovalId } from "./token";
@@ -74,16 +85,24 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
       clock: this.#clock,
       state: () => this.#state,
       policy: () => this.#policy?.ref ?? null,
-      record: (drafts, more) => this.#write(drafts, drafts.map(() => plainFacts(this.#clock())), more),
+      record: (drafts, more) =>
+        this.#write(
+          drafts,
+          drafts.map(() => plainFacts(this.#clock())),
+          more,
+        ),
       wakeBy: (at) => this.#wakeBy(at),
       kv: env.RECORDS,
     });
     this.#sessions = new SessionTable(Number(env.SESSION_IDLE_MS) || DEFAULT_SESSION_IDLE_MS);
     // Checkpoints, archive, retention and export headers (docs/audit.md), lent what they need.
     this.#maintenance = new LogMaintenance(env, ctx.storage.sql, {
-      state: () => this.#state, policy: () => this.#policy, head: () => this.#log.head,
+      state: () => this.#state,
+      policy: () => this.#policy,
+      head: () => this.#log.head,
       append: (draft, at, more) => (this.#write([draft], [plainFacts(at)], () => more(this.#log.nextSeq)) ? this.#log.nextSeq - 1 : null),
-      oldestPending: () => this.#pending.keys().next().value ?? null, schedule: (at) => this.#wakeBy(at),
+      oldestPending: () => this.#pending.keys().next().value ?? null,
+      schedule: (at) => this.#wakeBy(at),
     });
     const now = this.#clock();
     const loaded = this.#storage.load((state) => activePolicy(state, null)?.retentionMs ?? DAY_MS, now);
@@ -281,7 +300,14 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
     const state = result.value;
     const now = this.#clock();
     const drafts = events.map((e) => draftRecord(state, isoTime(now), "admin", this.#policy?.ref ?? null, { decision: e.action, message: e.message }));
-    if (!this.#write(drafts, drafts.map(() => plainFacts(now)), () => this.#storage.saveState(state))) return false;
+    if (
+      !this.#write(
+        drafts,
+        drafts.map(() => plainFacts(now)),
+        () => this.#storage.saveState(state),
+      )
+    )
+      return false;
     this.#adopt(state);
     return true;
   }

@@ -37,7 +37,13 @@ export function retentionMs(value: string | undefined): number | null {
  * request) written at or before `cutoff`, and when the first younger one will be old enough
  * (`now` when the batch was full and more may follow).
  */
-export function pruneBound(rows: readonly { seq: number; at: number }[], cutoff: number, ageMs: number, batch: number, now: number): { through: number | null; wakeAt: number | null } {
+export function pruneBound(
+  rows: readonly { seq: number; at: number }[],
+  cutoff: number,
+  ageMs: number,
+  batch: number,
+  now: number,
+): { through: number | null; wakeAt: number | null } {
   let through: number | null = null;
   for (const row of rows) {
     if (row.at > cutoff) return { through, wakeAt: row.at + ageMs };
@@ -57,7 +63,13 @@ export interface PruneLimits {
  * Deletes one batch of records that may go, appending the pruned record in the same transaction.
  * Returns the new pruned point (or null when nothing was deleted) and when to look again.
  */
-export function pruneBatch(host: UpkeepHost, store: MaintenanceStorage, limits: PruneLimits, keepMs: number, now: number): { pruned: { seq: number; hash: string } | null; wakeAt: number | null } {
+export function pruneBatch(
+  host: UpkeepHost,
+  store: MaintenanceStorage,
+  limits: PruneLimits,
+  keepMs: number,
+  now: number,
+): { pruned: { seq: number; hash: string } | null; wakeAt: number | null } {
   const state = host.state();
   const pending = host.oldestPending();
   const limit = Math.min(limits.archivedThrough, limits.coveredThrough, pending === null ? Infinity : pending - 1);

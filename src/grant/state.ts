@@ -25,7 +25,10 @@ const StoredSnapshotSchema = z
     name: z.string(),
     version: z.int().positive(),
     // Snapshots stored before documents were named by digest lack it; it is computed on load.
-    sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
     document: z.unknown(),
   })
   .nullable();

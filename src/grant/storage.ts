@@ -119,7 +119,10 @@ export class GrantStorage {
         .exec<{ id: string; last_used: number }>("SELECT id, last_used FROM session")
         .toArray()
         .map((s) => ({ id: s.id, lastUsed: s.last_used })),
-      tasks: this.#sql.exec<{ id: string }>("SELECT id FROM task").toArray().map((t) => t.id),
+      tasks: this.#sql
+        .exec<{ id: string }>("SELECT id FROM task")
+        .toArray()
+        .map((t) => t.id),
     };
   }
 

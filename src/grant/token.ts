@@ -46,7 +46,7 @@ export function isGenuineGrantId(id: string, secret: string): boolean {
 }
 
 export function newServerId(): string {
-  return "srv-" + randomHex(6);
+  return `srv-${randomHex(6)}`;
 }
 
 /** `apr_<grant-id>_<time, 12 hex><random, 16 hex>`: the grant id says which object decides it. */

@@ -67,9 +67,25 @@ const MESSAGE: CaptureSpec = {
     ["jsonrpc", EXACT],
     ["id", EXACT],
     ["method", EXACT],
-    ["params", { members: new Map([["name", TYPE_ONLY], ["arguments", TYPE_ONLY]]) }],
+    [
+      "params",
+      {
+        members: new Map([
+          ["name", TYPE_ONLY],
+          ["arguments", TYPE_ONLY],
+        ]),
+      },
+    ],
     ["result", { members: new Map([["task", { members: new Map([["taskId", EXACT]]) }]]) }],
-    ["error", { members: new Map([["code", EXACT], ["message", TYPE_ONLY]]) }],
+    [
+      "error",
+      {
+        members: new Map([
+          ["code", EXACT],
+          ["message", TYPE_ONLY],
+        ]),
+      },
+    ],
   ]),
 };
 

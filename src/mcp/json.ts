@@ -375,8 +375,10 @@ class StrictJsonScanner {
       const c = this.text.charCodeAt(i);
       let digit: number;
       if (c >= DIGIT_0 && c <= DIGIT_9) digit = c - DIGIT_0;
-      else if (c >= 0x61 && c <= 0x66) digit = c - 0x57; // a-f
-      else if (c >= 0x41 && c <= 0x46) digit = c - 0x37; // A-F
+      else if (c >= 0x61 && c <= 0x66)
+        digit = c - 0x57; // a-f
+      else if (c >= 0x41 && c <= 0x46)
+        digit = c - 0x37; // A-F
       else return this.fail("syntax", "invalid \\u escape", i);
       unit = unit * 16 + digit;
     }

@@ -60,9 +60,30 @@ function describe(value: unknown): string {
 }
 
 const KNOWN_KEYS = [
-  "$schema", "version", "default", "hide", "all_tools", "tools", "mode",
-  "require", "deny_if", "approve_if", "approve", "approval_timeout", "limits", "conditions", "on_deny",
-  "path", "op", "value", "counter", "window", "max", "scope", "cost", "pin_tools",
+  "$schema",
+  "version",
+  "default",
+  "hide",
+  "all_tools",
+  "tools",
+  "mode",
+  "require",
+  "deny_if",
+  "approve_if",
+  "approve",
+  "approval_timeout",
+  "limits",
+  "conditions",
+  "on_deny",
+  "path",
+  "op",
+  "value",
+  "counter",
+  "window",
+  "max",
+  "scope",
+  "cost",
+  "pin_tools",
 ];
 
 function unknownKeyMessage(key: string): string {

@@ -67,11 +67,7 @@ export function hiddenAt(hide: readonly string[] | undefined, tool: string): num
   return hide === undefined ? -1 : hide.findIndex((entry) => entry === "*" || entry === tool);
 }
 
-export function evaluateToolCall(
-  policy: PolicyDocument | null,
-  tool: string,
-  args: Record<string, unknown>,
-): Evaluation {
+export function evaluateToolCall(policy: PolicyDocument | null, tool: string, args: Record<string, unknown>): Evaluation {
   if (policy === null) {
     return { kind: "deny", code: "no_policy", rule: null, message: "No policy is attached to this grant" };
   }
@@ -134,7 +130,8 @@ export function evaluateToolCall(
  * path: a person looking at the value decides, rather than the gateway guessing.
  */
 function approvalNeed(rules: ToolRules, tool: string, args: Record<string, unknown>): ApprovalNeed | null {
-  const timeoutSeconds = rules.approval_timeout === undefined ? DEFAULT_APPROVAL_TIMEOUT_SECONDS : (durationSeconds(rules.approval_timeout) ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS);
+  const timeoutSeconds =
+    rules.approval_timeout === undefined ? DEFAULT_APPROVAL_TIMEOUT_SECONDS : (durationSeconds(rules.approval_timeout) ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS);
   if (rules.approve === true) {
     return { rule: pointer(["tools", tool, "approve"]), message: `A person rejected this call of ${JSON.stringify(tool)}`, timeoutSeconds };
   }

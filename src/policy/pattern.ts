@@ -92,15 +92,12 @@ const JS_SPACE: readonly (readonly [number, number])[] = [
 ];
 
 /** Everything else, for `\S` inside a class, where a negated class cannot be nested. */
-const JS_NON_SPACE: readonly (readonly [number, number])[] = JS_SPACE.reduce<[number, number][]>(
-  (gaps, [lo, hi], i, all) => {
-    const previousEnd = i === 0 ? -1 : all[i - 1]![1];
-    if (lo > previousEnd + 1) gaps.push([previousEnd + 1, lo - 1]);
-    if (i === all.length - 1 && hi < 0x10ffff) gaps.push([hi + 1, 0x10ffff]);
-    return gaps;
-  },
-  [],
-);
+const JS_NON_SPACE: readonly (readonly [number, number])[] = JS_SPACE.reduce<[number, number][]>((gaps, [lo, hi], i, all) => {
+  const previousEnd = i === 0 ? -1 : all[i - 1]![1];
+  if (lo > previousEnd + 1) gaps.push([previousEnd + 1, lo - 1]);
+  if (i === all.length - 1 && hi < 0x10ffff) gaps.push([hi + 1, 0x10ffff]);
+  return gaps;
+}, []);
 
 /**
  * Every item a range `lo-hi`, even single characters: a class item that ends in a completed range

@@ -50,8 +50,7 @@ const pattern = z.string(expecting("expected a regular expression as a string"))
   if (!compiled.ok) ctx.issues.push({ code: "custom", input: ctx.value, message: compiled.error });
 });
 
-const condition = <Op extends string, V extends z.ZodType>(op: Op, value: V) =>
-  z.strictObject({ path: argumentPath, op: z.literal(op), value });
+const condition = <Op extends string, V extends z.ZodType>(op: Op, value: V) => z.strictObject({ path: argumentPath, op: z.literal(op), value });
 
 export const conditionSchema = z.discriminatedUnion(
   "op",
@@ -73,18 +72,13 @@ export const conditionSchema = z.discriminatedUnion(
 
 export const ruleSchema = z.strictObject({
   conditions: z.array(conditionSchema, expecting("expected a list of conditions")),
-  on_deny: z
-    .string(expecting("expected the message an agent sees when the rule denies"))
-    .regex(/\S/, { error: "expected a non-empty message" }),
+  on_deny: z.string(expecting("expected the message an agent sees when the rule denies")).regex(/\S/, { error: "expected a non-empty message" }),
 });
 
 const windowSchema = z.union(
   [
     z.enum(WINDOWS),
-    z
-      .number()
-      .int({ error: "expected a positive whole number of seconds" })
-      .positive({ error: "expected a positive whole number of seconds" }),
+    z.number().int({ error: "expected a positive whole number of seconds" }).positive({ error: "expected a positive whole number of seconds" }),
   ],
   {
     error: (issue) =>
@@ -129,7 +123,10 @@ const DURATION_EXPECTED = 'expected a duration such as "30s", "15m" or "24h", or
 
 /** How long an approval request stays open: at most 7 days, since its argument values are kept that long. */
 const approvalTimeoutSchema = z
-  .union([z.string().regex(DURATION_TEXT, { error: DURATION_EXPECTED }), z.number().int({ error: DURATION_EXPECTED }).positive({ error: DURATION_EXPECTED })], expecting(DURATION_EXPECTED))
+  .union(
+    [z.string().regex(DURATION_TEXT, { error: DURATION_EXPECTED }), z.number().int({ error: DURATION_EXPECTED }).positive({ error: DURATION_EXPECTED })],
+    expecting(DURATION_EXPECTED),
+  )
   .check((ctx) => {
     const seconds = durationSeconds(ctx.value);
     if (seconds !== null && seconds > MAX_APPROVAL_TIMEOUT_SECONDS) {
@@ -182,36 +179,36 @@ const toolsSchema = z.preprocess(
   z.record(toolName, toolRulesSchema, expecting("expected an object of tool names to rules")),
 );
 
-export const policySchema = z.strictObject({
-  // Names a JSON Schema for editors (docs/policy.schema.json); not part of the policy's meaning.
-  $schema: z.string(expecting("expected the URL of a JSON Schema as a string")).optional(),
-  version: z.literal("1", expecting('expected "1"')),
-  default: z.enum(["allow", "deny"], expecting('expected "allow" | "deny"')),
-  hide: z.array(hiddenName, expecting("expected a list of tool names")).optional(),
-  all_tools: z
-    .strictObject({ limits: z.array(limitSchema, expecting("expected a list of limits")).optional() })
-    .optional(),
-  tools: toolsSchema.optional(),
-  mode: z.enum(["enforce", "monitor"], expecting('expected "enforce" | "monitor"')).default("enforce"),
-  // Tool pinning (docs/policy.md, "Tool pinning"): a tool whose definition changed is blocked.
-  pin_tools: z.boolean(expecting("expected true or false")).optional(),
-}).check((ctx) => {
-  // Every pattern is compiled whenever the policy is parsed, including each time a grant loads it.
-  let count = 0;
-  for (const [tool, rules] of Object.entries(ctx.value.tools ?? {})) {
-    for (const [path] of regexConditionsOf(rules)) {
-      if (++count === MAX_POLICY_PATTERNS + 1) {
-        ctx.issues.push({
-          code: "custom",
-          input: ctx.value,
-          path: ["tools", tool, ...path],
-          message: `more than ${MAX_POLICY_PATTERNS} regex conditions in one policy (see docs/policy.md)`,
-        });
-        return;
+export const policySchema = z
+  .strictObject({
+    // Names a JSON Schema for editors (docs/policy.schema.json); not part of the policy's meaning.
+    $schema: z.string(expecting("expected the URL of a JSON Schema as a string")).optional(),
+    version: z.literal("1", expecting('expected "1"')),
+    default: z.enum(["allow", "deny"], expecting('expected "allow" | "deny"')),
+    hide: z.array(hiddenName, expecting("expected a list of tool names")).optional(),
+    all_tools: z.strictObject({ limits: z.array(limitSchema, expecting("expected a list of limits")).optional() }).optional(),
+    tools: toolsSchema.optional(),
+    mode: z.enum(["enforce", "monitor"], expecting('expected "enforce" | "monitor"')).default("enforce"),
+    // Tool pinning (docs/policy.md, "Tool pinning"): a tool whose definition changed is blocked.
+    pin_tools: z.boolean(expecting("expected true or false")).optional(),
+  })
+  .check((ctx) => {
+    // Every pattern is compiled whenever the policy is parsed, including each time a grant loads it.
+    let count = 0;
+    for (const [tool, rules] of Object.entries(ctx.value.tools ?? {})) {
+      for (const [path] of regexConditionsOf(rules)) {
+        if (++count === MAX_POLICY_PATTERNS + 1) {
+          ctx.issues.push({
+            code: "custom",
+            input: ctx.value,
+            path: ["tools", tool, ...path],
+            message: `more than ${MAX_POLICY_PATTERNS} regex conditions in one policy (see docs/policy.md)`,
+          });
+          return;
+        }
       }
     }
-  }
-});
+  });
 
 export type PolicyDocument = z.infer<typeof policySchema>;
 export type ToolRules = z.infer<typeof toolRulesSchema>;

@@ -65,7 +65,11 @@ export class ServerObject extends DurableObject<Env> {
   async reserveServerLimits(requestId: string, messages: LimitRequest[][]): Promise<ServerReservation> {
     const now = this.#clock();
     const taken: { counter: string; amount: number }[] = [];
-    const eventsFor = (counter: string) => withReserved(this.#ledger.eventsFor(counter), taken.filter((t) => t.counter === counter).map((t) => ({ at: now, amount: t.amount })));
+    const eventsFor = (counter: string) =>
+      withReserved(
+        this.#ledger.eventsFor(counter),
+        taken.filter((t) => t.counter === counter).map((t) => ({ at: now, amount: t.amount })),
+      );
     for (const [index, limits] of messages.entries()) {
       const reservation = reserve(limits, eventsFor, now);
       if (!reservation.ok) return { ok: false, index, rule: reservation.rule, message: serverWide(reservation.message), retryAfter: reservation.retryAfter };
@@ -120,7 +124,13 @@ export class ServerObject extends DurableObject<Env> {
     return {
       initialized: this.#storage.meta("pins_initialized") !== null,
       pins: [...pins].map(([tool, p]) => ({ tool, fingerprint: p.fingerprint, definition: p.definition })),
-      quarantined: [...quarantine].map(([tool, q]) => ({ tool, pinned: q.pinned, pinnedDefinition: pins.get(tool)?.definition ?? null, seen: q.seen, definition: q.definition })),
+      quarantined: [...quarantine].map(([tool, q]) => ({
+        tool,
+        pinned: q.pinned,
+        pinnedDefinition: pins.get(tool)?.definition ?? null,
+        seen: q.seen,
+        definition: q.definition,
+      })),
     };
   }
 

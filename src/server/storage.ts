@@ -104,7 +104,12 @@ export class ServerStorage {
         .toArray()
         .map((q) => [q.tool, { pinned: q.pinned, seen: q.seen, definition: JSON.parse(q.definition) as unknown }]),
     );
-    const missing = new Set(this.#sql.exec<{ tool: string }>("SELECT tool FROM missing").toArray().map((m) => m.tool));
+    const missing = new Set(
+      this.#sql
+        .exec<{ tool: string }>("SELECT tool FROM missing")
+        .toArray()
+        .map((m) => m.tool),
+    );
     return { pins, quarantine, missing };
   }
 
@@ -114,12 +119,16 @@ export class ServerStorage {
     this.#sql.exec("DELETE FROM quarantine");
     this.#sql.exec("DELETE FROM missing");
     for (const [tool, pin] of state.pins) this.#sql.exec("INSERT INTO pin VALUES (?, ?, ?)", tool, pin.fingerprint, JSON.stringify(pin.definition));
-    for (const [tool, q] of state.quarantine) this.#sql.exec("INSERT INTO quarantine VALUES (?, ?, ?, ?)", tool, q.pinned, q.seen, JSON.stringify(q.definition));
+    for (const [tool, q] of state.quarantine)
+      this.#sql.exec("INSERT INTO quarantine VALUES (?, ?, ?, ?)", tool, q.pinned, q.seen, JSON.stringify(q.definition));
     for (const tool of state.missing) this.#sql.exec("INSERT INTO missing VALUES (?)", tool);
   }
 
   members(): { grantId: string; acked: number }[] {
-    return this.#sql.exec<{ grant_id: string; acked: number }>("SELECT grant_id, acked FROM member").toArray().map((m) => ({ grantId: m.grant_id, acked: m.acked }));
+    return this.#sql
+      .exec<{ grant_id: string; acked: number }>("SELECT grant_id, acked FROM member")
+      .toArray()
+      .map((m) => ({ grantId: m.grant_id, acked: m.acked }));
   }
 
   addMember(grantId: string): void {

@@ -40,7 +40,10 @@ export const PolicyVersionRecord = z.strictObject({
   name: policyNameSchema,
   version: z.int().positive(),
   /** SHA-256 of the document's canonical JSON; absent on versions saved before it was kept. */
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   document: storedDocument,
   created: z.iso.datetime(),
 });
@@ -77,7 +80,14 @@ export function snapshotOf(version: PolicyVersionRecord): PolicySnapshot {
  * Stores `document` (already validated with parsePolicy) as version `version`, which the server's
  * Durable Object allocated (src/server/object.ts): versions are written once and never rewritten.
  */
-export async function putPolicyVersion(kv: KVNamespace, serverId: string, name: string, version: number, document: PolicyDocument, now: string): Promise<PolicyVersionRecord> {
+export async function putPolicyVersion(
+  kv: KVNamespace,
+  serverId: string,
+  name: string,
+  version: number,
+  document: PolicyDocument,
+  now: string,
+): Promise<PolicyVersionRecord> {
   const record: PolicyVersionRecord = { serverId, name, version, sha256: policySha256(document), document, created: now };
   await writeRecord(kv, policyVersionKey(serverId, name, version), record);
   return record;

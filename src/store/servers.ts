@@ -40,17 +40,30 @@ const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]{0,8192}$/;
  * per-request MCP headers, which come from the client's request, never from configuration.
  */
 const RESERVED_HEADERS = new Set([
-  "host", "content-length", "content-type", "transfer-encoding", "connection", "keep-alive", "te",
-  "trailer", "upgrade", "proxy-connection", "accept", "last-event-id",
-  "mcp-session-id", "mcp-protocol-version", "mcp-method", "mcp-name",
+  "host",
+  "content-length",
+  "content-type",
+  "transfer-encoding",
+  "connection",
+  "keep-alive",
+  "te",
+  "trailer",
+  "upgrade",
+  "proxy-connection",
+  "accept",
+  "last-event-id",
+  "mcp-session-id",
+  "mcp-protocol-version",
+  "mcp-method",
+  "mcp-name",
 ]);
 
 export const upstreamHeadersSchema = z
   .record(
-    z.string().regex(HEADER_NAME, "must be an HTTP header name").refine(
-      (name) => !RESERVED_HEADERS.has(name.toLowerCase()),
-      "is set by the gateway for each request and cannot be configured",
-    ),
+    z
+      .string()
+      .regex(HEADER_NAME, "must be an HTTP header name")
+      .refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()), "is set by the gateway for each request and cannot be configured"),
     z.string().regex(HEADER_VALUE, "must be a header value without CR, LF or NUL"),
   )
   .refine((headers) => Object.keys(headers).length <= 32, "at most 32 headers")

@@ -119,7 +119,8 @@ describe("a call that needs approval, with the v1 SDK client", () => {
     expect(result.isError).toBeFalsy();
     expect(text(result)).toBe("refunded 901 to customer 1");
     expect(progress.length).toBeGreaterThanOrEqual(2);
-    for (const message of progress) expect(message).toMatch(/^waiting for approval apr_g[0-9a-f]{32}_[0-9a-f]{28} \(expires (\d{4}-\d\d-\d\d )?\d\d:\d\d UTC\)$/);
+    for (const message of progress)
+      expect(message).toMatch(/^waiting for approval apr_g[0-9a-f]{32}_[0-9a-f]{28} \(expires (\d{4}-\d\d-\d\d )?\d\d:\d\d UTC\)$/);
     expect(refundsOf(901)).toHaveLength(1);
   });
 
@@ -258,7 +259,11 @@ describe("monitor mode and the 2026-07-28 era", () => {
     expect(Date.now() - started).toBeLessThan(HOLD_MS);
     await watcher.close();
     const records = await readAudit(admin, created.grant.id);
-    expect(records.find((r: any) => r.tool === "create_refund")).toMatchObject({ decision: "monitor_deny", code: "approval_required", rule: "/tools/create_refund/approve_if/0" });
+    expect(records.find((r: any) => r.tool === "create_refund")).toMatchObject({
+      decision: "monitor_deny",
+      code: "approval_required",
+      rule: "/tools/create_refund/approve_if/0",
+    });
     expect(records.some((r: any) => r.type === "approval")).toBe(false);
   });
 

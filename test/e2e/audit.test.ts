@@ -85,10 +85,7 @@ let exported: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "mpg-audit-e2e-"));
   upstream = await startSdkServer({ json: true });
-  [archived, unarchived] = await Promise.all([
-    startGateway({ vars: VARS }),
-    startGateway({ vars: VARS, archive: false }),
-  ]);
+  [archived, unarchived] = await Promise.all([startGateway({ vars: VARS }), startGateway({ vars: VARS, archive: false })]);
   [grant, grantWithoutArchive] = await Promise.all([newGrant(archived), newGrant(unarchived)]);
   // 60 calls: over 100 records, so the first checkpoint falls due; then a few more after it.
   await Promise.all([callTools(grant, 60), callTools(grantWithoutArchive, 60)]);
@@ -108,7 +105,9 @@ describe("keys", () => {
     const res = await fetch(`${archived.origin}/.well-known/mcp-policy-gateway/audit-keys`);
     expect(res.headers.get("cache-control")).toBe("public, max-age=300");
     const { keys } = JSON.parse(published);
-    expect(keys).toEqual([{ kty: "OKP", crv: "Ed25519", x: archived.auditPublicKey, kid: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), alg: "EdDSA", use: "sig", status: "active" }]);
+    expect(keys).toEqual([
+      { kty: "OKP", crv: "Ed25519", x: archived.auditPublicKey, kid: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), alg: "EdDSA", use: "sig", status: "active" },
+    ]);
     const header = JSON.parse(lines(exported)[0]!);
     expect(header.keyId).toBe(keys[0].kid);
   });
@@ -171,7 +170,9 @@ describe("an export verifies with the public key alone, and every tampering is d
     expect([header.start.seq, header.end.seq]).toEqual([5, covering.seq]);
     const keys = await (await fetch(`${unarchived.origin}/.well-known/mcp-policy-gateway/audit-keys`)).text();
     expect((await verify("stretch", text, keys)).code).toBe(0);
-    const backwards = await fetch(`${unarchived.origin}/admin/grants/${grantWithoutArchive.id}/audit/export?after=10&until=5`, { headers: { authorization: `Bearer ${unarchived.adminToken}` } });
+    const backwards = await fetch(`${unarchived.origin}/admin/grants/${grantWithoutArchive.id}/audit/export?after=10&until=5`, {
+      headers: { authorization: `Bearer ${unarchived.adminToken}` },
+    });
     expect(backwards.status).toBe(400);
     expect(((await backwards.json()) as any).error).toBe("invalid_query");
   });
@@ -201,7 +202,11 @@ describe("archive and retention", () => {
     const header = JSON.parse(lines(pruned)[0]!);
     const marker = parsed(pruned).find((r) => r.type === "pruned" && r.ref === header.start.seq);
     expect(marker).toMatchObject({ decision: "deleted", headHash: header.start.hash });
-    const archivedThrough = Math.max(...parsed(pruned).filter((r) => r.type === "archived").map((r) => r.ref));
+    const archivedThrough = Math.max(
+      ...parsed(pruned)
+        .filter((r) => r.type === "archived")
+        .map((r) => r.ref),
+    );
     expect(header.start.seq).toBeLessThanOrEqual(archivedThrough);
     const result = await verify("pruned", pruned, published);
     expect(result).toMatchObject({ code: 0 });

@@ -93,7 +93,10 @@ describe("npm run bench -- --quick", () => {
     const lines = run.stdout.split("\n");
     for (const [, label, concurrencies] of EXPECTED_ROWS) {
       for (const c of concurrencies) {
-        expect(lines.filter((line) => line.startsWith(`| ${label} | ${c} |`)), `${label} at c=${c}`).toHaveLength(1);
+        expect(
+          lines.filter((line) => line.startsWith(`| ${label} | ${c} |`)),
+          `${label} at c=${c}`,
+        ).toHaveLength(1);
       }
     }
   });
@@ -124,7 +127,10 @@ describe("npm run bench -- --quick", () => {
     const lines = run.stdout.split("\n");
     for (const mode of ["JSON", "SSE"]) {
       for (const label of ["direct to upstream", "bare passthrough", "gateway: allowed, limit never trips"]) {
-        expect(lines.filter((line) => line.startsWith(`| 1 MiB | ${mode} | ${label} | `)), `${mode} ${label}`).toHaveLength(1);
+        expect(
+          lines.filter((line) => line.startsWith(`| 1 MiB | ${mode} | ${label} | `)),
+          `${mode} ${label}`,
+        ).toHaveLength(1);
       }
     }
   });

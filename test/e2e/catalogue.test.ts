@@ -13,7 +13,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { toolFingerprint } from "../../src/catalogue/fingerprint";
 import { startV2Server, V2_TOOLS_PAGE_SIZE } from "../support/peers-v2.mjs";
-import { freePort, readRawBody, registerDemoTools, startEverything, startMatrixSdkServer, startRawRecorder, startSdkServer, SDK_TOOLS_PAGE_SIZE } from "../support/upstreams.mjs";
+import {
+  freePort,
+  readRawBody,
+  registerDemoTools,
+  startEverything,
+  startMatrixSdkServer,
+  startRawRecorder,
+  startSdkServer,
+  SDK_TOOLS_PAGE_SIZE,
+} from "../support/upstreams.mjs";
 import { adminClient, startGateway } from "../support/workerd.mjs";
 
 type Admin = (method: string, path: string, body?: unknown) => Promise<any>;
@@ -75,7 +84,15 @@ async function startKeyedUpstream(key: string) {
   });
   await new Promise<void>((r) => http.listen(0, "127.0.0.1", () => r()));
   const { port } = http.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}/mcp`, seenKeys, close: () => new Promise<void>((r) => { http.closeAllConnections?.(); http.close(() => r()); }) };
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    seenKeys,
+    close: () =>
+      new Promise<void>((r) => {
+        http.closeAllConnections?.();
+        http.close(() => r());
+      }),
+  };
 }
 
 describe("discovery against real upstreams", () => {
@@ -111,9 +128,15 @@ describe("discovery against real upstreams", () => {
     expect(upstream.sessions.size).toBe(0);
     const catalogue = await admin("GET", `/servers/${created.id}/tools`);
     expect(catalogue.protocolVersion).toMatch(/^2025-/);
-    expect(catalogue.tools.map((t: any) => t.name).sort()).toEqual(
-      ["add", "confirm_action", "create_refund", "delete_account", "echo", "list_customers", "slow_count"],
-    );
+    expect(catalogue.tools.map((t: any) => t.name).sort()).toEqual([
+      "add",
+      "confirm_action",
+      "create_refund",
+      "delete_account",
+      "echo",
+      "list_customers",
+      "slow_count",
+    ]);
   });
 
   it("a v1 SDK server, stateless with JSON answers", async () => {
@@ -179,7 +202,11 @@ describe("discovery against real upstreams", () => {
 
     const huge = "x".repeat(5 * 1024 * 1024);
     const large = await startRawRecorder({
-      respond: ({ id }) => ({ status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id, result: { padding: huge } }) }),
+      respond: ({ id }) => ({
+        status: 200,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id, result: { padding: huge } }),
+      }),
     });
     closers.push(large.close);
     expect((await admin("POST", "/servers", { name: "large", url: large.url })).discovery.error.code).toBe("too_large");
@@ -233,7 +260,9 @@ describe("overrides", () => {
   it("refuses an unknown category, an unknown tool and a name outside MCP's characters", async () => {
     expect((await failing("PUT", `/servers/${serverId}/tools/echo/classification`, { category: "harmless" })).status).toBe(400);
     expect((await failing("PUT", `/servers/${serverId}/tools/nope/classification`, { category: "read" })).body.error).toBe("tool_not_found");
-    expect((await failing("PUT", `/servers/${serverId}/tools/${encodeURIComponent("bad name")}/classification`, { category: "read" })).body.error).toBe("invalid_tool_name");
+    expect((await failing("PUT", `/servers/${serverId}/tools/${encodeURIComponent("bad name")}/classification`, { category: "read" })).body.error).toBe(
+      "invalid_tool_name",
+    );
     expect((await failing("PUT", `/servers/${serverId}/tools/__proto__/classification`, { category: "read" })).body.error).toBe("invalid_tool_name");
   });
 });
@@ -246,11 +275,17 @@ describe("a recommended policy, saved unchanged, is what a grant enforces", () =
     upstream = await startSdkServer({
       json: true,
       register: (server: McpServer) => {
-        server.registerTool("run", { description: "Run a job", inputSchema: { job: z.string() } }, async ({ job }) => ({ content: [{ type: "text", text: `ran ${job}` }] }));
-        server.registerTool("list_runs", { description: "List recent runs", inputSchema: {} }, async () => ({ content: [{ type: "text", text: "[]" }] }));
-        server.registerTool("delete_repo", { description: "Delete a repository", inputSchema: { repo: z.string() }, annotations: { readOnlyHint: true } }, async () => ({
-          content: [{ type: "text", text: "deleted" }],
+        server.registerTool("run", { description: "Run a job", inputSchema: { job: z.string() } }, async ({ job }) => ({
+          content: [{ type: "text", text: `ran ${job}` }],
         }));
+        server.registerTool("list_runs", { description: "List recent runs", inputSchema: {} }, async () => ({ content: [{ type: "text", text: "[]" }] }));
+        server.registerTool(
+          "delete_repo",
+          { description: "Delete a repository", inputSchema: { repo: z.string() }, annotations: { readOnlyHint: true } },
+          async () => ({
+            content: [{ type: "text", text: "deleted" }],
+          }),
+        );
       },
     });
     closers.push(upstream.close);
@@ -262,7 +297,12 @@ describe("a recommended policy, saved unchanged, is what a grant enforces", () =
     const byName = Object.fromEntries(tools.map((t: any) => [t.name, t]));
     expect(byName.run).toMatchObject({ category: "execute", risk: "high" });
     expect(byName.list_runs).toMatchObject({ category: "read", risk: "low" });
-    expect(byName.delete_repo).toMatchObject({ category: "destructive", risk: "critical", classification: { conflict: true }, recommended: { allowed: false } });
+    expect(byName.delete_repo).toMatchObject({
+      category: "destructive",
+      risk: "critical",
+      classification: { conflict: true },
+      recommended: { allowed: false },
+    });
   });
 
   it("one tool's recommended policy is exactly the documented document", async () => {

@@ -24,14 +24,45 @@ async function signedExport(): Promise<{ text: string; publicKey: string }> {
   const lines: string[] = [];
   let prev = { seq: 0, hash: GENESIS_HASH };
   for (let seq = 1; seq <= 3; seq++) {
-    const draft = { seq, time: new Date(1_767_225_600_000 + seq).toISOString(), type: "admin" as const, requestId: null, grantId: "g-pack", label: "pack", serverId: "s", httpMethod: null, rpcMethod: null, rpcId: null, tool: null, policy: null, decision: "set_label", code: null, rule: null, message: null, argKeys: null, ref: null, status: null, latencyMs: null };
+    const draft = {
+      seq,
+      time: new Date(1_767_225_600_000 + seq).toISOString(),
+      type: "admin" as const,
+      requestId: null,
+      grantId: "g-pack",
+      label: "pack",
+      serverId: "s",
+      httpMethod: null,
+      rpcMethod: null,
+      rpcId: null,
+      tool: null,
+      policy: null,
+      decision: "set_label",
+      code: null,
+      rule: null,
+      message: null,
+      argKeys: null,
+      ref: null,
+      status: null,
+      latencyMs: null,
+    };
     const sealed = sealRecordJson(draft, prev.hash);
     lines.push(sealed.json);
     prev = { seq, hash: sealed.hash };
   }
-  const header: ExportHeader = { format: EXPORT_FORMAT, grantId: "g-pack", after: 0, until: null, start: { seq: 0, hash: GENESIS_HASH }, end: prev, time: new Date().toISOString(), keyId: signer.value.keyId, signature: null };
+  const header: ExportHeader = {
+    format: EXPORT_FORMAT,
+    grantId: "g-pack",
+    after: 0,
+    until: null,
+    start: { seq: 0, hash: GENESIS_HASH },
+    end: prev,
+    time: new Date().toISOString(),
+    keyId: signer.value.keyId,
+    signature: null,
+  };
   header.signature = await signer.value.sign(exportStatement(header));
-  return { text: [headerLine(header), ...lines].join("\n") + "\n", publicKey: publicKey as string };
+  return { text: `${[headerLine(header), ...lines].join("\n")}\n`, publicKey: publicKey as string };
 }
 
 // The environment of a fresh shell: nothing from the npm script running the tests.
@@ -42,7 +73,16 @@ it("packs, installs offline from the tarball, and runs as npx mcp-policy-gateway
   const { stdout: packed } = await run("npm", ["pack", "--json", "--pack-destination", dir], { cwd: root, env });
   const [pack] = JSON.parse(packed.slice(packed.indexOf("[")));
   expect(pack.files.map((f: { path: string }) => f.path).sort()).toEqual(
-    ["README.md", "dist/cli-licenses.txt", "dist/cli.mjs", "docs/cli.md", "docs/policy.md", "docs/policy.schema.json", "examples/github-actions/policies.yml", "package.json"].sort(),
+    [
+      "README.md",
+      "dist/cli-licenses.txt",
+      "dist/cli.mjs",
+      "docs/cli.md",
+      "docs/policy.md",
+      "docs/policy.schema.json",
+      "examples/github-actions/policies.yml",
+      "package.json",
+    ].sort(),
   );
 
   const app = join(dir, "app");
@@ -57,25 +97,37 @@ it("packs, installs offline from the tarball, and runs as npx mcp-policy-gateway
   expect(version.stdout.trim()).toBe(pack.version);
 
   // Offline lint from the installed bundle: zod, the schema and RE2 came with it.
-  await writeFile(join(app, "policy.json"), JSON.stringify({ version: "1", default: "deny", tools: { q: { deny_if: [{ conditions: [{ path: "args.q", op: "regex", value: "(?<=a)b" }], on_deny: "no" }] } } }));
+  await writeFile(
+    join(app, "policy.json"),
+    JSON.stringify({
+      version: "1",
+      default: "deny",
+      tools: { q: { deny_if: [{ conditions: [{ path: "args.q", op: "regex", value: "(?<=a)b" }], on_deny: "no" }] } },
+    }),
+  );
   const lint = await run(join(app, "node_modules/.bin/mpg"), ["policy", "lint", "policy.json", "--json"], { cwd: app, env }).catch((error) => error);
   expect(lint.code).toBe(1);
-  expect(JSON.parse(lint.stdout).files[0].errors[0]).toMatchObject({ path: "/tools/q/deny_if/0/conditions/0/value", message: expect.stringContaining('lookbehind "(?<=" is not supported') });
+  expect(JSON.parse(lint.stdout).files[0].errors[0]).toMatchObject({
+    path: "/tools/q/deny_if/0/conditions/0/value",
+    message: expect.stringContaining('lookbehind "(?<=" is not supported'),
+  });
 
   // Offline audit verification from the installed bundle: zod and the Ed25519 check came with it.
   const { text, publicKey } = await signedExport();
   await writeFile(join(app, "audit.ndjson"), text);
   const verified = await run(join(app, "node_modules/.bin/mpg"), ["verify-audit", "audit.ndjson", "--key", publicKey], { cwd: app, env });
-  expect(verified.stdout).toMatch(/^✓ OK: the export is signed and its chain is intact\n  grant g-pack: 3 records, seq 1 to 3\n/);
-  await writeFile(join(app, "cut.ndjson"), text.split("\n").slice(0, 3).join("\n") + "\n");
+  expect(verified.stdout).toMatch(/^✓ OK: the export is signed and its chain is intact\n {2}grant g-pack: 3 records, seq 1 to 3\n/);
+  await writeFile(join(app, "cut.ndjson"), `${text.split("\n").slice(0, 3).join("\n")}\n`);
   const cut = await run(join(app, "node_modules/.bin/mpg"), ["verify-audit", "cut.ndjson", "--key", publicKey], { cwd: app, env }).catch((error) => error);
   expect(cut.code).toBe(1);
   expect(cut.stdout).toContain("FAILED at line 3: the file ends at seq 2 but its header says 3: records were cut off");
   // The same chain with the signature taken off: intact, but it proves nothing about who wrote it.
   const [header, ...records] = text.trimEnd().split("\n");
   const unsignedHeader = headerLine({ ...JSON.parse(header!), keyId: null, signature: null });
-  await writeFile(join(app, "unsigned.ndjson"), [unsignedHeader, ...records].join("\n") + "\n");
-  const unsigned = await run(join(app, "node_modules/.bin/mpg"), ["verify-audit", "unsigned.ndjson", "--key", publicKey], { cwd: app, env }).catch((error) => error);
+  await writeFile(join(app, "unsigned.ndjson"), `${[unsignedHeader, ...records].join("\n")}\n`);
+  const unsigned = await run(join(app, "node_modules/.bin/mpg"), ["verify-audit", "unsigned.ndjson", "--key", publicKey], { cwd: app, env }).catch(
+    (error) => error,
+  );
   expect(unsigned.code).toBe(1);
   expect(unsigned.stdout).toMatch(/^✖ UNSIGNED: the chain is intact, but the export is not signed/);
 });

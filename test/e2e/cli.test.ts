@@ -36,7 +36,12 @@ let work: string;
 let ci: Record<string, string>;
 
 beforeAll(async () => {
-  [gateway, upstream, work] = await Promise.all([startGateway({ adminToken: ADMIN_TOKEN, vars: { APPROVAL_HOLD_MS: "0" } }), startSdkServer(), mkdtemp(join(tmpdir(), "mpg-cli-e2e-")), cliBundle()]);
+  [gateway, upstream, work] = await Promise.all([
+    startGateway({ adminToken: ADMIN_TOKEN, vars: { APPROVAL_HOLD_MS: "0" } }),
+    startSdkServer(),
+    mkdtemp(join(tmpdir(), "mpg-cli-e2e-")),
+    cliBundle(),
+  ]);
   admin = adminClient(gateway.origin, ADMIN_TOKEN) as Admin;
   ci = { MPG_URL: gateway.origin, MPG_ADMIN_TOKEN: ADMIN_TOKEN, MPG_CONFIG_DIR: join(work, "no-login") };
   await admin("POST", "/servers", { id: "shop", name: "Shop", url: upstream.url });
@@ -50,7 +55,8 @@ type Options = { env?: Record<string, string>; input?: string };
 /** The CLI in this process (most checks). */
 const mpg = (args: string[], options: Options = {}): Promise<Run> => runCliInProcess(args, { ...options, env: { ...ci, ...(options.env ?? {}) } });
 /** The bundle as a child process: for what only a process shows. */
-const mpgProcess = (args: string[], options: Options & { cwd?: string } = {}): Promise<Run> => runCli(args, { ...options, env: { ...ci, ...(options.env ?? {}) } });
+const mpgProcess = (args: string[], options: Options & { cwd?: string } = {}): Promise<Run> =>
+  runCli(args, { ...options, env: { ...ci, ...(options.env ?? {}) } });
 
 /** Nothing the CLI printed holds this secret. */
 function neverShows(run: Run, secret: string): void {
@@ -106,7 +112,10 @@ describe("login", () => {
     expect(saved).toEqual({ current: gateway.origin, gateways: { [gateway.origin]: { token: ADMIN_TOKEN, saved: expect.any(String) } } });
 
     // Later commands use the saved login; the token is never offered to another gateway.
-    const [listed, elsewhere] = await Promise.all([mpg(["servers", "list", "--json"], { env }), mpg(["servers", "list", "--gateway", "http://127.0.0.1:1"], { env })]);
+    const [listed, elsewhere] = await Promise.all([
+      mpg(["servers", "list", "--json"], { env }),
+      mpg(["servers", "list", "--gateway", "http://127.0.0.1:1"], { env }),
+    ]);
     expect(listed.code).toBe(0);
     expect(listed.json().servers.map((s: any) => s.id)).toContain("shop");
     expect(elsewhere.code).toBe(2);
@@ -169,7 +178,9 @@ describe("servers", () => {
     // Aligned: every column starts where its header does.
     expect(crmRow.indexOf(upstream.url)).toBe(header!.indexOf("URL"));
     expect(crmRow).toContain("X-Api-Key,X-Tenant");
-    expect(listJson.json()).toEqual({ servers: expect.arrayContaining([expect.objectContaining({ id: "crm", headers: ["X-Api-Key", "X-Tenant"], version: 2 })]) });
+    expect(listJson.json()).toEqual({
+      servers: expect.arrayContaining([expect.objectContaining({ id: "crm", headers: ["X-Api-Key", "X-Tenant"], version: 2 })]),
+    });
 
     expect(shown.stdout).toMatch(/headers: +X-Api-Key, X-Tenant/);
     expect(shown.stdout).toContain("No policies.");
@@ -198,7 +209,6 @@ describe("servers", () => {
     expect(goneJson.code).toBe(3);
     expect(goneJson.stdout).toBe("");
     expect(JSON.parse(goneJson.stderr)).toEqual({ error: { status: 404, code: "server_not_found", message: 'No server "crm"' } });
-
   });
 });
 
@@ -219,7 +229,11 @@ describe("tools", () => {
 
     const json = jsonRun.json();
     expect(json).toMatchObject({ serverId: "shop", stale: false });
-    expect(json.tools.find((t: any) => t.name === "delete_account")).toMatchObject({ category: "destructive", risk: "critical", recommended: { allowed: false } });
+    expect(json.tools.find((t: any) => t.name === "delete_account")).toMatchObject({
+      category: "destructive",
+      risk: "critical",
+      recommended: { allowed: false },
+    });
 
     const classified = await mpg(["tools", "classify", "shop", "echo", "execute", "--json"]);
     expect(classified.json()).toMatchObject({ name: "echo", category: "execute", override: { category: "execute" }, classification: { category: "read" } });
@@ -272,7 +286,9 @@ describe("policy lint", () => {
     const file = await policyFile("duplicate.json", '{"version":"1","default":"deny","tools":{"pay":{"deny_if":[]},"pay":{}}}');
     const run = await mpg(["policy", "lint", file, "--json"]);
     expect(run.code).toBe(1);
-    expect(run.json().files[0].errors).toEqual([{ severity: "error", code: "invalid_json", path: "", message: "not valid JSON: duplicate object key", line: 1, column: expect.any(Number) }]);
+    expect(run.json().files[0].errors).toEqual([
+      { severity: "error", code: "invalid_json", path: "", message: "not valid JSON: duplicate object key", line: 1, column: expect.any(Number) },
+    ]);
     const gatewaySays = await fetch(`${gateway.origin}/admin/servers/shop/policies/dup`, {
       method: "PUT",
       headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
@@ -289,7 +305,12 @@ describe("policy lint", () => {
       hide: ["delete_acount"],
       tools: {
         create_refund: { limits: [{ counter: "refund", window: "minute", max: 5 }] },
-        add: { limits: [{ counter: "refunds", window: "day", max: 100 }, { counter: "refunds", window: "minute", max: 5 }] },
+        add: {
+          limits: [
+            { counter: "refunds", window: "day", max: 100 },
+            { counter: "refunds", window: "minute", max: 5 },
+          ],
+        },
         echo: { deny_if: [{ conditions: [{ path: "args.env", op: "neq", value: "staging" }], on_deny: "staging only" }] },
         ech0: {},
       },
@@ -309,10 +330,17 @@ describe("policy lint", () => {
       ["lonely_counter", "/tools/create_refund/limits/0/counter"],
       ["unpaired_negation", "/tools/echo/deny_if/0/conditions/0"],
     ]);
-    expect(offline.json().files[0].warnings[1].message).toBe('counter "refund" is used by no other limit and is not named "create_refund_rate"; did you mean "refunds" (used by another limit)?');
+    expect(offline.json().files[0].warnings[1].message).toBe(
+      'counter "refund" is used by no other limit and is not named "create_refund_rate"; did you mean "refunds" (used by another limit)?',
+    );
 
     expect(online.code).toBe(0);
-    expect(online.json().files[0].warnings.filter((w: any) => w.code === "unknown_tool").map((w: any) => [w.path, w.message])).toEqual([
+    expect(
+      online
+        .json()
+        .files[0].warnings.filter((w: any) => w.code === "unknown_tool")
+        .map((w: any) => [w.path, w.message]),
+    ).toEqual([
       ["/hide/0", 'server shop lists no tool "delete_acount" (did you mean "delete_account"?); if it is a typo, the real tool is not hidden'],
       ["/tools/ech0", 'server shop lists no tool "ech0" (did you mean "echo"?); if it is a typo, the real tool runs without these rules'],
     ]);
@@ -327,7 +355,11 @@ describe("policy lint", () => {
 
 describe("policy diff, push, pull", () => {
   it("diffs against the live version, pushes only changes, counts the grants that took it, and pulls versions", async () => {
-    const v1 = { version: "1", default: "deny", tools: { list_customers: {}, create_refund: { limits: [{ counter: "create_refund_rate", window: "minute", max: 5 }] } } };
+    const v1 = {
+      version: "1",
+      default: "deny",
+      tools: { list_customers: {}, create_refund: { limits: [{ counter: "create_refund_rate", window: "minute", max: 5 }] } },
+    };
     const file = await policyFile("support.json", v1);
 
     const [fresh, dry] = await Promise.all([
@@ -347,7 +379,10 @@ describe("policy diff, push, pull", () => {
     expect(pushed.stdout).toContain("✓ Saved shop/support version 1; 0 grants took it");
 
     const grant = await admin("POST", "/grants", { label: "policy-bot", serverId: "shop", policyName: "support" });
-    await writeFile(file, JSON.stringify({ ...v1, tools: { ...v1.tools, create_refund: { limits: [{ counter: "create_refund_rate", window: "minute", max: 7 }] } } }));
+    await writeFile(
+      file,
+      JSON.stringify({ ...v1, tools: { ...v1.tools, create_refund: { limits: [{ counter: "create_refund_rate", window: "minute", max: 7 }] } } }),
+    );
     const [diff, diffJson] = await Promise.all([mpg(["policy", "diff", "shop", "support", file]), mpg(["policy", "diff", "shop", "support", file, "--json"])]);
     expect(diff.stdout).toContain("--- shop/support version 1 (live)");
     expect(diff.stdout).toMatch(/^-\s+"max": 5$/m);
@@ -364,12 +399,23 @@ describe("policy diff, push, pull", () => {
     expect((await admin("GET", `/grants/${grant.grant.id}`)).policyVersion).toBe(2);
 
     // The same content reformatted and reordered is no change: nothing is saved again.
-    await writeFile(file, JSON.stringify({ tools: { create_refund: { limits: [{ max: 7, window: "minute", counter: "create_refund_rate" }] }, list_customers: {} }, default: "deny", version: "1" }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        tools: { create_refund: { limits: [{ max: 7, window: "minute", counter: "create_refund_rate" }] }, list_customers: {} },
+        default: "deny",
+        version: "1",
+      }),
+    );
     const again = await mpg(["policy", "push", "shop", "support", file]);
     expect(again.stdout).toBe("Unchanged: shop/support stays at version 2; nothing saved\n");
     expect((await admin("GET", "/servers/shop/policies/support")).version).toBe(2);
 
-    const broken = await policyFile("broken.json", { version: "1", default: "deny", tools: { x: { limits: [{ counter: "x_rate", window: "week", max: 1 }] } } });
+    const broken = await policyFile("broken.json", {
+      version: "1",
+      default: "deny",
+      tools: { x: { limits: [{ counter: "x_rate", window: "week", max: 1 }] } },
+    });
     const [refused, noServer] = await Promise.all([mpg(["policy", "push", "shop", "support", broken]), mpg(["policy", "push", "nowhere", "support", file])]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("/tools/x/limits/0/window");
@@ -377,7 +423,10 @@ describe("policy diff, push, pull", () => {
     const refusedJson = await mpg(["policy", "diff", "shop", "support", broken, "--json"]);
     expect(refusedJson.code).toBe(1);
     expect(refusedJson.stdout).toBe("");
-    expect(JSON.parse(refusedJson.stderr).error).toMatchObject({ code: "lint_failed", details: { file: broken, errors: [{ path: "/tools/x/limits/0/window", line: expect.any(Number) }] } });
+    expect(JSON.parse(refusedJson.stderr).error).toMatchObject({
+      code: "lint_failed",
+      details: { file: broken, errors: [{ path: "/tools/x/limits/0/window", line: expect.any(Number) }] },
+    });
     expect((await admin("GET", "/servers/shop/policies/support")).version).toBe(2);
     expect(noServer.code).toBe(3);
 
@@ -406,7 +455,11 @@ describe("policy diff, push, pull", () => {
     expect(recommended.code).toBe(0);
     expect(recommended.stderr).toContain("create_refund:");
     const recommendation = JSON.parse(await readFile(recommendedFile, "utf8"));
-    expect(recommendation).toMatchObject({ version: "1", default: "deny", tools: { list_customers: { limits: [{ counter: "list_customers_rate", max: 60 }] } } });
+    expect(recommendation).toMatchObject({
+      version: "1",
+      default: "deny",
+      tools: { list_customers: { limits: [{ counter: "list_customers_rate", max: 60 }] } },
+    });
     // What the gateway recommends lints clean (checked below, with the rm confirmation).
 
     await admin("DELETE", `/grants/${grant.grant.id}`);
@@ -447,23 +500,43 @@ describe("grants", () => {
       mpg(["grants", "list", "--json"]),
       mpg(["grants", "show", grantId]),
       mpg(["grants", "show", grantId, "--json"]),
-      ...clients.map((client) => mpg(["grants", "create", `bot-${client}`, "--server", "shop", "--client", client, "--json", ...(client === "cursor" ? ["--region", "weur"] : [])])),
+      ...clients.map((client) =>
+        mpg(["grants", "create", `bot-${client}`, "--server", "shop", "--client", client, "--json", ...(client === "cursor" ? ["--region", "weur"] : [])]),
+      ),
     ]);
     for (const [i, client] of clients.entries()) {
       const run = perClient[i]!;
       expect(run.code).toBe(0);
       const answer = run.json();
-      expect(answer).toMatchObject({ grant: { label: `bot-${client}`, serverId: "shop", policyName: null }, token: expect.stringMatching(/^mpg_g/), url: expect.stringContaining("/mcp/g"), serverUrl: `${gateway.origin}/mcp/shop` });
+      expect(answer).toMatchObject({
+        grant: { label: `bot-${client}`, serverId: "shop", policyName: null },
+        token: expect.stringMatching(/^mpg_g/),
+        url: expect.stringContaining("/mcp/g"),
+        serverUrl: `${gateway.origin}/mcp/shop`,
+      });
       const config = answer.clientConfig;
       expect(config.client).toBe(client);
       if (client === "cursor") expect(answer.grant.placement).toEqual({ region: "weur", createdFrom: expect.toBeOneOf([expect.any(String), null]) });
-      if (client === "cursor") expect(config.value).toEqual({ mcpServers: { [`bot-${client}`]: { url: answer.url, headers: { Authorization: `Bearer ${answer.token}` } } } });
+      if (client === "cursor")
+        expect(config.value).toEqual({ mcpServers: { [`bot-${client}`]: { url: answer.url, headers: { Authorization: `Bearer ${answer.token}` } } } });
       if (client === "vscode") {
-        expect(config.value.servers[`bot-${client}`]).toEqual({ type: "http", url: answer.url, headers: { Authorization: `Bearer \${input:bot-${client}-token}` } });
+        expect(config.value.servers[`bot-${client}`]).toEqual({
+          type: "http",
+          url: answer.url,
+          headers: { Authorization: `Bearer \${input:bot-${client}-token}` },
+        });
         expect(config.text).not.toContain(answer.token);
       }
-      if (client === "claude-desktop") expect(config.value.mcpServers[`bot-${client}`]).toEqual({ command: "npx", args: ["mcp-remote", answer.url, "--header", "Authorization: Bearer ${MPG_TOKEN}"], env: { MPG_TOKEN: answer.token } });
-      if (client === "inspector") expect(config.text).toBe(`npx @modelcontextprotocol/inspector --cli ${answer.url} --transport http --header 'Authorization: Bearer ${answer.token}' --method tools/list\n`);
+      if (client === "claude-desktop")
+        expect(config.value.mcpServers[`bot-${client}`]).toEqual({
+          command: "npx",
+          args: ["mcp-remote", answer.url, "--header", "Authorization: Bearer ${MPG_TOKEN}"],
+          env: { MPG_TOKEN: answer.token },
+        });
+      if (client === "inspector")
+        expect(config.text).toBe(
+          `npx @modelcontextprotocol/inspector --cli ${answer.url} --transport http --header 'Authorization: Bearer ${answer.token}' --method tools/list\n`,
+        );
     }
     expect(badClient.code).toBe(2);
     expect(noServer.code).toBe(3);
@@ -471,7 +544,16 @@ describe("grants", () => {
     expect(list.stdout).toMatch(/^ID +LABEL +SERVER +POLICY +STATUS +CREATED$/m);
     expect(list.stdout).toMatch(new RegExp(`^${grantId} +support-bot +shop +agents +active `, "m"));
     neverShows(list, token!);
-    expect(listJson.json().grants.find((g: any) => g.id === grantId)).toEqual({ id: grantId, label: "support-bot", serverId: "shop", policyName: "agents", created: expect.any(String), revoked: null, rotated: null, placement: { region: null, createdFrom: expect.toBeOneOf([expect.any(String), null]) } });
+    expect(listJson.json().grants.find((g: any) => g.id === grantId)).toEqual({
+      id: grantId,
+      label: "support-bot",
+      serverId: "shop",
+      policyName: "agents",
+      created: expect.any(String),
+      revoked: null,
+      rotated: null,
+      placement: { region: null, createdFrom: expect.toBeOneOf([expect.any(String), null]) },
+    });
 
     expect(shown.stdout).toMatch(/policy: +agents version 1/);
     expect(shown.stdout).toMatch(new RegExp(`^url: +${url.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`, "m"));
@@ -490,7 +572,13 @@ describe("grants", () => {
     expect(rotated.json()).toMatchObject({ grant: { id: grantId, rotated: expect.any(String) }, url });
     expect(newToken).not.toBe(token);
     const statusWith = async (t: string) =>
-      (await fetch(url, { method: "POST", headers: { authorization: `Bearer ${t}`, "content-type": "application/json", accept: "application/json, text/event-stream" }, body: "{}" })).status;
+      (
+        await fetch(url, {
+          method: "POST",
+          headers: { authorization: `Bearer ${t}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
+          body: "{}",
+        })
+      ).status;
     expect(await statusWith(token!)).toBe(401);
     expect(await statusWith(newToken)).not.toBe(401);
     const rotatedHuman = await mpg(["grants", "rotate", grantId, "--client", "cursor"]);
@@ -535,7 +623,7 @@ describe("audit", () => {
       mpg(["audit", grantId, "--since", "2999-01-01T00:00:00Z", "--json"]),
       mpg(["audit", grantId, "--limit", "2", "--json"]),
       mpg(["audit", grantId, "--since", "yesterday"]),
-      mpg(["audit", "g" + "0".repeat(32)]),
+      mpg(["audit", `g${"0".repeat(32)}`]),
       mpg(["audit", "verify", grantId, "--local", "--json"]),
       mpg(["audit", "verify", grantId]),
     ]);
@@ -552,7 +640,9 @@ describe("audit", () => {
 
     expect(denied.json().records.map((r: any) => [r.tool, r.code])).toEqual([["delete_account", "not_permitted"]]);
     expect(human.stdout).toMatch(/^SEQ +TIME +TYPE +DECISION +TARGET +CODE +DETAIL$/m);
-    expect(human.stdout).toMatch(/^\d+ +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ +decision +deny +delete_account +not_permitted +Tool "delete_account" is not permitted by policy$/m);
+    expect(human.stdout).toMatch(
+      /^\d+ +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ +decision +deny +delete_account +not_permitted +Tool "delete_account" is not permitted by policy$/m,
+    );
     expect(echo.json().records.map((r: any) => r.tool)).toEqual(["echo"]);
     expect(lastHour.json().records).toHaveLength(records.length);
     expect(future.json().records).toEqual([]);
@@ -585,13 +675,16 @@ describe("verify-audit", () => {
     await admin("PUT", "/servers/shop/policies/exported", { version: "1", default: "allow" });
     const created = await admin("POST", "/grants", { label: "exported", serverId: "shop", policyName: "exported" });
     const grantId = created.grant.id as string;
-    await callThrough(created.url, created.token, [{ name: "echo", arguments: { message: "a" } }, { name: "echo", arguments: { message: "b" } }]);
+    await callThrough(created.url, created.token, [
+      { name: "echo", arguments: { message: "a" } },
+      { name: "echo", arguments: { message: "b" } },
+    ]);
     const dir = join(work, "verify-audit");
     await mkdir(dir);
     const [file, keyFile, tamperedFile] = [join(dir, "export.ndjson"), join(dir, "audit-keys.json"), join(dir, "tampered.ndjson")];
     const [saved, unknownGrant, backwards] = await Promise.all([
       mpg(["audit", "export", grantId, "-o", file, "--json"]),
-      mpg(["audit", "export", "g" + "0".repeat(32), "-o", join(dir, "unknown.ndjson")]),
+      mpg(["audit", "export", `g${"0".repeat(32)}`, "-o", join(dir, "unknown.ndjson")]),
       mpg(["audit", "export", grantId, "--after", "3", "--until", "2", "-o", join(dir, "backwards.ndjson")]),
     ]);
     expect(saved.code, saved.stderr).toBe(0);
@@ -600,7 +693,9 @@ describe("verify-audit", () => {
     expect(saved.json()).toEqual({ grantId, file, start: 0, end: lines.length - 1, keyId: expect.any(String) });
     // Byte for byte the admin API's records (the header differs only in its time and signature), up
     // to the same end: an outcome recorded after the answer may have come in since.
-    const res = await fetch(`${gateway.origin}/admin/grants/${grantId}/audit/export?until=${lines.length - 1}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const res = await fetch(`${gateway.origin}/admin/grants/${grantId}/audit/export?until=${lines.length - 1}`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
     expect((await res.text()).split("\n").slice(1).join("\n")).toBe(exported.split("\n").slice(1).join("\n"));
     expect(unknownGrant.code).toBe(3);
     expect(backwards.code).toBe(2);
@@ -610,7 +705,7 @@ describe("verify-audit", () => {
     // One byte of record 2 (the file's third line): its label's last letter.
     const edited = lines[2]!.replace('"label":"exported"', '"label":"exporteD"');
     expect(edited).not.toBe(lines[2]);
-    await Promise.all([writeFile(keyFile, keys), writeFile(tamperedFile, [lines[0], lines[1], edited, ...lines.slice(3)].join("\n") + "\n")]);
+    await Promise.all([writeFile(keyFile, keys), writeFile(tamperedFile, `${[lines[0], lines[1], edited, ...lines.slice(3)].join("\n")}\n`)]);
     const otherKey = generateKeyPairSync("ed25519").publicKey.export({ format: "jwk" }).x!;
     // No gateway and no login: the file and the public key are enough.
     const offline = { MPG_URL: "", MPG_ADMIN_TOKEN: "" };
@@ -635,7 +730,13 @@ describe("verify-audit", () => {
     expect(tampered.code).toBe(1);
     expect(tampered.stdout).toBe("✖ FAILED at line 3: record 2 was changed: its hash does not match its content\n");
     expect(tamperedJson.code).toBe(1);
-    expect(tamperedJson.json()).toEqual({ file: tamperedFile, status: "failed", reason: "record 2 was changed: its hash does not match its content", line: 3, seq: 2 });
+    expect(tamperedJson.json()).toEqual({
+      file: tamperedFile,
+      status: "failed",
+      reason: "record 2 was changed: its hash does not match its content",
+      line: 3,
+      seq: 2,
+    });
 
     expect(wrongKey.code).toBe(1);
     expect(wrongKey.stdout).toMatch(/^✖ FAILED at line 1: the export is signed by key [\w-]{43}, which is not among the keys given\n$/);
@@ -676,7 +777,10 @@ describe("approvals", () => {
     const created = await admin("POST", "/grants", { label: "approver-agent", serverId: "shop", policyName: "approving" });
     const grantId = created.grant.id as string;
     const secretValue = "refund 900 to card 4111-1111";
-    const waiting = await callThrough(created.url, created.token, [{ name: "echo", arguments: { message: secretValue } }, { name: "add", arguments: { a: 9, b: 1 } }]);
+    const waiting = await callThrough(created.url, created.token, [
+      { name: "echo", arguments: { message: secretValue } },
+      { name: "add", arguments: { a: 9, b: 1 } },
+    ]);
     const [echoId, addId] = waiting.map((result: any) => result._meta?.[DECISION_META]?.approvalId as string) as [string, string];
     expect(echoId).toMatch(/^apr_g[0-9a-f]{32}_/);
     expect(addId).toMatch(/^apr_g[0-9a-f]{32}_/);
@@ -690,7 +794,12 @@ describe("approvals", () => {
       mpg(["approvals", "show", `apr_${grantId}_${"0".repeat(28)}`]),
     ]);
     expect(pending.code).toBe(0);
-    expect(pending.json().approvals.map((a: any) => a.id).sort()).toEqual([echoId, addId].sort());
+    expect(
+      pending
+        .json()
+        .approvals.map((a: any) => a.id)
+        .sort(),
+    ).toEqual([echoId, addId].sort());
     expect(pending.json().approvals.every((a: any) => a.status === "pending" && !("arguments" in a))).toBe(true);
     expect(table.stdout).toMatch(/^ID +STATUS +TOOL +GRANT +SERVER +REQUESTED +EXPIRES$/m);
     expect(table.stdout).toMatch(new RegExp(`^${echoId} +pending +echo +approver-agent +shop `, "m"));
@@ -711,7 +820,9 @@ describe("approvals", () => {
     ]);
     expect(second.code).toBe(3);
     expect(second.stderr).toMatch(
-      new RegExp(`the gateway refused \\(409 approval_decided\\): Approval ${echoId} was already approved by admin at \\S+; the first decision stands \\(reason: "checked with the customer"\\)`),
+      new RegExp(
+        `the gateway refused \\(409 approval_decided\\): Approval ${echoId} was already approved by admin at \\S+; the first decision stands \\(reason: "checked with the customer"\\)`,
+      ),
     );
     expect(secondJson.code).toBe(3);
     expect(JSON.parse(secondJson.stderr).error).toMatchObject({ status: 409, code: "approval_decided", details: { status: "approved", decidedBy: "admin" } });
@@ -820,7 +931,14 @@ describe("the example GitHub Actions workflow", () => {
       expect(step.run).not.toContain("${{"); // expressions in scripts are an injection risk
       return promisify(execFile)("bash", ["-c", step.run], {
         cwd: repo,
-        env: { PATH: `${bin}:${process.env.PATH}`, HOME: repo, ...ci, GITHUB_ACTIONS: "true", GITHUB_STEP_SUMMARY: summary, ...extraEnv } as unknown as NodeJS.ProcessEnv,
+        env: {
+          PATH: `${bin}:${process.env.PATH}`,
+          HOME: repo,
+          ...ci,
+          GITHUB_ACTIONS: "true",
+          GITHUB_STEP_SUMMARY: summary,
+          ...extraEnv,
+        } as unknown as NodeJS.ProcessEnv,
       }).then(
         ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
         (error: any) => ({ code: error.code as number, stdout: error.stdout as string, stderr: error.stderr as string }),
@@ -848,7 +966,7 @@ describe("the example GitHub Actions workflow", () => {
     // Without secrets (a fork's pull request) the lint runs offline.
     const [failing, offline] = await Promise.all([runStep("check", "Lint"), runStep("check", "Lint", { MPG_ADMIN_TOKEN: "", MPG_URL: "" })]);
     expect(failing.code).toBe(1);
-    expect(failing.stdout).toContain("::error file=policies/shop/readonly.json,line=3,col=3,title=/default::expected \"allow\" | \"deny\"");
+    expect(failing.stdout).toContain('::error file=policies/shop/readonly.json,line=3,col=3,title=/default::expected "allow" | "deny"');
     expect(offline.code).toBe(1);
   });
 });

@@ -48,7 +48,9 @@ beforeAll(async () => {
   hostile = await startSdkServer({
     register: (server: any) => {
       server.registerTool("lookup", { description: `Looks things up ${XSS_SCRIPT}`, inputSchema: { q: z.string() } }, async () => ({ content: [] }));
-      server.registerTool("render", { title: XSS_IMG, description: `Renders ${XSS_IMG}`, inputSchema: { text: z.string().optional() } }, async () => ({ content: [] }));
+      server.registerTool("render", { title: XSS_IMG, description: `Renders ${XSS_IMG}`, inputSchema: { text: z.string().optional() } }, async () => ({
+        content: [],
+      }));
     },
   });
   // Stateless: every request registers the tools afresh, with the description as it is then.
@@ -87,7 +89,8 @@ afterAll(async () => {
 
 // A failed step leaves a picture of the page it failed on (not committed).
 afterEach(async (test) => {
-  if (test.task.result?.state === "fail" && page) await page.screenshot({ path: join(tmpdir(), `console-failed-${test.task.name.slice(0, 20).replace(/\W+/g, "-")}.png`), fullPage: true });
+  if (test.task.result?.state === "fail" && page)
+    await page.screenshot({ path: join(tmpdir(), `console-failed-${test.task.name.slice(0, 20).replace(/\W+/g, "-")}.png`), fullPage: true });
 });
 
 /** htmx answers after a debounce and a round trip: poll for up to 8 s. */
@@ -154,7 +157,9 @@ describe("the operator console in Chromium", () => {
     await page.waitForURL("**/console/servers/demo*");
     expect(await row("delete_account").locator(".tag").textContent()).toBe("write");
     await row("delete_account").getByRole("button", { name: "delete_account" }).click();
-    await row("delete_account").getByRole("button", { name: /Clear override/ }).click();
+    await row("delete_account")
+      .getByRole("button", { name: /Clear override/ })
+      .click();
     await page.waitForURL("**/console/servers/demo*");
     expect(await row("delete_account").locator(".tag").textContent()).toBe("destructive");
   });
@@ -168,7 +173,9 @@ describe("the operator console in Chromium", () => {
     const max = echo.getByLabel("Max");
     await eventually(() => max.inputValue()).toBe("60");
     const json = page.getByLabel(/Policy JSON/);
-    await eventually(async () => JSON.parse(await json.inputValue()).tools?.echo).toEqual({ limits: [{ counter: "echo_rate", window: "minute", max: 60, scope: "grant" }] });
+    await eventually(async () => JSON.parse(await json.inputValue()).tools?.echo).toEqual({
+      limits: [{ counter: "echo_rate", window: "minute", max: 60, scope: "grant" }],
+    });
     expect(JSON.parse(await json.inputValue()).tools.delete_account).toBeUndefined();
 
     // A deny_if rule on create_refund: a path offered from its inputSchema, an operator, a number.
@@ -176,7 +183,11 @@ describe("the operator console in Chromium", () => {
     await refund.locator("summary").click();
     await refund.getByRole("button", { name: "Add deny_if rule" }).click();
     await eventually(() => refund.getByLabel("Argument path").count()).toBe(1);
-    expect(await refund.locator("datalist option").evaluateAll((options) => options.map((o) => (o as unknown as { value: string }).value))).toEqual(["args.customer", "args.amount", "args.reason"]);
+    expect(await refund.locator("datalist option").evaluateAll((options) => options.map((o) => (o as unknown as { value: string }).value))).toEqual([
+      "args.customer",
+      "args.amount",
+      "args.reason",
+    ]);
     await refund.getByLabel("Argument path").fill("args.amount");
     await refund.getByLabel("Operator").selectOption("gt");
     await eventually(() => refund.getByLabel(/^Value/).getAttribute("inputmode")).toBe("decimal");
@@ -231,14 +242,23 @@ describe("the operator console in Chromium", () => {
     expect(await page.locator(".line.removed").allTextContents()).toEqual([expect.stringContaining('"max": 2')]);
     expect(await page.locator(".line.added").allTextContents()).toEqual([expect.stringContaining('"max": 3')]);
     await page.getByRole("button", { name: "Keep editing" }).click();
-    await eventually(() => page.locator("fieldset.tool-row").filter({ has: page.locator("legend", { hasText: /^echo/ }) }).getByLabel("Max").inputValue()).toBe("3");
+    await eventually(() =>
+      page
+        .locator("fieldset.tool-row")
+        .filter({ has: page.locator("legend", { hasText: /^echo/ }) })
+        .getByLabel("Max")
+        .inputValue(),
+    ).toBe("3");
     await echo.getByLabel("Max").fill("2");
     await eventually(async () => JSON.parse(await json.inputValue()).tools.echo.limits[0].max).toBe(2);
     await page.getByRole("button", { name: "Review changes and save…" }).click();
     await page.getByRole("button", { name: "Save as version 2" }).click();
     await page.waitForURL("**/policies/support?saved=2");
     await page.getByRole("link", { name: "Version history" }).click();
-    expect(await page.getByRole("heading", { level: 2 }).allTextContents()).toEqual([expect.stringContaining("Version 2"), expect.stringContaining("Version 1")]);
+    expect(await page.getByRole("heading", { level: 2 }).allTextContents()).toEqual([
+      expect.stringContaining("Version 2"),
+      expect.stringContaining("Version 1"),
+    ]);
     await shot("policy-history");
   });
 
@@ -342,7 +362,9 @@ describe("the operator console in Chromium", () => {
     const quarantine = page.locator("section.quarantine");
     expect(await quarantine.getByRole("heading", { level: 2 }).textContent()).toBe("Quarantined tools (1)");
     expect(await quarantine.locator("article h3").textContent()).toBe("transfer");
-    expect(await quarantine.locator("article > p").first().textContent()).toMatch(/^Changed since it was approved: description\. Approved [0-9a-f]{12}, listed now [0-9a-f]{12}\.$/);
+    expect(await quarantine.locator("article > p").first().textContent()).toMatch(
+      /^Changed since it was approved: description\. Approved [0-9a-f]{12}, listed now [0-9a-f]{12}\.$/,
+    );
     expect(await quarantine.locator(".line.removed").allTextContents()).toEqual([`−removed:   "description": ${JSON.stringify(TRANSFER)},\n`]);
     expect(await quarantine.locator(".line.added").allTextContents()).toEqual([`+added:   "description": ${JSON.stringify(RUG_PULL)},\n`]);
     await shot("pins");
@@ -385,7 +407,11 @@ describe("the operator console in Chromium", () => {
     await page.getByRole("button", { name: "Revoke the grant" }).click();
     await page.waitForURL(`**/console/grants/${grantId}`);
     expect(await page.locator(".badge.revoked").count()).toBe(1);
-    const refused = await fetch(config.url, { method: "POST", headers: { authorization: `Bearer ${rotated}`, "content-type": "application/json", accept: "application/json, text/event-stream" }, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' });
+    const refused = await fetch(config.url, {
+      method: "POST",
+      headers: { authorization: `Bearer ${rotated}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+    });
     expect(refused.status).toBe(401);
   });
 
@@ -411,7 +437,16 @@ describe("the operator console in Chromium", () => {
 
   it("every page fits 390 px wide", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const path of ["/console/servers", "/console/servers/demo", "/console/servers/bank", "/console/servers/demo/policies/support", "/console/servers/demo/policies/support/history", "/console/grants", `/console/grants/${grantId}`, `/console/audit?grant=${grantId}`]) {
+    for (const path of [
+      "/console/servers",
+      "/console/servers/demo",
+      "/console/servers/bank",
+      "/console/servers/demo/policies/support",
+      "/console/servers/demo/policies/support/history",
+      "/console/grants",
+      `/console/grants/${grantId}`,
+      `/console/audit?grant=${grantId}`,
+    ]) {
       await page.goto(`${gateway.origin}${path}`);
       const { scroll, viewport } = await fitsWidth();
       expect({ path, scroll }).toEqual({ path, scroll: viewport });

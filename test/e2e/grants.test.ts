@@ -34,7 +34,11 @@ async function newGrant(serverId: string, label: string) {
   return { id: created.grant.id as string, token: created.token as string, url: created.url as string };
 }
 
-function call(url: string, token: string | null, body: unknown = { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "echo", arguments: { message: "m" } } }) {
+function call(
+  url: string,
+  token: string | null,
+  body: unknown = { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "echo", arguments: { message: "m" } } },
+) {
   const headers = mcpHeaders(token ?? "");
   if (token === null) delete headers.authorization;
   return fetch(url, { method: "POST", headers, body: JSON.stringify(body) });

@@ -93,7 +93,11 @@ describe("a tool whose definition changes after approval", () => {
 
     const view = await admin("GET", `/servers/${serverId}/pins`);
     expect(view.quarantined).toHaveLength(1);
-    expect(view.quarantined[0]).toMatchObject({ tool: "transfer", pinnedDefinition: { description: "Move money between the user's own accounts" }, definition: { description: transferDescription } });
+    expect(view.quarantined[0]).toMatchObject({
+      tool: "transfer",
+      pinnedDefinition: { description: "Move money between the user's own accounts" },
+      definition: { description: transferDescription },
+    });
     for (const grantId of [alice.grantId, bob.grantId]) {
       const record = (await readAudit(admin, grantId)).find((r) => r.decision === "tool_quarantined");
       expect(record?.message).toMatch(/^tool "transfer" quarantined: pinned [0-9a-f]{64}, listed [0-9a-f]{64}$/);

@@ -57,7 +57,11 @@ describe("a limit with scope server", () => {
     const denied = answers.filter((a) => a.result?.isError === true);
     expect(denied).toHaveLength(90);
     for (const answer of denied) {
-      expect(answer.result._meta["io.mcp-policy-gateway/decision"]).toMatchObject({ code: "rate_limited", rule: "/tools/echo/limits/0", retryAfter: expect.any(Number) });
+      expect(answer.result._meta["io.mcp-policy-gateway/decision"]).toMatchObject({
+        code: "rate_limited",
+        rule: "/tools/echo/limits/0",
+        retryAfter: expect.any(Number),
+      });
       expect(answer.result.content[0].text).toMatch(/^\[POLICY DENIED\] Server-wide rate limit exceeded: 10 calls per minute on counter "team_echo"/);
     }
     // Every grant that was refused by the server holds no reservation of its own: its outcome says so.
@@ -66,7 +70,7 @@ describe("a limit with scope server", () => {
   });
 
   it("a call refused by its grant's own limit takes nothing from the server's count", async () => {
-    const [a, b] = await grants(
+    const [a, b] = (await grants(
       {
         version: "1",
         default: "deny",
@@ -80,7 +84,7 @@ describe("a limit with scope server", () => {
         },
       },
       2,
-    ) as [Grant, Grant];
+    )) as [Grant, Grant];
     const before = echoes();
     expect((await call(a, 1)).result.isError).toBeFalsy();
     for (let i = 2; i <= 6; i++) expect((await call(a, i)).result._meta["io.mcp-policy-gateway/decision"]).toMatchObject({ rule: "/tools/echo/limits/0" });

@@ -59,7 +59,13 @@ export async function runCli(args, options = {}) {
 export async function runCliInProcess(args, options = {}) {
   if ("cwd" in options) throw new Error("runCliInProcess cannot change the working directory; use runCli");
   const { main } = await import("../../src/cli/main.ts");
-  const captured = () => ({ text: "", write(chunk) { this.text += chunk; return true; } });
+  const captured = () => ({
+    text: "",
+    write(chunk) {
+      this.text += chunk;
+      return true;
+    },
+  });
   const stdout = captured();
   const stderr = captured();
   const stdin = Readable.from(options.input === undefined ? [] : [Buffer.from(options.input)]);

@@ -17,14 +17,17 @@ export function runtimeNoiseFilter() {
 
 /** Miniflare's `handleRuntimeStdio`: workerd's stdout and stderr, with the benign lines dropped. */
 export function quietRuntimeStdio(stdout, stderr) {
-  for (const [stream, out] of [[stdout, process.stdout], [stderr, process.stderr]]) {
+  for (const [stream, out] of [
+    [stdout, process.stdout],
+    [stderr, process.stderr],
+  ]) {
     const keep = runtimeNoiseFilter();
     let rest = "";
     stream.on("data", (chunk) => {
       const lines = (rest + chunk.toString("utf8")).split("\n");
       rest = lines.pop() ?? "";
       const kept = lines.filter(keep);
-      if (kept.length > 0) out.write(kept.join("\n") + "\n");
+      if (kept.length > 0) out.write(`${kept.join("\n")}\n`);
     });
   }
 }

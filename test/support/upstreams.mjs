@@ -23,7 +23,15 @@ export function registerDemoTools(server) {
     content: [{ type: "text", text: String(a + b) }],
   }));
   server.registerTool("list_customers", { description: "List customers", inputSchema: {} }, async () => ({
-    content: [{ type: "text", text: JSON.stringify([{ id: 1, name: "Ada" }, { id: 2, name: "Grace" }]) }],
+    content: [
+      {
+        type: "text",
+        text: JSON.stringify([
+          { id: 1, name: "Ada" },
+          { id: 2, name: "Grace" },
+        ]),
+      },
+    ],
   }));
   server.registerTool(
     "create_refund",
@@ -35,7 +43,10 @@ export function registerDemoTools(server) {
   }));
   server.registerTool(
     "slow_count",
-    { description: "Count to n, one progress notification per step", inputSchema: { n: z.number().int().min(1).max(20), delayMs: z.number().int().min(0).max(2000).optional() } },
+    {
+      description: "Count to n, one progress notification per step",
+      inputSchema: { n: z.number().int().min(1).max(20), delayMs: z.number().int().min(0).max(2000).optional() },
+    },
     async ({ n, delayMs }, extra) => {
       const token = extra._meta?.progressToken;
       for (let i = 1; i <= n; i++) {
@@ -93,9 +104,9 @@ export async function startSdkServer(options = {}) {
       if (stateful && typeof sid === "string") {
         transport = sessions.get(sid);
         if (!transport) {
-          res.writeHead(404, { "content-type": "application/json" }).end(
-            JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32001, message: "Session not found" } }),
-          );
+          res
+            .writeHead(404, { "content-type": "application/json" })
+            .end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32001, message: "Session not found" } }));
           return;
         }
       } else {
@@ -117,7 +128,11 @@ export async function startSdkServer(options = {}) {
     sessions,
     /** Every tools/call that reached this upstream, as { name, arguments }. */
     toolCalls: () => received.filter((m) => m.method === "tools/call").map((m) => m.params),
-    close: () => new Promise((r) => { http.closeAllConnections?.(); http.close(() => r()); }),
+    close: () =>
+      new Promise((r) => {
+        http.closeAllConnections?.();
+        http.close(() => r());
+      }),
   };
 }
 
@@ -161,7 +176,11 @@ export async function startEverything(port) {
   });
   return {
     url: `http://127.0.0.1:${port}/mcp`,
-    close: () => new Promise((r) => { child.once("exit", () => r()); child.kill("SIGTERM"); }),
+    close: () =>
+      new Promise((r) => {
+        child.once("exit", () => r());
+        child.kill("SIGTERM");
+      }),
   };
 }
 
@@ -224,18 +243,14 @@ export async function startMatrixSdkServer(options = {}) {
 }
 
 function registerMatrixSurface(server) {
-  server.registerTool(
-    "confirm_action",
-    { description: "Ask the user to confirm", inputSchema: { action: z.string() } },
-    async ({ action }) => {
-      const answer = await server.server.elicitInput({
-        message: `Really ${action}?`,
-        requestedSchema: { type: "object", properties: { confirm: { type: "boolean" } }, required: ["confirm"] },
-      });
-      const confirmed = answer.action === "accept" && answer.content?.confirm === true;
-      return { content: [{ type: "text", text: confirmed ? `confirmed ${action}` : `declined ${action}` }] };
-    },
-  );
+  server.registerTool("confirm_action", { description: "Ask the user to confirm", inputSchema: { action: z.string() } }, async ({ action }) => {
+    const answer = await server.server.elicitInput({
+      message: `Really ${action}?`,
+      requestedSchema: { type: "object", properties: { confirm: { type: "boolean" } }, required: ["confirm"] },
+    });
+    const confirmed = answer.action === "accept" && answer.content?.confirm === true;
+    return { content: [{ type: "text", text: confirmed ? `confirmed ${action}` : `declined ${action}` }] };
+  });
   server.registerResource("readme", "doc://sdk/readme", { mimeType: "text/plain", description: "A static document" }, async (uri) => ({
     contents: [{ uri: uri.href, mimeType: "text/plain", text: "sdk upstream readme" }],
   }));
@@ -295,7 +310,11 @@ async function listenLocal(http) {
 }
 
 function closer(http) {
-  return () => new Promise((r) => { http.closeAllConnections?.(); http.close(() => r()); });
+  return () =>
+    new Promise((r) => {
+      http.closeAllConnections?.();
+      http.close(() => r());
+    });
 }
 
 /**
@@ -442,7 +461,11 @@ export async function startConnectionWatcher(targetPort) {
     url: `http://127.0.0.1:${port}/mcp`,
     port,
     connections,
-    close: () => new Promise((r) => { for (const s of sockets) s.destroy(); relay.close(() => r()); }),
+    close: () =>
+      new Promise((r) => {
+        for (const s of sockets) s.destroy();
+        relay.close(() => r());
+      }),
   };
 }
 

@@ -3,7 +3,6 @@
 // - Disclosure buttons: aria-expanded toggles the row named by aria-controls.
 // - The policy builder: remembers whether the form or the JSON was edited last, so "Review" sends
 //   what the operator was working on.
-"use strict";
 
 document.addEventListener("click", async (event) => {
   const target = event.target instanceof Element ? event.target : null;
@@ -51,7 +50,7 @@ document.addEventListener("input", (event) => {
 // A form edit's JSON answer can arrive after the operator has moved on to typing in the JSON pane:
 // never overwrite what they are typing.
 document.addEventListener("htmx:beforeSwap", (event) => {
-  const target = event.detail && event.detail.target;
+  const target = event.detail?.target;
   const source = document.getElementById("builder-source");
   const typing = document.activeElement && document.activeElement.id === "policy-json";
   if (target && target.id === "json-pane" && typing && source && source.value === "json") event.detail.shouldSwap = false;

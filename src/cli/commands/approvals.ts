@@ -98,7 +98,7 @@ function describeApproval(a: ApprovalView, colours: Palette): string {
         JSON.stringify(a.arguments, null, 2).split("\n").map(printable).join("\n")
       : colours.dim(a.status === "pending" ? "(not shown)" : "(erased once the request was decided or expired; their SHA-256 stays)");
   return (
-    fields(
+    `${fields(
       [
         ["id", a.id],
         ["status", statusColour(a.status, colours)],
@@ -115,7 +115,7 @@ function describeApproval(a: ApprovalView, colours: Palette): string {
         ["argsSha256", a.argsSha256],
       ],
       colours,
-    ) + `${colours.dim("arguments:")}\n${values}\n`
+    )}${colours.dim("arguments:")}\n${values}\n`
   );
 }
 
@@ -149,7 +149,11 @@ function decideApproval(approvals: Command, cli: Cli, verdict: "approve" | "reje
   const done = verdict === "approve" ? "Approved" : "Rejected";
   approvals
     .command(verdict)
-    .description(verdict === "approve" ? "Approve a pending request: the agent's identical call may then pass, once" : "Reject a pending request: the agent's call is refused")
+    .description(
+      verdict === "approve"
+        ? "Approve a pending request: the agent's identical call may then pass, once"
+        : "Reject a pending request: the agent's call is refused",
+    )
     .argument("<id>", "the approval id (apr_…)")
     .option("--reason <text>", verdict === "approve" ? "why (kept in the audit log)" : "why (shown to the agent and kept in the audit log)")
     .addHelpText(
@@ -170,7 +174,12 @@ Examples:
           throw firstDecision(error);
         });
         const colours = cli.terminal.stdout;
-        emit(cli, options, approval, () => `${colours.green("✓")} ${done} ${approval.id}: ${printable(approval.tool)} for grant ${printable(approval.grantLabel)}\n`);
+        emit(
+          cli,
+          options,
+          approval,
+          () => `${colours.green("✓")} ${done} ${approval.id}: ${printable(approval.tool)} for grant ${printable(approval.grantLabel)}\n`,
+        );
       }),
     );
 }

@@ -73,12 +73,17 @@ export function exportAudit(audit: Command, cli: Cli): void {
           throw new CliFailure(EXIT.errors, `The export was not saved: ${String(reason)}`, "export_failed");
         }
         const header = await headerOf(options.output);
-        emit(cli, options, { grantId, file: options.output, start: header?.start.seq ?? null, end: header?.end.seq ?? null, keyId: header?.keyId ?? null }, () => {
-          const colours = cli.terminal.stdout;
-          const records = header === null ? "" : header.end.seq === header.start.seq ? "no records" : `records ${header.start.seq + 1} to ${header.end.seq}`;
-          const range = header === null ? "" : ` (${records}${header.keyId === null ? ", unsigned" : ""})`;
-          return `${colours.green("✓")} Saved ${options.output}${range}\n  Check it: mpg verify-audit ${options.output} --key <the gateway's /.well-known/mcp-policy-gateway/audit-keys>\n`;
-        });
+        emit(
+          cli,
+          options,
+          { grantId, file: options.output, start: header?.start.seq ?? null, end: header?.end.seq ?? null, keyId: header?.keyId ?? null },
+          () => {
+            const colours = cli.terminal.stdout;
+            const records = header === null ? "" : header.end.seq === header.start.seq ? "no records" : `records ${header.start.seq + 1} to ${header.end.seq}`;
+            const range = header === null ? "" : ` (${records}${header.keyId === null ? ", unsigned" : ""})`;
+            return `${colours.green("✓")} Saved ${options.output}${range}\n  Check it: mpg verify-audit ${options.output} --key <the gateway's /.well-known/mcp-policy-gateway/audit-keys>\n`;
+          },
+        );
       }),
     );
 }

@@ -66,7 +66,12 @@ type AuditLog = ReturnType<typeof auditLog>;
 const FOLLOW_WIDTHS = [6, 20, 8, 12, 24, 14];
 
 function followRow(cells: readonly string[]): string {
-  return cells.map((cell, i) => (i < FOLLOW_WIDTHS.length ? cell + " ".repeat(Math.max(1, FOLLOW_WIDTHS[i]! - displayWidth(cell) + 2)) : cell)).join("").trimEnd() + "\n";
+  return (
+    `${cells
+      .map((cell, i) => (i < FOLLOW_WIDTHS.length ? cell + " ".repeat(Math.max(1, FOLLOW_WIDTHS[i]! - displayWidth(cell) + 2)) : cell))
+      .join("")
+      .trimEnd()}\n`
+  );
 }
 
 interface AuditOptions {
@@ -89,7 +94,12 @@ function listAudit(program: Command, cli: Cli): Command {
     .command("audit")
     .description("A grant's audit records; `audit verify` checks the hash chain, `audit export` saves a signed export")
     .argument("<grant>", "the grant id (deleted grants too)")
-    .option("--decision <decision>", "only these decisions (repeatable, or comma-separated; listed below)", (v: string, p: string[]) => [...p, ...v.split(",")], [])
+    .option(
+      "--decision <decision>",
+      "only these decisions (repeatable, or comma-separated; listed below)",
+      (v: string, p: string[]) => [...p, ...v.split(",")],
+      [],
+    )
     .option("--tool <name>", "only calls of this tool")
     .option("--since <when>", "only records since a duration ago (30m, 1h, 7d) or an ISO time")
     .option("--limit <n>", "at most this many records, the most recent", "50")
@@ -124,7 +134,11 @@ Examples:
         emit(cli, options, { grantId, filter: { ...filter, decisions: filter.decisions && [...filter.decisions] }, records: shown }, () =>
           shown.length === 0
             ? `No records${unfiltered(filter) ? "" : " match"}.\n`
-            : table([...AUDIT_COLUMNS], shown.map((r) => auditRow(r, cli.terminal.stdout)), cli.terminal.stdout),
+            : table(
+                [...AUDIT_COLUMNS],
+                shown.map((r) => auditRow(r, cli.terminal.stdout)),
+                cli.terminal.stdout,
+              ),
         );
       }),
     );
@@ -213,10 +227,17 @@ async function recomputeChain(log: AuditLog): Promise<ServedLogCheck> {
   return verifyServedLog(records);
 }
 
-async function follow(cli: Cli, options: GlobalOptions, log: AuditLog, filter: AuditFilter, shown: AuditRecord[], after: number, intervalMs: number): Promise<void> {
+async function follow(
+  cli: Cli,
+  options: GlobalOptions,
+  log: AuditLog,
+  filter: AuditFilter,
+  shown: AuditRecord[],
+  after: number,
+  intervalMs: number,
+): Promise<void> {
   const { terminal } = cli;
-  const print = (record: AuditRecord) =>
-    terminal.out(options.json ? JSON.stringify(record) + "\n" : followRow(auditRow(record, terminal.stdout)));
+  const print = (record: AuditRecord) => terminal.out(options.json ? `${JSON.stringify(record)}\n` : followRow(auditRow(record, terminal.stdout)));
   if (!options.json) terminal.out(terminal.stdout.bold(followRow(AUDIT_COLUMNS.map((c) => c.toUpperCase()))));
   shown.forEach(print);
 

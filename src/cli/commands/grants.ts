@@ -126,7 +126,7 @@ Examples:
         });
         const config = client === undefined ? undefined : clientConfig(client, { name: options.name ?? label!, url: created.url, token: created.token });
         if (options.json) {
-          cli.terminal.revealOnce(JSON.stringify({ ...created, ...(config === undefined ? {} : { clientConfig: config }) }, null, 2) + "\n");
+          cli.terminal.revealOnce(`${JSON.stringify({ ...created, ...(config === undefined ? {} : { clientConfig: config }) }, null, 2)}\n`);
           return;
         }
         const { grant } = created;
@@ -211,10 +211,12 @@ function rotateGrant(grants: Command, cli: Cli): void {
         const url = `${api.url}/mcp/${rotated.grant.id}`;
         const config = client === undefined ? undefined : clientConfig(client, { name: options.name ?? rotated.grant.label, url, token: rotated.token });
         if (options.json) {
-          cli.terminal.revealOnce(JSON.stringify({ ...rotated, url, ...(config === undefined ? {} : { clientConfig: config }) }, null, 2) + "\n");
+          cli.terminal.revealOnce(`${JSON.stringify({ ...rotated, url, ...(config === undefined ? {} : { clientConfig: config }) }, null, 2)}\n`);
           return;
         }
-        cli.terminal.out(`${cli.terminal.stdout.green("✓")} Rotated the token of grant ${rotated.grant.id} (${rotated.grant.label}); the previous token no longer works\n`);
+        cli.terminal.out(
+          `${cli.terminal.stdout.green("✓")} Rotated the token of grant ${rotated.grant.id} (${rotated.grant.label}); the previous token no longer works\n`,
+        );
         tokenBlock(cli, rotated.token, url, config);
       }),
     );
@@ -249,7 +251,12 @@ function removeGrant(grants: Command, cli: Cli): void {
         await confirm(cli, options, `Revoke and delete grant ${id}?`);
         const api = await cli.gateway(options);
         const deleted = await api.delete<{ id: string; deleted: true }>(`/grants/${segment(id!)}`);
-        emit(cli, options, deleted, () => `${cli.terminal.stdout.green("✓")} Deleted grant ${deleted.id}; its audit log stays readable (mpg audit ${deleted.id})\n`);
+        emit(
+          cli,
+          options,
+          deleted,
+          () => `${cli.terminal.stdout.green("✓")} Deleted grant ${deleted.id}; its audit log stays readable (mpg audit ${deleted.id})\n`,
+        );
       }),
     );
 }

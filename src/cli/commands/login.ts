@@ -43,8 +43,12 @@ Examples:
         config.gateways[url] = { token, saved: cli.now().toISOString() };
         config.current = url;
         await writeConfig(cli.configPath, config);
-        emit(cli, options, { url, configPath: cli.configPath, servers: servers.length }, () =>
-          `${terminal.stdout.green("✓")} Logged in to ${url} (${servers.length} server${servers.length === 1 ? "" : "s"}). Token saved in ${cli.configPath}\n`,
+        emit(
+          cli,
+          options,
+          { url, configPath: cli.configPath, servers: servers.length },
+          () =>
+            `${terminal.stdout.green("✓")} Logged in to ${url} (${servers.length} server${servers.length === 1 ? "" : "s"}). Token saved in ${cli.configPath}\n`,
         );
       }),
     );

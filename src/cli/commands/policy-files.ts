@@ -57,7 +57,11 @@ function githubAnnotations(file: string, findings: readonly LintFinding[]): stri
   const property = (text: string) => data(text).replaceAll(":", "%3A").replaceAll(",", "%2C");
   return findings
     .map((f) => {
-      const where = [`file=${property(file)}`, ...(f.line === undefined ? [] : [`line=${f.line}`, `col=${f.column}`]), `title=${property(f.path || "(document)")}`];
+      const where = [
+        `file=${property(file)}`,
+        ...(f.line === undefined ? [] : [`line=${f.line}`, `col=${f.column}`]),
+        `title=${property(f.path || "(document)")}`,
+      ];
       return `::${f.severity} ${where.join(",")}::${data(f.message)}\n`;
     })
     .join("");
@@ -89,7 +93,9 @@ interface CatalogueAnswer {
 async function serverTools(cli: Cli, api: AdminApi, serverId: string): Promise<ServerTools | null> {
   const catalogue = await api.get<CatalogueAnswer>(`/servers/${segment(serverId)}/tools`);
   if (catalogue.fetched === null) {
-    cli.terminal.err(cli.terminal.stderr.yellow(`warning: server ${serverId} has no discovered tools yet; tool names were not checked (mpg servers discover ${serverId})\n`));
+    cli.terminal.err(
+      cli.terminal.stderr.yellow(`warning: server ${serverId} has no discovered tools yet; tool names were not checked (mpg servers discover ${serverId})\n`),
+    );
     return null;
   }
   if (catalogue.stale) cli.terminal.err(cli.terminal.stderr.yellow(`warning: the catalogue of ${serverId} is stale (mpg servers discover ${serverId})\n`));

@@ -31,7 +31,12 @@ async function livePolicy(api: AdminApi, serverId: string, name: string): Promis
 }
 
 /** Lint a file for diff and push: errors stop here (exit 1), before anything is sent. */
-async function validFile(cli: Cli, engine: PolicyEngine, path: string, options: GlobalOptions): Promise<{ file: PolicyFile; lint: LintResult; document: PolicyDocument }> {
+async function validFile(
+  cli: Cli,
+  engine: PolicyEngine,
+  path: string,
+  options: GlobalOptions,
+): Promise<{ file: PolicyFile; lint: LintResult; document: PolicyDocument }> {
   const file = await readPolicyFile(cli, path);
   const lint = engine.lintPolicy(file.text, file.bytes.length);
   if (!options.json) reportFindings(cli, file.path, lint, "stderr");
@@ -73,7 +78,7 @@ function humanDiff(engine: PolicyEngine, view: DiffView, diff: PolicyDiff, colou
   if (!view.changed) return `No changes: ${view.file} is ${view.serverId}/${view.name} version ${view.live?.version}\n`;
   const labels = { from: view.live === null ? "/dev/null" : `${view.serverId}/${view.name} version ${view.live.version} (live)`, to: view.file };
   const summary = view.live === null ? `New policy ${view.serverId}/${view.name}` : `${count(view.changes.length, "change")} to ${view.serverId}/${view.name}`;
-  return engine.renderPatch(diff, labels, colours) + colours.dim(summary) + "\n";
+  return `${engine.renderPatch(diff, labels, colours) + colours.dim(summary)}\n`;
 }
 
 export function diffPolicy(policy: Command, cli: Cli): void {

@@ -59,7 +59,7 @@ function pullPolicy(policy: Command, cli: Cli): void {
         const result = { serverId: server, name, version: record.version, sha256: record.sha256 ?? null, file: output };
         if (output === "-") {
           // The document is the result; --json would only wrap it.
-          cli.terminal.out(options.json ? JSON.stringify({ ...result, document: record.document }, null, 2) + "\n" : policyText(record.document));
+          cli.terminal.out(options.json ? `${JSON.stringify({ ...result, document: record.document }, null, 2)}\n` : policyText(record.document));
           return;
         }
         await writeOutput(cli, output, policyText(record.document));
@@ -77,11 +77,17 @@ function listPolicies(policy: Command, cli: Cli): void {
     .action(
       action(async ([server], options) => {
         const api = await cli.gateway(options);
-        const { policies } = await api.get<{ policies: { name: string; latest: number; created: string; updated: string }[] }>(`/servers/${segment(server!)}/policies`);
+        const { policies } = await api.get<{ policies: { name: string; latest: number; created: string; updated: string }[] }>(
+          `/servers/${segment(server!)}/policies`,
+        );
         emit(cli, options, { serverId: server, policies }, () =>
           policies.length === 0
             ? `No policies on ${server}. Push one: mpg policy push ${server} <name> <file>\n`
-            : table(["name", "latest", "created", "updated"], policies.map((p) => [p.name, String(p.latest), p.created, p.updated]), cli.terminal.stdout),
+            : table(
+                ["name", "latest", "created", "updated"],
+                policies.map((p) => [p.name, String(p.latest), p.created, p.updated]),
+                cli.terminal.stdout,
+              ),
         );
       }),
     );
@@ -99,8 +105,15 @@ function removePolicy(policy: Command, cli: Cli): void {
       action<{ yes?: boolean }>(async ([server, name], options) => {
         await confirm(cli, options, `Delete policy ${server}/${name}? Grants using it will deny every call.`);
         const api = await cli.gateway(options);
-        const deleted = await api.delete<{ serverId: string; name: string; deleted: true; grants: number }>(`/servers/${segment(server!)}/policies/${segment(name!)}`);
-        emit(cli, options, deleted, () => `${cli.terminal.stdout.green("✓")} Deleted policy ${server}/${name}; ${count(deleted.grants, "grant")} now deny every call\n`);
+        const deleted = await api.delete<{ serverId: string; name: string; deleted: true; grants: number }>(
+          `/servers/${segment(server!)}/policies/${segment(name!)}`,
+        );
+        emit(
+          cli,
+          options,
+          deleted,
+          () => `${cli.terminal.stdout.green("✓")} Deleted policy ${server}/${name}; ${count(deleted.grants, "grant")} now deny every call\n`,
+        );
       }),
     );
 }
@@ -116,17 +129,21 @@ function recommendPolicy(policy: Command, cli: Cli): void {
     .action(
       action<{ tool?: string; output: string }>(async ([server], options) => {
         const api = await cli.gateway(options);
-        const path = options.tool === undefined ? `/servers/${segment(server!)}/recommended-policy` : `/servers/${segment(server!)}/tools/${segment(options.tool)}/recommended-policy`;
+        const path =
+          options.tool === undefined
+            ? `/servers/${segment(server!)}/recommended-policy`
+            : `/servers/${segment(server!)}/tools/${segment(options.tool)}/recommended-policy`;
         const answer = await api.get<{ policy: unknown; explanations: Record<string, string> }>(path);
         const { policyText } = await policyEngine();
         if (options.json) {
           if (options.output !== "-") await writeOutput(cli, options.output, policyText(answer.policy));
-          cli.terminal.out(JSON.stringify(answer, null, 2) + "\n");
+          cli.terminal.out(`${JSON.stringify(answer, null, 2)}\n`);
           return;
         }
         await writeOutput(cli, options.output, policyText(answer.policy));
         // Explanations are messages for the person; stdout may be the policy file itself.
-        for (const [tool, sentence] of Object.entries(answer.explanations)) cli.terminal.err(cli.terminal.stderr.dim(`${printable(tool)}: ${printable(sentence)}\n`));
+        for (const [tool, sentence] of Object.entries(answer.explanations))
+          cli.terminal.err(cli.terminal.stderr.dim(`${printable(tool)}: ${printable(sentence)}\n`));
         if (options.output !== "-") cli.terminal.err(`${cli.terminal.stderr.green("✓")} Wrote the recommended policy to ${options.output}\n`);
       }),
     );

@@ -53,7 +53,9 @@ async function headerValues(cli: Cli, prompted: readonly string[], fromEnv: read
   }
   for (const name of prompted) {
     if (/[=:\s]/.test(name)) {
-      throw usageError("--header takes a header name only; its value is read from a prompt, or use --header-from-env NAME=ENV. Values are never taken from the command line");
+      throw usageError(
+        "--header takes a header name only; its value is read from a prompt, or use --header-from-env NAME=ENV. Values are never taken from the command line",
+      );
     }
     // On a terminal a hidden prompt; from a pipe, the next line (printf '%s\n' "$KEY" | mpg servers add …).
     const value = await cli.terminal.askSecret(`Value of header ${name} (input hidden): `);
@@ -121,7 +123,13 @@ Examples:
           url: options.url,
           ...(headers === undefined ? {} : { headers }),
         });
-        emit(cli, options, created, () => `${cli.terminal.stdout.green("✓")} Created server ${created.id} (${created.url}); ${describeDiscovery(created.discovery, cli.terminal.stdout)}\n`);
+        emit(
+          cli,
+          options,
+          created,
+          () =>
+            `${cli.terminal.stdout.green("✓")} Created server ${created.id} (${created.url}); ${describeDiscovery(created.discovery, cli.terminal.stdout)}\n`,
+        );
       }),
     );
 }
@@ -154,7 +162,12 @@ function showServer(servers: Command, cli: Cli): void {
             ) +
             (policies.length === 0
               ? "\nNo policies.\n"
-              : "\n" + table(["policy", "latest", "updated"], policies.map((p) => [p.name, String(p.latest), p.updated]), colours))
+              : "\n" +
+                table(
+                  ["policy", "latest", "updated"],
+                  policies.map((p) => [p.name, String(p.latest), p.updated]),
+                  colours,
+                ))
           );
         });
       }),

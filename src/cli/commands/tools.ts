@@ -69,8 +69,10 @@ function catalogueTable(catalogue: CatalogueView, wide: boolean, colours: Palett
     ...(wide ? [printable(tool.classification.reasons.join(" "))] : []),
   ]);
   const summary = `${catalogue.tools.length} tool${catalogue.tools.length === 1 ? "" : "s"} of ${catalogue.serverId}, fetched ${catalogue.fetched} (protocol ${catalogue.protocolVersion})`;
-  const stale = catalogue.stale ? colours.yellow(`stale: fetched before the server's URL or headers changed; run mpg tools ${catalogue.serverId} --discover\n`) : "";
-  return table(headers, rows, colours) + colours.dim(summary) + "\n" + stale;
+  const stale = catalogue.stale
+    ? colours.yellow(`stale: fetched before the server's URL or headers changed; run mpg tools ${catalogue.serverId} --discover\n`)
+    : "";
+  return `${table(headers, rows, colours) + colours.dim(summary)}\n${stale}`;
 }
 
 export function registerTools(program: Command, cli: Cli): void {
@@ -119,7 +121,13 @@ function classifyTool(tools: Command, cli: Cli): void {
         if (!(CATEGORIES as readonly string[]).includes(category!)) throw usageError(`<category> must be one of ${CATEGORIES.join(", ")}`);
         const api = await cli.gateway(options);
         const view = await api.put<ToolView>(`/servers/${segment(server!)}/tools/${segment(tool!)}/classification`, { json: { category } });
-        emit(cli, options, view, () => `${cli.terminal.stdout.green("✓")} ${printable(view.name)} is now ${view.category} (risk ${view.risk}); the classifier said ${view.classification.category}\n`);
+        emit(
+          cli,
+          options,
+          view,
+          () =>
+            `${cli.terminal.stdout.green("✓")} ${printable(view.name)} is now ${view.category} (risk ${view.risk}); the classifier said ${view.classification.category}\n`,
+        );
       }),
     );
 }

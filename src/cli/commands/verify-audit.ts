@@ -21,7 +21,10 @@ export function registerVerifyAudit(program: Command, cli: Cli): void {
     .command("verify-audit")
     .description("Verify a signed audit export offline with the gateway's public key; exit 1 if it does not verify")
     .argument("<export-file>", "the export (GET /admin/grants/<id>/audit/export) or an archive object, NDJSON")
-    .requiredOption("--key <public-key-or-file>", "the public key: the JSON of /.well-known/mcp-policy-gateway/audit-keys, one JWK, or the base64url key; or a file holding it")
+    .requiredOption(
+      "--key <public-key-or-file>",
+      "the public key: the JSON of /.well-known/mcp-policy-gateway/audit-keys, one JWK, or the base64url key; or a file holding it",
+    )
     .addHelpText(
       "after",
       `
@@ -50,7 +53,7 @@ Examples:
           // The reason may quote a grant id or key id from the file: made printable like any text from outside.
           const [first = "", ...rest] = describeReport(report).split("\n").map(printable);
           const mark = report.status === "ok" ? colours.green("✓") : colours.red("✖");
-          return [`${mark} ${first}`, ...rest.map((line) => `  ${line}`)].join("\n") + "\n";
+          return `${[`${mark} ${first}`, ...rest.map((line) => `  ${line}`)].join("\n")}\n`;
         });
         if (result.exitCode !== 0) throw reported(EXIT.errors);
       }),

@@ -34,4 +34,9 @@ export function ActionButton(props: { urls: BuilderUrls; action: string; label: 
 }
 
 /** A select whose change re-renders the form (other fields depend on it). */
-export const refreshing = (urls: BuilderUrls) => ({ "hx-post": urls.edit, "hx-trigger": "change", "hx-target": "#builder-fields", "hx-vals": '{"action":"refresh"}' });
+export const refreshing = (urls: BuilderUrls) => ({
+  "hx-post": urls.edit,
+  "hx-trigger": "change",
+  "hx-target": "#builder-fields",
+  "hx-vals": '{"action":"refresh"}',
+});

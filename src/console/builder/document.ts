@@ -6,7 +6,17 @@
  * message the admin API would. Document → form takes only documents `parsePolicy` accepted.
  */
 import type { Condition, Limit, PolicyDocument, Rule, ToolRules } from "../../policy/schema";
-import { effectiveType, type Access, type BuilderForm, type ConditionForm, type LimitForm, type RuleForm, type ToolForm, type ValueType, type WindowChoice } from "./form";
+import {
+  effectiveType,
+  type Access,
+  type BuilderForm,
+  type ConditionForm,
+  type LimitForm,
+  type RuleForm,
+  type ToolForm,
+  type ValueType,
+  type WindowChoice,
+} from "./form";
 
 /** A number as typed, or the text itself when it is not one (parsePolicy then names it). */
 function typedNumber(text: string): number | string {

@@ -7,7 +7,18 @@
  * `tool.<i>.limit`, and `tool.<i>.<require|deny_if>.<k>.on_deny`,
  * `tool.<i>.<require|deny_if>.<k>.cond.<m>.{path,op,type,value}`.
  */
-import { ACCESS, effectiveType, OPERATORS, VALUE_TYPES, WINDOW_CHOICES, type BuilderForm, type ConditionForm, type LimitForm, type RuleForm, type RuleKind } from "./form";
+import {
+  ACCESS,
+  effectiveType,
+  OPERATORS,
+  VALUE_TYPES,
+  WINDOW_CHOICES,
+  type BuilderForm,
+  type ConditionForm,
+  type LimitForm,
+  type RuleForm,
+  type RuleKind,
+} from "./form";
 
 export const fieldNames = {
   tool: (i: number, key: "name" | "access") => `tool.${i}.${key}`,
@@ -55,8 +66,7 @@ export function formFields(form: BuilderForm): [string, string][] {
   ];
 }
 
-const pick = <T extends string>(choices: readonly T[], value: string | undefined, fallback: T): T =>
-  choices.includes(value as T) ? (value as T) : fallback;
+const pick = <T extends string>(choices: readonly T[], value: string | undefined, fallback: T): T => (choices.includes(value as T) ? (value as T) : fallback);
 
 /** Rows of an indexed family (`<prefix>.<n>.…`) in index order; gaps (a removed row) close up. */
 function indexes(fields: ReadonlyMap<string, string>, prefix: string): number[] {

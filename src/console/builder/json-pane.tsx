@@ -37,7 +37,14 @@ export function PolicyErrors(props: { errors: readonly PolicyError[] | null; syn
 }
 
 /** The JSON half: the document as text (editable), its errors, and the way to save. */
-export function JsonPane(props: { urls: BuilderUrls; text: string; errors: readonly PolicyError[] | null; syntax?: string | null; oob?: boolean; notice?: Child }) {
+export function JsonPane(props: {
+  urls: BuilderUrls;
+  text: string;
+  errors: readonly PolicyError[] | null;
+  syntax?: string | null;
+  oob?: boolean;
+  notice?: Child;
+}) {
   return (
     <div id="json-pane" class="json-pane" hx-swap-oob={props.oob ? "true" : undefined}>
       {props.notice ?? null}

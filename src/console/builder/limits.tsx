@@ -49,7 +49,15 @@ export function LimitRow(props: { urls: BuilderUrls; owner: string; index: numbe
       </label>
       <label for={idOf(name("cost"))}>
         Cost (optional)
-        <input id={idOf(name("cost"))} name={name("cost")} value={limit.cost} list={props.paths} placeholder="1 per call" autocomplete="off" spellcheck={false} />
+        <input
+          id={idOf(name("cost"))}
+          name={name("cost")}
+          value={limit.cost}
+          list={props.paths}
+          placeholder="1 per call"
+          autocomplete="off"
+          spellcheck={false}
+        />
       </label>
       <div class="limit-foot">
         {props.shared.length > 0 ? <span class="hint">Shared with {props.shared.join(", ")}</span> : <span />}

@@ -48,7 +48,14 @@ function ValueInput(props: { id: string; name: string; condition: ConditionForm;
   return (
     <label for={props.id}>
       {props.label}
-      <input id={props.id} name={props.name} value={condition.value} inputmode={type === "number" ? "decimal" : undefined} spellcheck={false} autocomplete="off" />
+      <input
+        id={props.id}
+        name={props.name}
+        value={condition.value}
+        inputmode={type === "number" ? "decimal" : undefined}
+        spellcheck={false}
+        autocomplete="off"
+      />
     </label>
   );
 }
@@ -61,7 +68,15 @@ function ConditionRow(props: { urls: BuilderUrls; owner: string; kind: RuleKind;
     <div class="condition-row" role="group" aria-label={`Condition ${m + 1}`}>
       <label for={idOf(name("path"))}>
         Argument path
-        <input id={idOf(name("path"))} name={name("path")} value={condition.path} list={props.paths} placeholder="args.amount" autocomplete="off" spellcheck={false} />
+        <input
+          id={idOf(name("path"))}
+          name={name("path")}
+          value={condition.path}
+          list={props.paths}
+          placeholder="args.amount"
+          autocomplete="off"
+          spellcheck={false}
+        />
       </label>
       <label for={idOf(name("op"))}>
         Operator
@@ -87,7 +102,12 @@ function ConditionRow(props: { urls: BuilderUrls; owner: string; kind: RuleKind;
       ) : (
         <input type="hidden" name={name("type")} value={types[0]} />
       )}
-      <ValueInput id={idOf(name("value"))} name={name("value")} condition={condition} label={`Value (${TYPE_LABELS[types.includes(condition.type) ? condition.type : (types[0] as ValueType)]})`} />
+      <ValueInput
+        id={idOf(name("value"))}
+        name={name("value")}
+        condition={condition}
+        label={`Value (${TYPE_LABELS[types.includes(condition.type) ? condition.type : (types[0] as ValueType)]})`}
+      />
       <ActionButton urls={urls} action={`remove-condition:${owner}:${kind}:${k}:${m}`} label={`Remove condition ${m + 1}`} class="small quiet" />
     </div>
   );
@@ -104,7 +124,9 @@ export function RuleBlock(props: { urls: BuilderUrls; owner: string; kind: RuleK
         </strong>{" "}
         <span class="hint">{kind === "require" ? "every condition must hold, or the call is denied" : "denies when every condition holds"}</span>
       </p>
-      {rule.conditions.length === 0 ? <p class="hint">No conditions: {kind === "deny_if" ? "this rule denies every call" : "this rule always holds"}.</p> : null}
+      {rule.conditions.length === 0 ? (
+        <p class="hint">No conditions: {kind === "deny_if" ? "this rule denies every call" : "this rule always holds"}.</p>
+      ) : null}
       {rule.conditions.map((condition, m) => (
         <ConditionRow urls={urls} owner={owner} kind={kind} rule={k} index={m} condition={condition} paths={props.paths} />
       ))}

@@ -65,7 +65,9 @@ function ToolRules(props: { urls: BuilderUrls; tool: ToolForm; index: number; op
   return (
     <details open={props.open || ruleCount > 0}>
       <summary>Limits and conditions ({ruleCount})</summary>
-      {tool.access === "hide" && ruleCount > 0 ? <p class="hint">Hidden: these rules are kept here but not written, since a hidden tool is refused before they run.</p> : null}
+      {tool.access === "hide" && ruleCount > 0 ? (
+        <p class="hint">Hidden: these rules are kept here but not written, since a hidden tool is refused before they run.</p>
+      ) : null}
       <h4>Limits</h4>
       {tool.limits.map((limit, j) => (
         <LimitRow

@@ -95,11 +95,19 @@ export function FilterForm(props: { grants: GrantSummary[]; filters: Filters }) 
         choices={[
           ...props.grants.map((grant): [string, string] => [grant.id, `${grant.label} (${grant.serverId})${grant.revoked ? " · revoked" : ""}`]),
           // A deleted grant's log stays readable by id.
-          ...(filters.grant !== "" && !props.grants.some((grant) => grant.id === filters.grant) ? [[filters.grant, `${filters.grant} (deleted)`] as [string, string]] : []),
+          ...(filters.grant !== "" && !props.grants.some((grant) => grant.id === filters.grant)
+            ? [[filters.grant, `${filters.grant} (deleted)`] as [string, string]]
+            : []),
         ]}
       />
       <Select id="audit-show" name="show" label="Show" value={filters.show} choices={Object.entries(SHOW).map(([key, value]) => [key, value.label])} />
-      <Select id="audit-decision" name="decision" label="Decision" value={filters.decision} choices={Object.entries(DECISIONS).map(([key, value]) => [key, value.label])} />
+      <Select
+        id="audit-decision"
+        name="decision"
+        label="Decision"
+        value={filters.decision}
+        choices={Object.entries(DECISIONS).map(([key, value]) => [key, value.label])}
+      />
       <label for="audit-tool">
         Tool
         <input id="audit-tool" name="tool" value={filters.tool} placeholder="any" autocomplete="off" spellcheck={false} />

@@ -8,7 +8,16 @@ import { when } from "../layout";
 
 function DecisionBadge(props: { record: AuditRecord }) {
   const { decision, code } = props.record;
-  const kind = decision === "allow" ? "allow" : code === "rate_limited" ? "limited" : decision === "deny" || decision === "reject" ? "deny" : decision === "monitor_deny" ? "monitor" : "other";
+  const kind =
+    decision === "allow"
+      ? "allow"
+      : code === "rate_limited"
+        ? "limited"
+        : decision === "deny" || decision === "reject"
+          ? "deny"
+          : decision === "monitor_deny"
+            ? "monitor"
+            : "other";
   return <span class={`badge decision-${kind}`}>{code === "rate_limited" ? "rate-limited" : decision}</span>;
 }
 

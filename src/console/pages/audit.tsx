@@ -28,7 +28,9 @@ function ChartSection(props: { hourly: HourlyCounts | null }) {
     <section aria-labelledby="per-hour">
       <h2 id="per-hour">Calls per hour, last 24 hours</h2>
       {hourly !== null ? <HourlyChart hours={hourly.hours} /> : null}
-      {hourly !== null && !hourly.complete ? <Notice kind="warn">Counted back to {when(hourly.countedFrom)} only: older hours of this busy grant are incomplete.</Notice> : null}
+      {hourly !== null && !hourly.complete ? (
+        <Notice kind="warn">Counted back to {when(hourly.countedFrom)} only: older hours of this busy grant are incomplete.</Notice>
+      ) : null}
     </section>
   );
 }
@@ -110,7 +112,8 @@ audit.get("/audit", async (c: C) => {
   const { grants } = valueOf(await admin<{ grants: GrantSummary[] }>("GET", "/grants"));
   const query = (name: string) => c.req.query(name) ?? "";
   const filters = readFilters(query, grants);
-  if (filters.grant === "") return c.html(<AuditPage grants={grants} filters={filters} records={null} outcomes={new Map()} next={null} hourly={null} verified={null} />);
+  if (filters.grant === "")
+    return c.html(<AuditPage grants={grants} filters={filters} records={null} outcomes={new Map()} next={null} hourly={null} verified={null} />);
   const base = `/grants/${encodeURIComponent(filters.grant)}/audit`;
   const [page, hourly, verified] = await Promise.all([
     admin<{ records: AuditRecord[]; next: number | null }>("GET", `${base}?${auditQuery(filters)}`),
@@ -118,7 +121,10 @@ audit.get("/audit", async (c: C) => {
     query("verify") === "1" ? admin<Verified>("GET", `${base}/verify`) : Promise.resolve(null),
   ]);
   if (!page.ok) {
-    return c.html(<AuditPage grants={grants} filters={filters} records={null} outcomes={new Map()} next={null} hourly={null} verified={null} failure={page.error} />, 400);
+    return c.html(
+      <AuditPage grants={grants} filters={filters} records={null} outcomes={new Map()} next={null} hourly={null} verified={null} failure={page.error} />,
+      400,
+    );
   }
   // Each forwarded request's outcome record names its first decision record (ref); it follows it.
   const outcomes = new Map<number, AuditRecord>();

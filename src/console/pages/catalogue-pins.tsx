@@ -56,7 +56,11 @@ function Quarantined(props: { approve: string; entry: QuarantinedTool; index: nu
         {entry.tool}
       </h3>
       <WhatChanged entry={entry} />
-      <DiffView lines={definitionDiff(entry.pinnedDefinition, entry.definition)} label={entry.pinned === null ? "Listed now" : "Approved definition → listed now"} wrap />
+      <DiffView
+        lines={definitionDiff(entry.pinnedDefinition, entry.definition)}
+        label={entry.pinned === null ? "Listed now" : "Approved definition → listed now"}
+        wrap
+      />
       {approvableByName(entry.tool) ? (
         <form method="post" action={props.approve} class="inline">
           <input type="hidden" name="tool" value={entry.tool} />
@@ -80,8 +84,8 @@ export function QuarantineSection(props: { pins: AdminAnswer<PinsAnswer>; approv
     <section class="quarantine" aria-labelledby="quarantine">
       <h2 id="quarantine">Quarantined tools ({quarantined.length})</h2>
       <p>
-        These definitions differ from the ones approved. Every grant of this server whose policy pins tools hides them and refuses their calls until you approve what
-        the upstream lists now. Read each change first: a rewritten description is an instruction to the agent.
+        These definitions differ from the ones approved. Every grant of this server whose policy pins tools hides them and refuses their calls until you approve
+        what the upstream lists now. Read each change first: a rewritten description is an instruction to the agent.
       </p>
       {quarantined.map((entry, index) => (
         <Quarantined approve={props.approve} entry={entry} index={index} />
@@ -128,8 +132,8 @@ export function PinsSection(props: { pins: AdminAnswer<PinsAnswer> }) {
       {!pins.ok ? <ErrorBox failure={pins.error} title="The pinned definitions could not be read" /> : null}
       {pins.ok && !pins.value.initialized ? (
         <p>
-          Nothing pinned yet. A grant whose policy sets <code>"pin_tools": true</code> pins this server's tool definitions when it first lists them (the catalogue's, if
-          it was discovered); a definition that changes after that is quarantined above until approved.
+          Nothing pinned yet. A grant whose policy sets <code>"pin_tools": true</code> pins this server's tool definitions when it first lists them (the
+          catalogue's, if it was discovered); a definition that changes after that is quarantined above until approved.
         </p>
       ) : null}
       {pins.ok && pins.value.initialized ? <PinnedTable pins={pins.value.pins} /> : null}

@@ -68,7 +68,9 @@ function ToolDetail(props: { overrides: string; tool: CatalogueTool; index: numb
       <td colspan={4}>
         <div class="detail-grid">
           <div>
-            <h3>Why {tool.classification.category}, {tool.classification.risk} risk</h3>
+            <h3>
+              Why {tool.classification.category}, {tool.classification.risk} risk
+            </h3>
             <ul>
               {tool.classification.reasons.map((reason) => (
                 <li>{reason}</li>

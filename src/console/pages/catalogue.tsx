@@ -123,7 +123,9 @@ function ServerPage(props: ServerPageProps) {
       </p>
       {props.failure ? <ErrorBox failure={props.failure} title={props.failureTitle} /> : null}
       {props.discovered ? <Notice kind="ok">Discovered {view.tools.length} tools.</Notice> : null}
-      {props.approved ? <Notice kind="ok">Approved: the tool is pinned to the definition it has now, and every grant of this server may list and call it again.</Notice> : null}
+      {props.approved ? (
+        <Notice kind="ok">Approved: the tool is pinned to the definition it has now, and every grant of this server may list and call it again.</Notice>
+      ) : null}
       <ServerFacts server={server} view={view} />
       <ServerActions server={server} />
       <DiscoveryState view={view} />
@@ -167,7 +169,7 @@ catalogue.post("/servers/:id/discover", async (c) => {
   const id = c.req.param("id");
   const discovered = await adminFor(c)("POST", `${serverPath(id)}/discover`);
   if (discovered.ok) return c.redirect(`/console${serverPath(id)}?discovered`, 303);
-  return c.html(<ServerPage {...await loadServer(c, id)} failure={discovered.error} />, 502);
+  return c.html(<ServerPage {...(await loadServer(c, id))} failure={discovered.error} />, 502);
 });
 
 catalogue.post("/servers/:id/overrides", async (c) => {
@@ -178,7 +180,7 @@ catalogue.post("/servers/:id/overrides", async (c) => {
   const admin = adminFor(c);
   const changed = form.get("clear") === "1" ? await admin("DELETE", path) : await admin("PUT", path, { category: form.get("category") ?? "" });
   if (changed.ok) return c.redirect(`/console${serverPath(id)}#catalogue`, 303);
-  return c.html(<ServerPage {...await loadServer(c, id)} failure={changed.error} />, 400);
+  return c.html(<ServerPage {...(await loadServer(c, id))} failure={changed.error} />, 400);
 });
 
 /** Approves a quarantined tool's new definition; the name travels in the form, never in the console's URL. */
@@ -188,5 +190,5 @@ catalogue.post("/servers/:id/pins/approve", async (c) => {
   const approved = await adminFor(c)("POST", `${serverPath(id)}/tools/${encodeURIComponent(tool)}/approve`);
   if (approved.ok) return c.redirect(`/console${serverPath(id)}?approved`, 303);
   const status = approved.error.status === 409 ? 409 : approved.error.status >= 500 ? 502 : 400;
-  return c.html(<ServerPage {...await loadServer(c, id)} failure={approved.error} failureTitle="Not approved" />, status);
+  return c.html(<ServerPage {...(await loadServer(c, id))} failure={approved.error} failureTitle="Not approved" />, status);
 });

@@ -120,7 +120,7 @@ async function loadGrant(c: C) {
   return { grant, policies, url: `${new URL(c.req.url).origin}/mcp/${grant.id}` };
 }
 
-grantPage.get("/grants/:id", async (c) => c.html(<GrantPage {...await loadGrant(c)} changed={c.req.query("saved") !== undefined} />));
+grantPage.get("/grants/:id", async (c) => c.html(<GrantPage {...(await loadGrant(c))} changed={c.req.query("saved") !== undefined} />));
 
 grantPage.post("/grants/:id", async (c) => {
   const loaded = await loadGrant(c);
@@ -137,9 +137,21 @@ grantPage.post("/grants/:id", async (c) => {
 });
 
 const CONFIRM = {
-  rotate: { title: "Rotate the token of", button: "Rotate the token", text: "The current token stops working on the very next request. The new one is shown once." },
-  revoke: { title: "Revoke", button: "Revoke the grant", text: "Revocation is final: every request with this grant's token is refused from now on, everywhere. The audit log stays readable." },
-  delete: { title: "Delete", button: "Delete the grant", text: "The grant's records go; its audit log stays readable by id (Audit page, or the admin API). A server can be deleted once it has no grants." },
+  rotate: {
+    title: "Rotate the token of",
+    button: "Rotate the token",
+    text: "The current token stops working on the very next request. The new one is shown once.",
+  },
+  revoke: {
+    title: "Revoke",
+    button: "Revoke the grant",
+    text: "Revocation is final: every request with this grant's token is refused from now on, everywhere. The audit log stays readable.",
+  },
+  delete: {
+    title: "Delete",
+    button: "Delete the grant",
+    text: "The grant's records go; its audit log stays readable by id (Audit page, or the admin API). A server can be deleted once it has no grants.",
+  },
 } as const;
 
 function ConfirmPage(props: { grant: GrantSummary; action: keyof typeof CONFIRM; failure?: AdminFailure }) {
@@ -174,7 +186,15 @@ grantPage.post("/grants/:id/rotate", async (c) => {
   const { grant, url } = await loadGrant(c);
   const rotated = await adminFor(c)<{ grant: GrantSummary; token: string }>("POST", `${grantPath(grant.id)}/rotate`);
   if (!rotated.ok) return c.html(<ConfirmPage grant={grant} action="rotate" failure={rotated.error} />, 409);
-  return c.html(<TokenPage title={`New token for “${grant.label}”`} grant={rotated.value.grant} token={rotated.value.token} url={url} note="The previous token no longer works." />);
+  return c.html(
+    <TokenPage
+      title={`New token for “${grant.label}”`}
+      grant={rotated.value.grant}
+      token={rotated.value.token}
+      url={url}
+      note="The previous token no longer works."
+    />,
+  );
 });
 
 grantPage.post("/grants/:id/revoke", async (c) => {

@@ -34,7 +34,10 @@ async function serversWithPolicies(c: C): Promise<{ server: ServerSummary; polic
   const admin = adminFor(c);
   const { servers } = valueOf(await admin<{ servers: ServerSummary[] }>("GET", "/servers"));
   return Promise.all(
-    servers.map(async (server) => ({ server, policies: valueOf(await admin<{ policies: PolicyHead[] }>("GET", `/servers/${encodeURIComponent(server.id)}/policies`)).policies })),
+    servers.map(async (server) => ({
+      server,
+      policies: valueOf(await admin<{ policies: PolicyHead[] }>("GET", `/servers/${encodeURIComponent(server.id)}/policies`)).policies,
+    })),
   );
 }
 
@@ -92,7 +95,15 @@ function CreateGrantForm(props: { choices: Choices; values: { label: string; tar
   return (
     <form method="post" action="/console/grants" class="card">
       <label for="grant-label">Label (which agent this is)</label>
-      <input id="grant-label" name="label" required pattern="[A-Za-z0-9_.:\-]{1,64}" value={values.label} placeholder="support-bot" aria-describedby="grant-label-hint" />
+      <input
+        id="grant-label"
+        name="label"
+        required
+        pattern="[A-Za-z0-9_.:\-]{1,64}"
+        value={values.label}
+        placeholder="support-bot"
+        aria-describedby="grant-label-hint"
+      />
       <p class="hint" id="grant-label-hint">
         Letters, digits and <code>_ . : -</code>, up to 64.
       </p>
@@ -118,7 +129,13 @@ function CreateGrantForm(props: { choices: Choices; values: { label: string; tar
   );
 }
 
-function GrantsPage(props: { list: GrantSummary[]; choices: Choices; serverFilter: string | null; failure?: AdminFailure; values?: { label: string; target: string } }) {
+function GrantsPage(props: {
+  list: GrantSummary[];
+  choices: Choices;
+  serverFilter: string | null;
+  failure?: AdminFailure;
+  values?: { label: string; target: string };
+}) {
   const values = props.values ?? { label: "", target: "" };
   return (
     <Page title="Grants" nav="grants">

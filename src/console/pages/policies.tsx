@@ -30,7 +30,16 @@ export const policies = new Hono<ConsoleEnv>();
 
 type C = Context<ConsoleEnv>;
 
-function BuilderPage(props: { target: Target; form: BuilderForm; text: string; errors: PolicyError[] | null; syntax?: string | null; saved?: number | null; failure?: AdminFailure; touched?: number | null }) {
+function BuilderPage(props: {
+  target: Target;
+  form: BuilderForm;
+  text: string;
+  errors: PolicyError[] | null;
+  syntax?: string | null;
+  saved?: number | null;
+  failure?: AdminFailure;
+  touched?: number | null;
+}) {
   const { target } = props;
   const serverPage = `/console/servers/${encodeURIComponent(target.server.id)}`;
   return (
@@ -46,7 +55,11 @@ function BuilderPage(props: { target: Target; form: BuilderForm; text: string; e
           </>
         ) : null}
       </p>
-      {props.saved != null ? <Notice kind="ok">Saved version {props.saved}. Grants using “{target.name}” enforce it from their next request.</Notice> : null}
+      {props.saved != null ? (
+        <Notice kind="ok">
+          Saved version {props.saved}. Grants using “{target.name}” enforce it from their next request.
+        </Notice>
+      ) : null}
       {props.failure ? <ErrorBox failure={props.failure} /> : null}
       <p>
         {target.current === null
@@ -59,7 +72,9 @@ function BuilderPage(props: { target: Target; form: BuilderForm; text: string; e
           <button type="submit" name="action" value="recommended" formaction={target.urls.edit} hx-post={target.urls.edit} hx-target="#builder-fields">
             Start from recommended
           </button>
-          <span class="hint">Fills the form from the catalogue's recommendation: reads, writes and execute tools allowed and rate-capped; destructive and financial tools denied.</span>
+          <span class="hint">
+            Fills the form from the catalogue's recommendation: reads, writes and execute tools allowed and rate-capped; destructive and financial tools denied.
+          </span>
         </div>
         <div class="builder-columns">
           <BuilderFields urls={target.urls} form={props.form} facts={target.facts} touched={props.touched ?? null} />
@@ -143,11 +158,18 @@ policies.post("/servers/:id/policies/:name/edit", async (c) => {
     ({ form, touched } = applyAction(form, action));
   }
   const document = formToPolicy(form);
-  if (!isHtmx(c)) return c.html(<BuilderPage target={target} form={form} text={pretty(document)} errors={documentErrors(document)} touched={touched} failure={failure} />);
+  if (!isHtmx(c))
+    return c.html(<BuilderPage target={target} form={form} text={pretty(document)} errors={documentErrors(document)} touched={touched} failure={failure} />);
   return c.html(
     <>
       <BuilderFields urls={target.urls} form={form} facts={target.facts} touched={touched} />
-      <JsonPane urls={target.urls} text={pretty(document)} errors={documentErrors(document)} oob notice={failure ? <ErrorBox failure={failure} title="No recommendation" /> : null} />
+      <JsonPane
+        urls={target.urls}
+        text={pretty(document)}
+        errors={documentErrors(document)}
+        oob
+        notice={failure ? <ErrorBox failure={failure} title="No recommendation" /> : null}
+      />
     </>,
   );
 });

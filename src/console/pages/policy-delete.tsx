@@ -15,7 +15,10 @@ function DeletePolicyPage(props: { target: Target; failure?: AdminFailure }) {
   return (
     <Page title={`Delete policy “${target.name}”?`} nav="servers">
       {props.failure ? <ErrorBox failure={props.failure} title="Not deleted" /> : null}
-      <p>Grants using “{target.name}” deny every call from their next request until they are given another policy. Its versions stay readable, and saving the name again continues their numbering.</p>
+      <p>
+        Grants using “{target.name}” deny every call from their next request until they are given another policy. Its versions stay readable, and saving the
+        name again continues their numbering.
+      </p>
       <form method="post" action={`${target.base}/delete`} class="inline">
         <button type="submit" class="danger">
           Delete “{target.name}”

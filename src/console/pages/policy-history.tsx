@@ -47,7 +47,10 @@ policyHistory.get("/servers/:id/policies/:name/history", async (c) => {
               <h2>
                 Version {n} <span class="hint">{when(version.created)}</span>
               </h2>
-              <DiffView lines={diffLines(previous === undefined ? "" : diffText(previous.document), diffText(version.document))} label={n === 1 ? "First version" : `Against version ${n - 1}`} />
+              <DiffView
+                lines={diffLines(previous === undefined ? "" : diffText(previous.document), diffText(version.document))}
+                label={n === 1 ? "First version" : `Against version ${n - 1}`}
+              />
             </section>
           );
         })}

@@ -74,7 +74,11 @@ policyReview.post("/servers/:id/policies/:name/save", async (c) => {
   const base = Number(posted.get("base") ?? "0");
   // Someone saved in between: show the diff against what is current now.
   if ((target.current?.version ?? 0) !== base) {
-    const failure = { status: 409, error: "policy_changed", message: `Version ${target.current?.version} was saved since you reviewed; review the changes again.` };
+    const failure = {
+      status: 409,
+      error: "policy_changed",
+      message: `Version ${target.current?.version} was saved since you reviewed; review the changes again.`,
+    };
     return c.html(<ReviewPage target={target} text={text} read={readPolicyText(text)} failure={failure} />, 409);
   }
   const saved = await adminFor(c)<{ version: number }>("PUT", apiBase(target.server.id, target.name), text);

@@ -204,7 +204,9 @@ function DeletePage(props: { server: ServerSummary; failure?: AdminFailure }) {
   return (
     <Page title={`Delete ${props.server.name}?`} nav="servers">
       {props.failure ? <ErrorBox failure={props.failure} title="The server was not deleted" /> : null}
-      <p>Its catalogue, overrides and policy names go with it; policy versions stay readable. A server with grants cannot be deleted: delete its grants first.</p>
+      <p>
+        Its catalogue, overrides and policy names go with it; policy versions stay readable. A server with grants cannot be deleted: delete its grants first.
+      </p>
       <form method="post" action={`${base}/delete`} class="inline">
         <button type="submit" class="danger">
           Delete {props.server.name}

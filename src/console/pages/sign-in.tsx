@@ -24,7 +24,10 @@ function SignInPage(props: { problem?: string; signedOut?: boolean }) {
         </div>
       ) : null}
       <form method="post" action="/console/sign-in" class="card narrow">
-        <p>Paste the gateway's admin token (the <code>ADMIN_TOKEN</code> secret; locally it is in <code>.dev.vars</code>). It is exchanged for a session of 12 hours and not kept in the browser.</p>
+        <p>
+          Paste the gateway's admin token (the <code>ADMIN_TOKEN</code> secret; locally it is in <code>.dev.vars</code>). It is exchanged for a session of 12
+          hours and not kept in the browser.
+        </p>
         <label for="token">Admin token</label>
         <input id="token" name="token" type="password" required autocomplete="off" spellcheck={false} autofocus />
         <button type="submit" class="primary">

@@ -40,7 +40,12 @@ async function post(grant: Grant, message: unknown, headers: Record<string, stri
   return { status: res.status, headers: [...res.headers.keys()].sort(), contentType: res.headers.get("content-type"), text: await res.text() };
 }
 
-const call = (name: string, id: number, args: Record<string, unknown> = { path: "/" }) => ({ jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args } });
+const call = (name: string, id: number, args: Record<string, unknown> = { path: "/" }) => ({
+  jsonrpc: "2.0",
+  id,
+  method: "tools/call",
+  params: { name, arguments: args },
+});
 /** The JSON-RPC message of a body, JSON or a single SSE event. */
 const messageOf = (text: string): any => JSON.parse(text.startsWith("{") ? text : (/^data: (.*)$/m.exec(text)?.[1] ?? "null"));
 
@@ -58,7 +63,9 @@ describe.each([
       json,
       register: (server: any) => {
         registerDemoTools(server);
-        server.registerTool("rm", { description: "Remove files", inputSchema: { path: z.string().optional() } }, async () => ({ content: [{ type: "text", text: "REMOVED" }] }));
+        server.registerTool("rm", { description: "Remove files", inputSchema: { path: z.string().optional() } }, async () => ({
+          content: [{ type: "text", text: "REMOVED" }],
+        }));
       },
     });
     closers.push(upstream.close);
@@ -108,7 +115,15 @@ describe("tasks belong to the grant that created them", () => {
     closers.push(upstream.close);
     upstreamUrl = upstream.url;
     [owner, other] = (await grantsFor(upstream.url, { version: "1", default: "allow" }, 2)) as [Grant, Grant];
-    const created = messageOf((await post(owner!, { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "slow_task", arguments: { label: "mine" }, task: { ttl: 60_000 } } }, tasksHeaders)).text);
+    const created = messageOf(
+      (
+        await post(
+          owner!,
+          { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "slow_task", arguments: { label: "mine" }, task: { ttl: 60_000 } } },
+          tasksHeaders,
+        )
+      ).text,
+    );
     taskId = created.result.task.taskId;
     expect(taskId).toEqual(expect.any(String));
   });

@@ -47,7 +47,8 @@ async function post(grant: Grant, body: string | Uint8Array, headers: Record<str
   return { status: res.status, headers: res.headers, text, json };
 }
 
-const call = (name: string, args: Record<string, unknown> = {}, id = 1) => JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args } });
+const call = (name: string, args: Record<string, unknown> = {}, id = 1) =>
+  JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args } });
 const echoDenyingProd = {
   version: "1",
   default: "deny",
@@ -58,7 +59,8 @@ describe("the upstream decodes exactly the bytes the gateway evaluated", () => {
   let express: Awaited<ReturnType<typeof startExpressUpstream>>;
   let grant: Grant;
   // UTF-8 sees one echo call; a UTF-7 reader sees a second "name" and "arguments": a call of rm.
-  const smuggled = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"message":"x+ACI-},+ACI-name+ACI-:+ACI-rm+ACI-,+ACI-arguments+ACI-:{+ACI-path+ACI-:+ACI-/"}}}';
+  const smuggled =
+    '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"message":"x+ACI-},+ACI-name+ACI-:+ACI-rm+ACI-,+ACI-arguments+ACI-:{+ACI-path+ACI-:+ACI-/"}}}';
 
   beforeAll(async () => {
     express = await startExpressUpstream();
@@ -74,7 +76,12 @@ describe("the upstream decodes exactly the bytes the gateway evaluated", () => {
       body: smuggled,
     });
     await res.text();
-    expect(express.toolCalls().slice(before).map((c: any) => c.name)).toEqual(["rm"]);
+    expect(
+      express
+        .toolCalls()
+        .slice(before)
+        .map((c: any) => c.name),
+    ).toEqual(["rm"]);
   });
 
   it.each([
@@ -132,7 +139,11 @@ describe("the upstream decodes exactly the bytes the gateway evaluated", () => {
       // Beyond what HTTP itself needs (host, connection, length) and what the runtime adds to every
       // subrequest (cf-worker), exactly the gateway's own set.
       const transport = new Set(["host", "connection", "content-length", "cf-worker", "accept-encoding"]);
-      expect(Object.keys(headers).filter((h) => !transport.has(h)).sort()).toEqual(["accept", "content-type", "mcp-protocol-version", "x-api-key"]);
+      expect(
+        Object.keys(headers)
+          .filter((h) => !transport.has(h))
+          .sort(),
+      ).toEqual(["accept", "content-type", "mcp-protocol-version", "x-api-key"]);
     },
   );
 
@@ -223,8 +234,18 @@ describe("credentials never follow a redirect", () => {
       res.on("close", () => clearInterval(keepAlive));
     });
     await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
-    closers.push(() => new Promise((r) => { http.closeAllConnections(); http.close(() => r()); }));
-    const grant = await grantFor(`http://127.0.0.1:${(http.address() as { port: number }).port}/mcp`, { version: "1", default: "allow" }, { "X-Api-Key": "upstream-key" });
+    closers.push(
+      () =>
+        new Promise((r) => {
+          http.closeAllConnections();
+          http.close(() => r());
+        }),
+    );
+    const grant = await grantFor(
+      `http://127.0.0.1:${(http.address() as { port: number }).port}/mcp`,
+      { version: "1", default: "allow" },
+      { "X-Api-Key": "upstream-key" },
+    );
     const controller = new AbortController();
     const res = await fetch(grant.url, { method: "POST", headers: mcpHeaders(grant.token), body: call("slow", {}, 9), signal: controller.signal });
     const reader = res.body!.getReader();

@@ -37,7 +37,12 @@ async function grantFor(url: string, label: string): Promise<Grant> {
   return { id: created.grant.id, token: created.token, url: created.url };
 }
 
-const call = (id: number, name = "echo", args: Record<string, unknown> = { message: "x" }) => ({ jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args } });
+const call = (id: number, name = "echo", args: Record<string, unknown> = { message: "x" }) => ({
+  jsonrpc: "2.0",
+  id,
+  method: "tools/call",
+  params: { name, arguments: args },
+});
 const post = (url: string, token: string, message: unknown) => fetch(url, { method: "POST", headers: mcpHeaders(token), body: JSON.stringify(message) });
 
 /** The body as far as it arrives; `failed` when the stream to the agent broke instead of ending. */
@@ -83,7 +88,11 @@ describe("a large result passes whole, byte for byte as the upstream sent it", (
     ["JSON", true],
     ["SSE", false],
   ])("%s: 1, 8 and 32 MiB", async (_mode, json) => {
-    const upstream = await startSdkServer({ json, recordBodies: true, register: (server: any) => (registerDemoTools(server), registerLargeResultTool(server)) });
+    const upstream = await startSdkServer({
+      json,
+      recordBodies: true,
+      register: (server: any) => (registerDemoTools(server), registerLargeResultTool(server)),
+    });
     closers.push(upstream.close);
     const grant = await grantFor(upstream.url, `large-${json ? "json" : "sse"}`);
     for (const [i, mebibytes] of [1, 8, 32].entries()) {
@@ -111,7 +120,9 @@ describe("a large JSON answer refused late never reaches the agent complete", ()
     ["a lone surrogate escape deep inside", (id) => `{"jsonrpc":"2.0","id":${id},"result":${result(`${text}\\ud800`)}}`],
   ];
   it.each(bodies)("%s: cut short of its last byte, and the outcome is upstream_invalid", async (_name, body) => {
-    const upstream = await startRawRecorder({ respond: ({ id }: { id: unknown }) => ({ status: 200, headers: { "content-type": "application/json" }, body: body(id) }) });
+    const upstream = await startRawRecorder({
+      respond: ({ id }: { id: unknown }) => ({ status: 200, headers: { "content-type": "application/json" }, body: body(id) }),
+    });
     closers.push(upstream.close);
     const grant = await grantFor(upstream.url, "late-json");
     const res = await post(grant.url, grant.token, call(1));
@@ -124,7 +135,11 @@ describe("a large JSON answer refused late never reaches the agent complete", ()
 
   it("refused in its first bytes (a repeated id key up front): the gateway's own 502 / -32004", async () => {
     const upstream = await startRawRecorder({
-      respond: ({ id }: { id: unknown }) => ({ status: 200, headers: { "content-type": "application/json" }, body: `{"jsonrpc":"2.0","id":${id},"id":${id},"result":${result(text)}}` }),
+      respond: ({ id }: { id: unknown }) => ({
+        status: 200,
+        headers: { "content-type": "application/json" },
+        body: `{"jsonrpc":"2.0","id":${id},"id":${id},"result":${result(text)}}`,
+      }),
     });
     closers.push(upstream.close);
     const grant = await grantFor(upstream.url, "early-json");
@@ -146,7 +161,11 @@ describe("a large SSE event refused late", () => {
     const events = sseEvents((await received(res)).bytes.toString("utf8"));
     expect(events.map((e) => e.event)).toEqual(["discarded", undefined]);
     expect(() => JSON.parse(events[0]!.data)).toThrow();
-    expect(JSON.parse(events[1]!.data)).toEqual({ jsonrpc: "2.0", id: 1, error: { code: -32004, message: "The upstream server's answer failed the gateway's checks" } });
+    expect(JSON.parse(events[1]!.data)).toEqual({
+      jsonrpc: "2.0",
+      id: 1,
+      error: { code: -32004, message: "The upstream server's answer failed the gateway's checks" },
+    });
     expect((await outcomeOf(grant.id, 1)).code).toBe("upstream_invalid");
   });
 });

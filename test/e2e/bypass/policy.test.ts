@@ -90,9 +90,13 @@ beforeAll(async () => {
         }));
       }
       for (const [name, field] of Object.entries(STRING_TOOLS)) {
-        server.registerTool(name, { description: `${name} by a string`, inputSchema: { [field]: z.coerce.string() } }, async (args: Record<string, string>) => ({
-          content: [{ type: "text", text: `${name} ${args[field]}` }],
-        }));
+        server.registerTool(
+          name,
+          { description: `${name} by a string`, inputSchema: { [field]: z.coerce.string() } },
+          async (args: Record<string, string>) => ({
+            content: [{ type: "text", text: `${name} ${args[field]}` }],
+          }),
+        );
       }
       server.registerTool("query", { description: "Run a query", inputSchema: { sql: z.string() } }, async ({ sql }: { sql: string }) => ({
         content: [{ type: "text", text: `ran ${sql.length} characters` }],
@@ -184,7 +188,7 @@ describe("numbers spelled so that a coercing upstream reads them: deny_if amount
   });
 });
 
-describe("numbers spelled so that a coercing upstream reads them: deny_if eq 1000 and in [1000, \"all\"]", () => {
+describe('numbers spelled so that a coercing upstream reads them: deny_if eq 1000 and in [1000, "all"]', () => {
   const spellingsOf1000: unknown[] = [1000, "1000", "1000.0", "1e3", " 1000", "1000 ", "0x3e8", "+1000", "0b1111101000", [1000], ["1000"], true, ""];
 
   for (const tool of ["transfer", "credit"]) {
@@ -218,7 +222,10 @@ describe("numbers spelled so that a coercing upstream reads them: deny_if eq 100
 });
 
 describe("strings a coercing upstream reads out of lists, objects and null: regex, eq, neq and contains", () => {
-  const denied = (tool: keyof typeof STRING_TOOLS) => ({ code: tool === "promote" ? "require" : "deny_if", rule: `/tools/${tool}/${tool === "promote" ? "require" : "deny_if"}/0` });
+  const denied = (tool: keyof typeof STRING_TOOLS) => ({
+    code: tool === "promote" ? "require" : "deny_if",
+    rule: `/tools/${tool}/${tool === "promote" ? "require" : "deny_if"}/0`,
+  });
 
   it.each<[keyof typeof STRING_TOOLS, unknown, string]>([
     ["run_sql", ["DROP TABLE users"], "args.sql is not a string"],
@@ -328,7 +335,10 @@ describe(`a catastrophic pattern (${CATASTROPHIC}) cannot stall a grant`, () => 
 
 describe("pattern size: refused when saved, and the costliest allowed pattern still answers", () => {
   it("a policy whose pattern compiles past the limit is refused, naming the condition", async () => {
-    const tooLarge = { ...regexPolicy, tools: { query: { deny_if: [{ conditions: [{ path: "args.sql", op: "regex", value: "(.*a){1000}" }], on_deny: "x" }] } } };
+    const tooLarge = {
+      ...regexPolicy,
+      tools: { query: { deny_if: [{ conditions: [{ path: "args.sql", op: "regex", value: "(.*a){1000}" }], on_deny: "x" }] } },
+    };
     const refused = await admin("PUT", `/servers/${serverId}/policies/too-large`, tooLarge).then(
       () => null,
       (e: any) => e,
@@ -339,7 +349,10 @@ describe("pattern size: refused when saved, and the costliest allowed pattern st
       `/tools/query/deny_if/0/conditions/0/value: pattern is too large: it compiles to 5002 RE2 instructions, more than ${MAX_PATTERN_SIZE}; use smaller repeat counts or fewer alternatives (see docs/policy.md)`,
     );
     // Nothing was saved under that name.
-    const missing = await admin("GET", `/servers/${serverId}/policies/too-large`).then(() => null, (e: any) => e.status);
+    const missing = await admin("GET", `/servers/${serverId}/policies/too-large`).then(
+      () => null,
+      (e: any) => e.status,
+    );
     expect(missing).toBe(404);
   });
 

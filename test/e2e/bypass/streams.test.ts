@@ -69,7 +69,17 @@ function toolNamesSeen(messages: any[]): string[] {
 
 const TOOLS_LIST = { jsonrpc: "2.0", id: 1, method: "tools/list" };
 const notification = JSON.stringify({ jsonrpc: "2.0", method: "notifications/message", params: { level: "info", data: "working" } });
-const listResult = (id: unknown = 1) => JSON.stringify({ jsonrpc: "2.0", id, result: { tools: [{ name: "echo", inputSchema: { type: "object" } }, { name: "rm", inputSchema: { type: "object" } }] } });
+const listResult = (id: unknown = 1) =>
+  JSON.stringify({
+    jsonrpc: "2.0",
+    id,
+    result: {
+      tools: [
+        { name: "echo", inputSchema: { type: "object" } },
+        { name: "rm", inputSchema: { type: "object" } },
+      ],
+    },
+  });
 
 async function scripted(chunks: string[], label: string) {
   const upstream = await startScriptedSseUpstream(chunks);
@@ -178,7 +188,9 @@ describe("SSE from the upstream is parsed and re-emitted, never passed through",
     // The gateway only passes answers whose id is exactly one it forwarded, so this upstream's
     // answers never reach the client at all: each request gets the gateway's error instead.
     const client = new Client({ name: "bypass", version: "1" });
-    const connecting = client.connect(new StreamableHTTPClientTransport(new URL(grant.url), { requestInit: { headers: { authorization: `Bearer ${grant.token}` } } }));
+    const connecting = client.connect(
+      new StreamableHTTPClientTransport(new URL(grant.url), { requestInit: { headers: { authorization: `Bearer ${grant.token}` } } }),
+    );
     await expect(connecting).rejects.toThrow(/-32004: The upstream server closed the stream before answering/);
     const events = await sseEvents(await post(grant, TOOLS_LIST));
     expect(toolNamesSeen(messagesOf(events))).toEqual([]);
@@ -293,7 +305,10 @@ describe("sessions belong to the grant that opened them", () => {
   });
 
   it("after the opener ends it with DELETE, the session is unknown to the gateway", async () => {
-    const del = await fetch(a.url, { method: "DELETE", headers: { authorization: `Bearer ${a.token}`, "mcp-session-id": sessionId, "mcp-protocol-version": "2025-06-18" } });
+    const del = await fetch(a.url, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${a.token}`, "mcp-session-id": sessionId, "mcp-protocol-version": "2025-06-18" },
+    });
     expect(del.status).toBe(200);
     const before = usingSession();
     const res = await post(a, TOOLS_LIST, { "mcp-session-id": sessionId });
@@ -314,7 +329,10 @@ describe("upstream auth challenges are never relayed", () => {
 
   it.each([
     ["tools/call", { jsonrpc: "2.0", id: 5, method: "tools/call", params: { name: "echo", arguments: { message: "x" } } }],
-    ["initialize", { jsonrpc: "2.0", id: 5, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "b", version: "1" } } }],
+    [
+      "initialize",
+      { jsonrpc: "2.0", id: 5, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "b", version: "1" } } },
+    ],
   ])("%s: 502 / -32003 with no challenge, no resource_metadata, and an upstream_auth outcome", async (_label, message) => {
     const before = upstream.requests.length;
     const res = await post(grant, message);
@@ -331,9 +349,7 @@ describe("upstream auth challenges are never relayed", () => {
     const body = JSON.parse(text);
     expect(body.id).toBe(5);
     expect(body.error.code).toBe(-32003);
-    await expect
-      .poll(async () => (await audit(grant.id)).filter((r) => r.type === "outcome" && r.code === "upstream_auth").length)
-      .toBeGreaterThanOrEqual(1);
+    await expect.poll(async () => (await audit(grant.id)).filter((r) => r.type === "outcome" && r.code === "upstream_auth").length).toBeGreaterThanOrEqual(1);
   });
 
   it("the agent's token never reached the challenging upstream", () => {

@@ -128,7 +128,11 @@ const rejected: RejectedCase[] = [
   // Batches outside 2025-03-26
   { name: "a batch without MCP-Protocol-Version", body: `[${callText('"echo"', '{"message":"x"}')}]`, headers: { "mcp-protocol-version": "" } },
   { name: "a batch under 2025-06-18", body: `[${callText('"echo"', '{"message":"x"}')}]` },
-  { name: "a batch under 2025-11-25", body: `[${callText('"echo"', '{"message":"x"}')},${callText('"rm"', "{}", "2")}]`, headers: { "mcp-protocol-version": "2025-11-25" } },
+  {
+    name: "a batch under 2025-11-25",
+    body: `[${callText('"echo"', '{"message":"x"}')},${callText('"rm"', "{}", "2")}]`,
+    headers: { "mcp-protocol-version": "2025-11-25" },
+  },
   {
     name: "a 2025-03-26 batch with an id-less tools/call inside",
     body: `[${callText('"echo"', '{"message":"x"}')},{"jsonrpc":"2.0","method":"tools/call","params":{"name":"rm"}}]`,
@@ -144,7 +148,10 @@ const rejected: RejectedCase[] = [
   { name: "duplicate through an escape (name, n\\u0061me)", body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","n\\u0061me":"rm"}}` },
   { name: "keys differing only in case (Name, name)", body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"Name":"rm","name":"echo"}}` },
   { name: "keys differing only in case (method, Method)", body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","Method":"tools/list","params":{"name":"rm"}}` },
-  { name: "keys differing only in case, one escaped (N\\u0041ME)", body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","N\\u0041ME":"rm"}}` },
+  {
+    name: "keys differing only in case, one escaped (N\\u0041ME)",
+    body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","N\\u0041ME":"rm"}}`,
+  },
   { name: "a key with NUL (na\\u0000me)", body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"na\\u0000me":"rm","name":"echo"}}` },
   // Requests that are not requests: missing or unusable ids
   { name: "tools/call of rm without an id", body: `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"rm"}}` },
@@ -157,7 +164,10 @@ const rejected: RejectedCase[] = [
   { name: "id as an array", body: callText('"rm"', "{}", "[1]") },
   // Shape
   { name: "two JSON texts in one body (echo then rm)", body: `${callText('"echo"', '{"message":"x"}')}${callText('"rm"', "{}", "2")}` },
-  { name: "an unknown top-level member", body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"message":"x"}},"name":"rm"}` },
+  {
+    name: "an unknown top-level member",
+    body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"message":"x"}},"name":"rm"}`,
+  },
   { name: "jsonrpc other than 2.0", body: `{"jsonrpc":"1.0","id":1,"method":"tools/call","params":{"name":"rm"}}` },
   { name: "params.name not a string", body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":["rm"]}}` },
   { name: "arguments not an object", body: callText('"echo"', '["x"]') },
@@ -183,7 +193,12 @@ describe("bodies the gateway refuses before any policy", () => {
         const headers = { ...c.headers };
         // An empty value stands for "header absent".
         const sent = Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== ""));
-        r = await fetchWithout(grant, c.body, sent, Object.keys(headers).filter((k) => headers[k] === ""));
+        r = await fetchWithout(
+          grant,
+          c.body,
+          sent,
+          Object.keys(headers).filter((k) => headers[k] === ""),
+        );
       });
       expect(r!.status, grant === strict ? "strict grant" : "open grant").toBe(400);
       expect(r!.json?.error?.code).toBeTypeOf("number");
@@ -450,9 +465,18 @@ describe("canonical forwarding: the upstream gets the parsed message re-serializ
       ' \n{ "params" : { "arguments" : { "message" : "a\\/b\\u00e9\\n" } ,\t"name" : "\\u0065cho" } , "method":"tools\\u002fcall", "id" : 7 , "jsonrpc" : "2.0" }\r\n',
     ],
     ["an id written 7e0", '{"jsonrpc":"2.0","id":7e0,"method":"tools/call","params":{"name":"echo","arguments":{"message":"m"}}}'],
-    ["a __proto__ key, kept as data", '{"jsonrpc":"2.0", "id":8,"method":"tools/call","params":{"name":"echo","arguments":{"message":"m","__proto__":{"name":"rm"}}}}'],
-    ["numbers with exponents and fractions", '{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"echo","arguments":{"message":"m","n":1.50,"e":2E+2,"z":-0}}}'],
-    ["non-ASCII as raw UTF-8 and as escapes", '{"jsonrpc":"2.0","id":"\\u0031\\u0030","method":"tools/call","params":{"name":"echo","arguments":{"message":"\u00e9\\u00e9 \ud83d\ude00 \\ud83d\\ude00"}}}'],
+    [
+      "a __proto__ key, kept as data",
+      '{"jsonrpc":"2.0", "id":8,"method":"tools/call","params":{"name":"echo","arguments":{"message":"m","__proto__":{"name":"rm"}}}}',
+    ],
+    [
+      "numbers with exponents and fractions",
+      '{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"echo","arguments":{"message":"m","n":1.50,"e":2E+2,"z":-0}}}',
+    ],
+    [
+      "non-ASCII as raw UTF-8 and as escapes",
+      '{"jsonrpc":"2.0","id":"\\u0031\\u0030","method":"tools/call","params":{"name":"echo","arguments":{"message":"\u00e9\\u00e9 \ud83d\ude00 \\ud83d\\ude00"}}}',
+    ],
   ];
 
   it.each(sent)("%s", async (_label, body) => {
@@ -552,7 +576,10 @@ describe("a hidden tool cannot be reached or discovered by another path", () => 
   it("completion/complete has no tool reference: a tool-shaped ref surfaces nothing about rm", async () => {
     // The spec's completion refs are ref/prompt and ref/resource only; the request is forwarded
     // (it names no tool), and whatever the upstream answers carries no trace of rm.
-    const r = await post(open, '{"jsonrpc":"2.0","id":43,"method":"completion/complete","params":{"ref":{"type":"ref/tool","name":"rm"},"argument":{"name":"path","value":""}}}');
+    const r = await post(
+      open,
+      '{"jsonrpc":"2.0","id":43,"method":"completion/complete","params":{"ref":{"type":"ref/tool","name":"rm"},"argument":{"name":"path","value":""}}}',
+    );
     expect(r.text).not.toContain(RM_MARKER);
     expect(r.json.result?.completion?.values ?? []).not.toContain("rm");
   });

@@ -166,7 +166,9 @@ describe("upstream faults", () => {
   });
 
   it("a non-JSON body labelled application/json (200) answering a tools/call: a JSON-RPC error", async () => {
-    const garbage = await startRawRecorder({ respond: () => ({ status: 200, headers: { "content-type": "application/json" }, body: "<html>not json</html>" }) });
+    const garbage = await startRawRecorder({
+      respond: () => ({ status: 200, headers: { "content-type": "application/json" }, body: "<html>not json</html>" }),
+    });
     closers.push(garbage.close);
     const grant = await grantFor(garbage.url, "garbage-call");
     const res = await post(grant, echo(1));
@@ -183,7 +185,9 @@ describe("upstream faults", () => {
   });
 
   it("a non-JSON body labelled application/json (200) answering tools/list: 502 / -32004, upstream_invalid", async () => {
-    const garbage = await startRawRecorder({ respond: () => ({ status: 200, headers: { "content-type": "application/json" }, body: '{"jsonrpc":"2.0","id":1,"result":{"tools":[' }) });
+    const garbage = await startRawRecorder({
+      respond: () => ({ status: 200, headers: { "content-type": "application/json" }, body: '{"jsonrpc":"2.0","id":1,"result":{"tools":[' }),
+    });
     closers.push(garbage.close);
     const grant = await grantFor(garbage.url, "garbage-list");
     const res = await post(grant, { jsonrpc: "2.0", id: 1, method: "tools/list" });
@@ -220,7 +224,11 @@ describe("upstream faults", () => {
 
 describe("an answer larger than MAX_RESPONSE_BYTES", () => {
   const over = (id: unknown) => `{"jsonrpc":"2.0","id":${id},"result":{"content":[{"type":"text","text":"${"x".repeat(MAX_RESPONSE_BYTES)}"}]}}`;
-  const json = (id: unknown, headers: Record<string, string> = {}) => ({ status: 200, headers: { "content-type": "application/json", ...headers }, body: over(id) });
+  const json = (id: unknown, headers: Record<string, string> = {}) => ({
+    status: 200,
+    headers: { "content-type": "application/json", ...headers },
+    body: over(id),
+  });
 
   it("with a Content-Length that says so: 502 / -32010 naming the limit, response_too_large", async () => {
     const upstream = await startRawRecorder({ respond: ({ id }: { id: unknown }) => json(id, { "content-length": String(over(id).length) }) });
@@ -308,7 +316,12 @@ describe("the agent disconnects mid-call", () => {
     const started = Date.now();
     const res = await post(
       grant,
-      { jsonrpc: "2.0", id: callId, method: "tools/call", params: { name: "slow_count", arguments: { n: 20, delayMs: 200 }, _meta: { progressToken: "slow" } } },
+      {
+        jsonrpc: "2.0",
+        id: callId,
+        method: "tools/call",
+        params: { name: "slow_count", arguments: { n: 20, delayMs: 200 }, _meta: { progressToken: "slow" } },
+      },
       { "mcp-session-id": sessionId },
       controller.signal,
     );
@@ -333,10 +346,10 @@ describe("the agent disconnects mid-call", () => {
     // come well before that.
     await expect.poll(() => openAtAbort.some((c: any) => c.closed !== null), { timeout: 2_500, interval: 50 }).toBe(true);
     await expect
-      .poll(
-        () => upstream.received.some((m: any) => m.method === "notifications/cancelled" && m.params?.requestId === callId),
-        { timeout: 2_500, interval: 50 },
-      )
+      .poll(() => upstream.received.some((m: any) => m.method === "notifications/cancelled" && m.params?.requestId === callId), {
+        timeout: 2_500,
+        interval: 50,
+      })
       .toBe(true);
     expect(Date.now() - started).toBeLessThan(4_000);
     expect((await outcomeOfCall(grant.id, callId)).code).toBe("client_cancelled");

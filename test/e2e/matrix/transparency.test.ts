@@ -385,10 +385,12 @@ describe.each(paths)("%s", (path) => {
       it("progress notifications reach onprogress before the result", async () => {
         const progress: unknown[] = [];
         let progressAtResult = -1;
-        const result = await session.callTool(profile.progress.name, profile.progress.args, (p) => progress.push(p)).then((r) => {
-          progressAtResult = progress.length;
-          return r;
-        });
+        const result = await session
+          .callTool(profile.progress.name, profile.progress.args, (p) => progress.push(p))
+          .then((r) => {
+            progressAtResult = progress.length;
+            return r;
+          });
         expect(result.isError).toBeFalsy();
         expect(progressAtResult).toBeGreaterThanOrEqual(1);
       });
@@ -402,12 +404,15 @@ describe.each(paths)("%s", (path) => {
           expect(session.elicitations).toHaveLength(0);
         });
       } else {
-        it(modern ? "elicitation as input_required: the client answers and retries" : "elicitation/create reaches the client and its answer reaches the tool", async () => {
-          const before = session.elicitations.length;
-          const result = await session.callTool(profile.elicit.name, profile.elicit.args);
-          expect(session.elicitations.length).toBe(before + 1);
-          expect(text(result)).toMatch(profile.elicit.text);
-        });
+        it(
+          modern ? "elicitation as input_required: the client answers and retries" : "elicitation/create reaches the client and its answer reaches the tool",
+          async () => {
+            const before = session.elicitations.length;
+            const result = await session.callTool(profile.elicit.name, profile.elicit.args);
+            expect(session.elicitations.length).toBe(before + 1);
+            expect(text(result)).toMatch(profile.elicit.text);
+          },
+        );
       }
 
       it("resources/list and resources/read", async () => {
@@ -587,7 +592,9 @@ describe.each(paths)("%s", (path) => {
           return (...more: string[]) => runInspector([own.url, "--transport", "http", "--protocol-era", "auto", ...ownHeaders, ...more]);
         });
         outputs.denied = denyingRun.then((r) =>
-          r("--method", "tools/call", "--tool-name", profile.echo.name, "--tool-arg", ...args({ ...profile.echo.args, message: "forbidden" })).catch((e: Error & { exitCode?: number }) => ({ exitCode: e.exitCode, error: e.message })),
+          r("--method", "tools/call", "--tool-name", profile.echo.name, "--tool-arg", ...args({ ...profile.echo.args, message: "forbidden" })).catch(
+            (e: Error & { exitCode?: number }) => ({ exitCode: e.exitCode, error: e.message }),
+          ),
         );
         outputs.hidden = denyingRun.then((r) => r("--method", "tools/call", "--tool-name", profile.hidden).catch((e: Error) => ({ error: e.message })));
         outputs.missing = denyingRun.then((r) => r("--method", "tools/call", "--tool-name", "no_such_tool").catch((e: Error) => ({ error: e.message })));

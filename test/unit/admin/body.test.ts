@@ -23,9 +23,7 @@ describe("fieldErrors", () => {
   });
 
   it("says why a record key failed, at the key", () => {
-    expect(errorsOf({ name: "x", headers: { "Bad Header": "v" } })).toEqual([
-      { path: "/headers/Bad Header", message: "name must be an HTTP header name" },
-    ]);
+    expect(errorsOf({ name: "x", headers: { "Bad Header": "v" } })).toEqual([{ path: "/headers/Bad Header", message: "name must be an HTTP header name" }]);
   });
 
   it("escapes pointer segments (RFC 6901)", () => {
@@ -33,8 +31,11 @@ describe("fieldErrors", () => {
   });
 
   it("describes errors on one line, the body itself as (body)", () => {
-    expect(describeFieldErrors([{ path: "", message: "expected an object" }, { path: "/name", message: "required" }])).toBe(
-      "(body): expected an object; /name: required",
-    );
+    expect(
+      describeFieldErrors([
+        { path: "", message: "expected an object" },
+        { path: "/name", message: "required" },
+      ]),
+    ).toBe("(body): expected an object; /name: required");
   });
 });

@@ -9,9 +9,29 @@ const MINUTE = 60_000;
 
 function record(seq: number, fields: Partial<AuditRecord>): AuditRecord {
   return {
-    seq, time: new Date(T0 + seq * MINUTE).toISOString(), type: "decision", requestId: null, grantId: "g", label: "l", serverId: "s",
-    httpMethod: "POST", rpcMethod: "tools/call", rpcId: seq, tool: "echo", policy: null, decision: "allow", code: null, rule: null,
-    message: null, argKeys: [], ref: null, status: null, latencyMs: null, prevHash: "", hash: "", ...fields,
+    seq,
+    time: new Date(T0 + seq * MINUTE).toISOString(),
+    type: "decision",
+    requestId: null,
+    grantId: "g",
+    label: "l",
+    serverId: "s",
+    httpMethod: "POST",
+    rpcMethod: "tools/call",
+    rpcId: seq,
+    tool: "echo",
+    policy: null,
+    decision: "allow",
+    code: null,
+    rule: null,
+    message: null,
+    argKeys: [],
+    ref: null,
+    status: null,
+    latencyMs: null,
+    prevHash: "",
+    hash: "",
+    ...fields,
   };
 }
 
@@ -66,13 +86,21 @@ describe("pageBackward", () => {
       if (page.next === null) break;
       before = page.next;
     }
-    expect(seen).toEqual(LOG.filter((r) => r.code === "rate_limited").map((r) => r.seq).reverse());
+    expect(seen).toEqual(
+      LOG.filter((r) => r.code === "rate_limited")
+        .map((r) => r.seq)
+        .reverse(),
+    );
   });
 
   it("filters by tool and time window", async () => {
     const { read } = memoryLog(LOG);
     const page = await pageBackward(read, { tool: "pay", since: T0 + 100 * MINUTE, until: T0 + 200 * MINUTE }, null, 100, 10_000);
-    expect(page.records.map((r) => r.seq)).toEqual(LOG.filter((r) => r.tool === "pay" && r.seq >= 100 && r.seq < 200).map((r) => r.seq).reverse());
+    expect(page.records.map((r) => r.seq)).toEqual(
+      LOG.filter((r) => r.tool === "pay" && r.seq >= 100 && r.seq < 200)
+        .map((r) => r.seq)
+        .reverse(),
+    );
     expect(page.next).toBeNull();
   });
 

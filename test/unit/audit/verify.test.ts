@@ -22,7 +22,12 @@ async function newSigner(): Promise<{ signer: AuditSigner; keys: AuditKeySet }> 
 }
 
 const decision = (i: number): AuditDraft =>
-  draftRecord(subject, new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), "decision", null, { decision: "allow", tool: "echo", argKeys: ["message"], requestId: `r${i}` });
+  draftRecord(subject, new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), "decision", null, {
+    decision: "allow",
+    tool: "echo",
+    argKeys: ["message"],
+    requestId: `r${i}`,
+  });
 
 /** A log of `count` decisions with a checkpoint after every `every`, as stored lines. */
 async function storedLog(signer: AuditSigner, count: number, every: number): Promise<string[]> {
@@ -138,7 +143,9 @@ describe("verifyExport", () => {
       hash = sealed.hash;
       rewritten.push(sealed.json);
     }
-    expect(await failure(await exportFile(rewritten, gateway.signer))).toBe("checkpoint 11 signed another hash for record 10: the log was changed after it was signed");
+    expect(await failure(await exportFile(rewritten, gateway.signer))).toBe(
+      "checkpoint 11 signed another hash for record 10: the log was changed after it was signed",
+    );
   });
 
   it("fails with another key, and names the key it needed", async () => {
@@ -154,7 +161,9 @@ describe("verifyExport", () => {
     const both = new Map([...gateway.keys, ...other.keys]);
     const forged = [...log];
     const checkpoint = JSON.parse(forged[10]!);
-    const value = await other.signer.sign(checkpointStatement({ grantId: GRANT, seq: 10, headHash: checkpoint.headHash, time: checkpoint.time, keyId: gateway.signer.keyId }));
+    const value = await other.signer.sign(
+      checkpointStatement({ grantId: GRANT, seq: 10, headHash: checkpoint.headHash, time: checkpoint.time, keyId: gateway.signer.keyId }),
+    );
     const { hash: _h, prevHash, ...draft } = { ...checkpoint, signature: { keyId: gateway.signer.keyId, value } };
     forged[10] = sealRecordJson(draft, prevHash).json;
     // Re-chained by hand so only the signature is wrong.
@@ -183,7 +192,11 @@ describe("verifyExport", () => {
 describe("parsePublicKeys", () => {
   it("takes the published JWK Set, one JWK, or the bare key; refuses anything else", async () => {
     const { x } = await jwkOf((await newPair()).publicKey);
-    for (const text of [JSON.stringify({ keys: [{ kty: "OKP", crv: "Ed25519", x, kid: "k", status: "active" }] }), JSON.stringify({ kty: "OKP", crv: "Ed25519", x }), x!]) {
+    for (const text of [
+      JSON.stringify({ keys: [{ kty: "OKP", crv: "Ed25519", x, kid: "k", status: "active" }] }),
+      JSON.stringify({ kty: "OKP", crv: "Ed25519", x }),
+      x!,
+    ]) {
       const keys = await parsePublicKeys(text);
       expect(keys.ok && keys.value.size).toBe(1);
     }

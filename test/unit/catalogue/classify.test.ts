@@ -79,7 +79,10 @@ describe("evidence and explanations", () => {
   });
 
   test("annotations decide when nothing else does", () => {
-    expect(classifyTool({ name: "frobnicate", inputSchema: {}, annotations: { destructiveHint: true } })).toMatchObject({ category: "destructive", conflict: false });
+    expect(classifyTool({ name: "frobnicate", inputSchema: {}, annotations: { destructiveHint: true } })).toMatchObject({
+      category: "destructive",
+      conflict: false,
+    });
     expect(classifyTool({ name: "frobnicate", inputSchema: {}, annotations: { readOnlyHint: true } }).category).toBe("read");
   });
 

@@ -33,10 +33,16 @@ describe("gatewayUrl", () => {
 });
 
 describe("resolveConnection", () => {
-  const saved: ConfigFile = { current: "https://gw.example.com", gateways: { "https://gw.example.com": { token: "saved-token", saved: "2026-01-01T00:00:00Z" } } };
+  const saved: ConfigFile = {
+    current: "https://gw.example.com",
+    gateways: { "https://gw.example.com": { token: "saved-token", saved: "2026-01-01T00:00:00Z" } },
+  };
 
   it("uses the saved login, and MPG_URL / MPG_ADMIN_TOKEN over it", () => {
-    expect(resolveConnection({}, undefined, saved)).toEqual({ ok: true, value: { url: "https://gw.example.com", token: "saved-token", tokenSource: "config" } });
+    expect(resolveConnection({}, undefined, saved)).toEqual({
+      ok: true,
+      value: { url: "https://gw.example.com", token: "saved-token", tokenSource: "config" },
+    });
     expect(resolveConnection({ MPG_URL: "https://ci.example.com", MPG_ADMIN_TOKEN: "ci-token" }, undefined, saved)).toEqual({
       ok: true,
       value: { url: "https://ci.example.com", token: "ci-token", tokenSource: "MPG_ADMIN_TOKEN" },
@@ -45,7 +51,10 @@ describe("resolveConnection", () => {
 
   it("never sends a saved token to another URL", () => {
     const other = resolveConnection({}, "https://gw.example.co", saved);
-    expect(other).toEqual({ ok: false, error: "No admin token for https://gw.example.co: run `mpg login --gateway https://gw.example.co`, or set MPG_ADMIN_TOKEN" });
+    expect(other).toEqual({
+      ok: false,
+      error: "No admin token for https://gw.example.co: run `mpg login --gateway https://gw.example.co`, or set MPG_ADMIN_TOKEN",
+    });
     expect(resolveConnection({ MPG_URL: "https://elsewhere.example.com" }, undefined, saved).ok).toBe(false);
     expect(resolveConnection({}, undefined, { current: null, gateways: {} })).toEqual({ ok: false, error: expect.stringContaining("mpg login") });
   });

@@ -54,7 +54,11 @@ describe("lintPolicy warnings", () => {
     expect(codes({ ...base, all_tools: { limits: [limit("calls")] } })).toEqual([]);
     const split = lint({ ...base, tools: { pay: { limits: [limit("refund")] }, refund: { limits: [limit("refunds"), limit("refunds")] } } });
     expect(split.warnings).toEqual([
-      expect.objectContaining({ code: "lonely_counter", path: "/tools/pay/limits/0/counter", message: 'counter "refund" is used by no other limit and is not named "pay_rate"; did you mean "refunds" (used by another limit)?' }),
+      expect.objectContaining({
+        code: "lonely_counter",
+        path: "/tools/pay/limits/0/counter",
+        message: 'counter "refund" is used by no other limit and is not named "pay_rate"; did you mean "refunds" (used by another limit)?',
+      }),
     ]);
   });
 
@@ -63,7 +67,12 @@ describe("lintPolicy warnings", () => {
     expect(codes({ ...base, hide: ["*"], tools: { list: {} } })).toEqual([["hidden_tool_rules", "/tools/list"]]);
     const negation = (op: string, value: unknown, require?: unknown) => ({
       ...base,
-      tools: { run: { ...(require ? { require: [{ conditions: [require], on_deny: "need env" }] } : {}), deny_if: [{ conditions: [{ path: "args.env", op, value }], on_deny: "no" }] } },
+      tools: {
+        run: {
+          ...(require ? { require: [{ conditions: [require], on_deny: "need env" }] } : {}),
+          deny_if: [{ conditions: [{ path: "args.env", op, value }], on_deny: "no" }],
+        },
+      },
     });
     expect(codes(negation("neq", "staging"))).toEqual([["unpaired_negation", "/tools/run/deny_if/0/conditions/0"]]);
     expect(codes(negation("not_in", ["a"]))).toEqual([["unpaired_negation", "/tools/run/deny_if/0/conditions/0"]]);
@@ -77,7 +86,12 @@ describe("lintPolicy warnings", () => {
     const tools = ["list_customers", "delete_account"];
     expect(codes({ ...base, hide: ["*", "delete_account"], tools: { list_customers: {} } }, tools)).toEqual([["hidden_tool_rules", "/tools/list_customers"]]);
     const deny = lint({ ...base, tools: { list_customer: {} } }, tools).warnings;
-    expect(deny).toEqual([expect.objectContaining({ code: "unknown_tool", message: 'server crm lists no tool "list_customer" (did you mean "list_customers"?); these rules apply to nothing' })]);
+    expect(deny).toEqual([
+      expect.objectContaining({
+        code: "unknown_tool",
+        message: 'server crm lists no tool "list_customer" (did you mean "list_customers"?); these rules apply to nothing',
+      }),
+    ]);
     const allow = lint({ version: "1", default: "allow", hide: ["delete_acount"], tools: { zzz: {} } }, tools).warnings;
     expect(allow.map((w) => w.message)).toEqual([
       'server crm lists no tool "delete_acount" (did you mean "delete_account"?); if it is a typo, the real tool is not hidden',

@@ -32,11 +32,43 @@ describe("the command tree", () => {
   it("has the commands the docs promise", () => {
     expect(commands.map(path).sort()).toEqual(
       [
-        "approvals", "approvals approve", "approvals list", "approvals reject", "approvals show",
-        "audit", "audit export", "audit verify", "grants", "grants create", "grants list", "grants revoke", "grants rm", "grants rotate", "grants show",
-        "grants update", "login", "logout", "policy", "policy diff", "policy lint", "policy list", "policy pull", "policy push",
-        "policy recommend", "policy rm", "servers", "servers add", "servers discover", "servers list", "servers rm", "servers show",
-        "servers update", "tools", "tools classify", "tools unclassify", "verify-audit",
+        "approvals",
+        "approvals approve",
+        "approvals list",
+        "approvals reject",
+        "approvals show",
+        "audit",
+        "audit export",
+        "audit verify",
+        "grants",
+        "grants create",
+        "grants list",
+        "grants revoke",
+        "grants rm",
+        "grants rotate",
+        "grants show",
+        "grants update",
+        "login",
+        "logout",
+        "policy",
+        "policy diff",
+        "policy lint",
+        "policy list",
+        "policy pull",
+        "policy push",
+        "policy recommend",
+        "policy rm",
+        "servers",
+        "servers add",
+        "servers discover",
+        "servers list",
+        "servers rm",
+        "servers show",
+        "servers update",
+        "tools",
+        "tools classify",
+        "tools unclassify",
+        "verify-audit",
       ].sort(),
     );
   });
@@ -56,10 +88,14 @@ describe("the command tree", () => {
       for (const option of command.options) {
         const takesValue = option.required || option.optional;
         if (publicKey(command, option.flags)) continue;
-        if (/token|secret|password|key/i.test(option.flags)) expect({ command: path(command), flags: option.flags, takesValue }).toMatchObject({ takesValue: false });
+        if (/token|secret|password|key/i.test(option.flags))
+          expect({ command: path(command), flags: option.flags, takesValue }).toMatchObject({ takesValue: false });
       }
     }
-    const header = root.commands.find((c) => c.name() === "servers")!.commands.find((c) => c.name() === "add")!.options.find((o) => o.long === "--header")!;
+    const header = root.commands
+      .find((c) => c.name() === "servers")!
+      .commands.find((c) => c.name() === "add")!
+      .options.find((o) => o.long === "--header")!;
     expect(header.description).toContain("prompted");
   });
 

@@ -20,7 +20,14 @@ describe("colour", () => {
 describe("table", () => {
   it("aligns columns by what the terminal shows, ignoring colour", () => {
     const colours = palette(true);
-    const out = table(["name", "risk", "note"], [["a", colours.red("critical"), "x"], ["longer", "low", ""]], colours);
+    const out = table(
+      ["name", "risk", "note"],
+      [
+        ["a", colours.red("critical"), "x"],
+        ["longer", "low", ""],
+      ],
+      colours,
+    );
     const lines = out.split("\n").map((line) => line.replace(/\u001b\[[0-9;]*m/g, ""));
     expect(lines).toEqual(["NAME    RISK      NOTE", "a       critical  x", "longer  low", ""]);
     expect(displayWidth(colours.bold("héllo"))).toBe(5);
@@ -44,10 +51,29 @@ describe("audit queries", () => {
   });
 
   const record = (fields: Partial<AuditRecord>): AuditRecord => ({
-    seq: 1, time: "2026-05-01T11:30:00.000Z", type: "decision", requestId: null, grantId: "g", label: "l", serverId: "s",
-    httpMethod: "POST", rpcMethod: "tools/call", rpcId: 1, tool: "pay", policy: null, decision: "deny", code: "deny_if",
-    rule: "/tools/pay/deny_if/0", message: "too much", argKeys: ["amount"], ref: null, status: null, latencyMs: null,
-    prevHash: "0", hash: "1", ...fields,
+    seq: 1,
+    time: "2026-05-01T11:30:00.000Z",
+    type: "decision",
+    requestId: null,
+    grantId: "g",
+    label: "l",
+    serverId: "s",
+    httpMethod: "POST",
+    rpcMethod: "tools/call",
+    rpcId: 1,
+    tool: "pay",
+    policy: null,
+    decision: "deny",
+    code: "deny_if",
+    rule: "/tools/pay/deny_if/0",
+    message: "too much",
+    argKeys: ["amount"],
+    ref: null,
+    status: null,
+    latencyMs: null,
+    prevHash: "0",
+    hash: "1",
+    ...fields,
   });
 
   it("filters on decision, tool and time", () => {
@@ -63,7 +89,13 @@ describe("audit queries", () => {
     const plain = palette(false);
     expect(auditRow(record({}), plain)).toEqual(["1", "2026-05-01 11:30:00Z", "decision", "deny", "pay", "deny_if", "too much"]);
     expect(auditRow(record({ type: "outcome", decision: "ok", ref: 1, status: 200, latencyMs: 12, message: null, tool: null }), plain)).toEqual([
-      "1", "2026-05-01 11:30:00Z", "outcome", "ok", "#1", "deny_if", "HTTP 200, 12 ms",
+      "1",
+      "2026-05-01 11:30:00Z",
+      "outcome",
+      "ok",
+      "#1",
+      "deny_if",
+      "HTTP 200, 12 ms",
     ]);
     expect(auditRow(record({ message: null }), plain)[6]).toBe("args: amount");
   });

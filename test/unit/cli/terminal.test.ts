@@ -6,7 +6,13 @@ import { main } from "../../../src/cli/main";
 import { nodeTerminal, type Streams } from "../../../src/cli/terminal";
 
 function streams(input?: string): Streams & { stdout: { text: string }; stderr: { text: string } } {
-  const captured = () => ({ text: "", write(chunk: string) { this.text += chunk; return true; } });
+  const captured = () => ({
+    text: "",
+    write(chunk: string) {
+      this.text += chunk;
+      return true;
+    },
+  });
   return { stdin: Readable.from(input === undefined ? [] : [Buffer.from(input)]), stdout: captured(), stderr: captured() };
 }
 

@@ -243,7 +243,13 @@ describe("fields -> document", () => {
 
   it("a type the operator does not take reads as the operator's own (gt with a string type reads a number)", () => {
     const form = readForm(
-      posted({ "tool.0.require.0.on_deny": "x", "tool.0.require.0.cond.0.path": "args.a", "tool.0.require.0.cond.0.op": "gt", "tool.0.require.0.cond.0.type": "string", "tool.0.require.0.cond.0.value": "4" }),
+      posted({
+        "tool.0.require.0.on_deny": "x",
+        "tool.0.require.0.cond.0.path": "args.a",
+        "tool.0.require.0.cond.0.op": "gt",
+        "tool.0.require.0.cond.0.type": "string",
+        "tool.0.require.0.cond.0.value": "4",
+      }),
     );
     expect(form.tools[0]!.require[0]!.conditions[0]!.type).toBe("number");
     expect(formToPolicy(form)).toMatchObject({ tools: { pay: { require: [{ conditions: [{ value: 4 }] }] } } });
@@ -299,12 +305,23 @@ describe("fields -> document", () => {
   });
 
   it("document-level fields: default, mode, hide every tool, $schema", () => {
-    const form = readForm([["default", "allow"], ["mode", "monitor"], ["hide_all", "on"], ["schema", "https://x/schema"]]);
+    const form = readForm([
+      ["default", "allow"],
+      ["mode", "monitor"],
+      ["hide_all", "on"],
+      ["schema", "https://x/schema"],
+    ]);
     expect(formToPolicy(form)).toEqual({ $schema: "https://x/schema", version: "1", default: "allow", mode: "monitor", hide: ["*"] });
   });
 
   it("ignores unknown fields and junk choices, never a tool name in a field name", () => {
-    const form = readForm([["default", "maybe"], ["tool.0.name", "x"], ["tool.0.access", "sometimes"], ["__proto__", "1"], ["tool.x.name", "y"]]);
+    const form = readForm([
+      ["default", "maybe"],
+      ["tool.0.name", "x"],
+      ["tool.0.access", "sometimes"],
+      ["__proto__", "1"],
+      ["tool.x.name", "y"],
+    ]);
     expect(form.default).toBe("deny");
     expect(form.tools).toEqual([{ name: "x", access: "default", limits: [], require: [], deny_if: [] }]);
   });

@@ -10,8 +10,18 @@ describe("diffLines", () => {
       { kind: "removed", text: '          "max": 10' },
       { kind: "added", text: '          "max": 5' },
     ]);
-    expect(lines.filter((line) => line.kind !== "added").map((line) => line.text).join("\n")).toBe(before);
-    expect(lines.filter((line) => line.kind !== "removed").map((line) => line.text).join("\n")).toBe(after);
+    expect(
+      lines
+        .filter((line) => line.kind !== "added")
+        .map((line) => line.text)
+        .join("\n"),
+    ).toBe(before);
+    expect(
+      lines
+        .filter((line) => line.kind !== "removed")
+        .map((line) => line.text)
+        .join("\n"),
+    ).toBe(after);
   });
 
   it("a first version is all added", () => {

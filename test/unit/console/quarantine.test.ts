@@ -14,7 +14,14 @@ const pinned = {
 
 describe("definitionText", () => {
   it("shows the fingerprinted members with sorted keys, and nothing else", () => {
-    const listed = { _meta: { "x/y": 1 }, icons: [{ src: "https://example.com/i.png" }], inputSchema: pinned.inputSchema, name: "transfer", description: pinned.description, execution: { taskSupport: "optional" } };
+    const listed = {
+      _meta: { "x/y": 1 },
+      icons: [{ src: "https://example.com/i.png" }],
+      inputSchema: pinned.inputSchema,
+      name: "transfer",
+      description: pinned.description,
+      execution: { taskSupport: "optional" },
+    };
     const text = definitionText(listed);
     expect(JSON.parse(text)).toEqual(pinned);
     expect(Object.keys(JSON.parse(text))).toEqual(["description", "inputSchema", "name"]);
@@ -22,7 +29,13 @@ describe("definitionText", () => {
     expect(text).not.toContain("icons");
     expect(text.split("\n")[1]).toBe(`  "description": "Move money between the user's own accounts",`);
     // The same definition with keys in another order reads the same, as its fingerprint is the same.
-    expect(definitionText({ inputSchema: { required: ["amount"], properties: { amount: { type: "number" } }, type: "object" }, description: pinned.description, name: "transfer" })).toBe(text);
+    expect(
+      definitionText({
+        inputSchema: { required: ["amount"], properties: { amount: { type: "number" } }, type: "object" },
+        description: pinned.description,
+        name: "transfer",
+      }),
+    ).toBe(text);
     expect(toolFingerprint(listed as unknown as ToolDefinition)).toBe(toolFingerprint(pinned as ToolDefinition));
   });
 
@@ -45,7 +58,12 @@ describe("definitionDiff and changedMembers", () => {
   });
 
   it("names every member that changed, in the fingerprint's order, and tells a missing member from null", () => {
-    const seen = { ...pinned, title: "Transfer", inputSchema: { type: "object", properties: { amount: { type: "string" } } }, annotations: { destructiveHint: true } };
+    const seen = {
+      ...pinned,
+      title: "Transfer",
+      inputSchema: { type: "object", properties: { amount: { type: "string" } } },
+      annotations: { destructiveHint: true },
+    };
     expect(changedMembers(pinned, seen)).toEqual(["title", "inputSchema", "annotations"]);
     expect(changedMembers(pinned, { ...pinned, title: null })).toEqual(["title"]);
     expect(changedMembers(pinned, { ...pinned, _meta: { changed: true } })).toEqual([]);

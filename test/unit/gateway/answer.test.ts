@@ -31,22 +31,41 @@ describe("denials are readable results, valid in the request's revision", () => 
       },
     });
     expect(denialAnswer(3, { code: "deny_if", rule: "/r", message: "No." }, true).result).toMatchObject({ resultType: "complete", isError: true });
-    expect(unknownToolAnswer(4, "rm", true).result).toEqual({ content: [{ type: "text", text: "MCP error -32602: Tool rm not found" }], isError: true, resultType: "complete" });
+    expect(unknownToolAnswer(4, "rm", true).result).toEqual({
+      content: [{ type: "text", text: "MCP error -32602: Tool rm not found" }],
+      isError: true,
+      resultType: "complete",
+    });
   });
 
   it("a call waiting for approval names the request, its expiry and a retry hint in _meta", () => {
     const approval = { id: "apr_x", expiresAt: "2026-08-01T12:10:00.000Z", replaced: "apr_w" };
-    const answer = denialAnswer(5, { code: "approval_pending", rule: "/tools/x/approve", message: "Waiting for approval (apr_x).", retryAfter: 30, approval }, true);
+    const answer = denialAnswer(
+      5,
+      { code: "approval_pending", rule: "/tools/x/approve", message: "Waiting for approval (apr_x).", retryAfter: 30, approval },
+      true,
+    );
     expect(answer.result).toEqual({
       content: [{ type: "text", text: "[POLICY DENIED] Waiting for approval (apr_x)." }],
       isError: true,
-      _meta: { [DECISION_META_KEY]: { code: "approval_pending", rule: "/tools/x/approve", retryAfter: 30, approvalId: "apr_x", expiresAt: approval.expiresAt, replaced: "apr_w" } },
+      _meta: {
+        [DECISION_META_KEY]: {
+          code: "approval_pending",
+          rule: "/tools/x/approve",
+          retryAfter: 30,
+          approvalId: "apr_x",
+          expiresAt: approval.expiresAt,
+          replaced: "apr_w",
+        },
+      },
       resultType: "complete",
     });
   });
 
   it("a hidden tool is answered as an unknown one: not permitted under default deny, not found otherwise", () => {
-    expect(toolCallDenial(1, "rm", deny("hidden"), "deny", false)).toEqual(toolCallDenial(1, "rm", { outcome: "deny", code: "not_permitted", rule: "/default", message: 'Tool "rm" is not permitted by policy' }, "deny", false));
+    expect(toolCallDenial(1, "rm", deny("hidden"), "deny", false)).toEqual(
+      toolCallDenial(1, "rm", { outcome: "deny", code: "not_permitted", rule: "/default", message: 'Tool "rm" is not permitted by policy' }, "deny", false),
+    );
     expect(toolCallDenial(1, "rm", deny("hidden"), "allow", false)).toEqual(unknownToolAnswer(1, "rm", false));
     expect(toolCallDenial(1, "rm", deny("hidden"), null, true)).toEqual(unknownToolAnswer(1, "rm", true));
   });
@@ -56,7 +75,12 @@ describe("the batch rule: one denial keeps the whole batch from the upstream", (
   const legacy = () => false;
 
   it("the denied request gets its denial, every other request is told why, notifications get nothing", () => {
-    const messages = [call(1, "echo"), call(2, "pay"), message({ jsonrpc: "2.0", method: "notifications/progress", params: {} }), message({ jsonrpc: "2.0", id: 4, method: "tools/list" })];
+    const messages = [
+      call(1, "echo"),
+      call(2, "pay"),
+      message({ jsonrpc: "2.0", method: "notifications/progress", params: {} }),
+      message({ jsonrpc: "2.0", id: 4, method: "tools/list" }),
+    ];
     const answers = deniedAnswers(messages, [FORWARD, deny("deny_if"), FORWARD, FORWARD], "deny", legacy) as any[];
     expect(answers.map((a) => a.id)).toEqual([1, 2, 4]);
     expect(answers[0].error).toEqual({ code: -32600, message: "Not forwarded: another message in this batch was denied" });
@@ -70,7 +94,12 @@ describe("the batch rule: one denial keeps the whole batch from the upstream", (
   });
 
   it("each answer follows its own message's revision", () => {
-    const modern = message({ jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "pay", arguments: {}, _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28" } } });
+    const modern = message({
+      jsonrpc: "2.0",
+      id: 9,
+      method: "tools/call",
+      params: { name: "pay", arguments: {}, _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28" } },
+    });
     const [answer] = deniedAnswers([modern], [deny("deny_if")], "deny", (m) => m === modern) as any[];
     expect(answer.result.resultType).toBe("complete");
   });

@@ -17,7 +17,12 @@ describe("stand-ins for what must look missing", () => {
     const [standIn] = [...standIns.keys()];
     expect(standIn).toMatch(/^rm-[0-9a-f]{16}$/);
     expect(forwarded.raw).toEqual({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: standIn, arguments: {}, _meta: { progressToken: 1 } } });
-    expect(original.raw).toEqual({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "rm", arguments: { path: "/etc" }, _meta: { progressToken: 1 } } });
+    expect(original.raw).toEqual({
+      jsonrpc: "2.0",
+      id: 3,
+      method: "tools/call",
+      params: { name: "rm", arguments: { path: "/etc" }, _meta: { progressToken: 1 } },
+    });
     expect(JSON.stringify(forwarded.raw)).not.toContain("/etc");
   });
 
@@ -38,6 +43,8 @@ describe("stand-ins for what must look missing", () => {
 
   it("the answer's strings are turned back, keys and other values are left alone", () => {
     const answer = { result: { content: [{ type: "text", text: "Tool rm-00ff not found (rm-00ff)" }], __proto__x: "rm-00ff" } };
-    expect(replaceInStrings(answer, new Map([["rm-00ff", "rm"]]))).toEqual({ result: { content: [{ type: "text", text: "Tool rm not found (rm)" }], __proto__x: "rm" } });
+    expect(replaceInStrings(answer, new Map([["rm-00ff", "rm"]]))).toEqual({
+      result: { content: [{ type: "text", text: "Tool rm not found (rm)" }], __proto__x: "rm" },
+    });
   });
 });

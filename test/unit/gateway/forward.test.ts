@@ -51,7 +51,9 @@ describe("the upstream's headers are a set the gateway builds", () => {
   });
 
   it("returns only MCP headers to the agent, never an upstream challenge or cookie", () => {
-    const out = clientResponseHeaders(new Headers({ "content-type": "application/json", "www-authenticate": "Bearer x", "set-cookie": "a=b", "mcp-session-id": "s" }));
+    const out = clientResponseHeaders(
+      new Headers({ "content-type": "application/json", "www-authenticate": "Bearer x", "set-cookie": "a=b", "mcp-session-id": "s" }),
+    );
     expect([...out.keys()].sort()).toEqual(["content-type", "mcp-session-id"]);
   });
 });

@@ -8,12 +8,32 @@ const answered = (status: number, headers: Record<string, string> = {}): Upstrea
 
 describe("what the upstream's answer means", () => {
   it.each<[string, UpstreamAttempt, { kind: string; status?: number; code?: number; patch: object }]>([
-    ["refused before the body left", { kind: "failed", failure: { error: "upstream_unreachable", received: false } }, { kind: "reject", status: 502, code: -32007, patch: { error: "upstream_unreachable", upstreamReceived: false } }],
-    ["lost after the body left", { kind: "failed", failure: { error: "upstream_connection_lost", received: true } }, { kind: "reject", status: 502, code: -32004, patch: { error: "upstream_connection_lost", upstreamReceived: true } }],
-    ["no headers in time", { kind: "failed", failure: { error: "upstream_timeout", received: true } }, { kind: "reject", status: 504, code: -32002, patch: { error: "upstream_timeout", upstreamReceived: true } }],
-    ["the agent left", { kind: "failed", failure: { error: "client_cancelled", received: true } }, { kind: "cancelled", patch: { error: "client_cancelled", upstreamReceived: true } }],
+    [
+      "refused before the body left",
+      { kind: "failed", failure: { error: "upstream_unreachable", received: false } },
+      { kind: "reject", status: 502, code: -32007, patch: { error: "upstream_unreachable", upstreamReceived: false } },
+    ],
+    [
+      "lost after the body left",
+      { kind: "failed", failure: { error: "upstream_connection_lost", received: true } },
+      { kind: "reject", status: 502, code: -32004, patch: { error: "upstream_connection_lost", upstreamReceived: true } },
+    ],
+    [
+      "no headers in time",
+      { kind: "failed", failure: { error: "upstream_timeout", received: true } },
+      { kind: "reject", status: 504, code: -32002, patch: { error: "upstream_timeout", upstreamReceived: true } },
+    ],
+    [
+      "the agent left",
+      { kind: "failed", failure: { error: "client_cancelled", received: true } },
+      { kind: "cancelled", patch: { error: "client_cancelled", upstreamReceived: true } },
+    ],
     ["401", answered(401), { kind: "reject", status: 502, code: -32003, patch: { status: 401, error: "upstream_auth" } }],
-    ["403 with a challenge", answered(403, { "www-authenticate": "Bearer" }), { kind: "reject", status: 502, code: -32003, patch: { status: 403, error: "upstream_auth" } }],
+    [
+      "403 with a challenge",
+      answered(403, { "www-authenticate": "Bearer" }),
+      { kind: "reject", status: 502, code: -32003, patch: { status: 403, error: "upstream_auth" } },
+    ],
     ["307", answered(307, { location: "http://elsewhere" }), { kind: "reject", status: 502, code: -32004, patch: { status: 307, error: "upstream_redirect" } }],
     ["500", answered(500), { kind: "reject", status: 502, code: -32004, patch: { status: 500, error: "upstream_error" } }],
     ["403 without a challenge is the upstream's own answer", answered(403), { kind: "relay", patch: { status: 403 } }],

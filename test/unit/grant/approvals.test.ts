@@ -17,7 +17,7 @@ const POLICY: PolicyRef = { name: "payments", version: 3, sha256: "a".repeat(64)
 const NEED = { rule: "/tools/refund/approve_if/0", message: "Refunds above 500 need a person.", timeoutSeconds: 600 };
 const ARGS = { amount: 900, iban: "DE89" };
 const HASH = sha256Hex(canonicalJson(ARGS));
-const GRANT = { grantId: "g" + "1".repeat(32), label: "refund-bot", serverId: "payments" };
+const GRANT = { grantId: `g${"1".repeat(32)}`, label: "refund-bot", serverId: "payments" };
 
 function stored(overrides: Partial<StoredApproval> = {}): StoredApproval {
   return {
@@ -63,10 +63,22 @@ describe("what a call that needs approval gets, given the latest request for exa
     ["consumed: a new request", stored({ status: "consumed" }), "approval_pending apr_new [open:apr_new]"],
     ["expired (recorded): a new request", stored({ status: "expired" }), "approval_pending apr_new [open:apr_new]"],
     ["pending past its expiry: marked expired, a new request", stored({ expires: NOW }), "approval_pending apr_new [expire:apr_old,open:apr_new]"],
-    ["approved but past its expiry: expired, a new request", stored({ status: "approved", expires: NOW - 1 }), "approval_pending apr_new [expire:apr_old,open:apr_new]"],
+    [
+      "approved but past its expiry: expired, a new request",
+      stored({ status: "approved", expires: NOW - 1 }),
+      "approval_pending apr_new [expire:apr_old,open:apr_new]",
+    ],
     ["rejected long ago: a new request", stored({ status: "rejected", expires: NOW - 1 }), "approval_pending apr_new [open:apr_new]"],
-    ["approved under another policy version: void, a new request", stored({ status: "approved", policy: { ...POLICY, version: 2 } }), "approval_pending apr_new [expire:apr_old,open:apr_new]"],
-    ["approved under a document with another digest: void", stored({ status: "approved", policy: { ...POLICY, sha256: "b".repeat(64) } }), "approval_pending apr_new [expire:apr_old,open:apr_new]"],
+    [
+      "approved under another policy version: void, a new request",
+      stored({ status: "approved", policy: { ...POLICY, version: 2 } }),
+      "approval_pending apr_new [expire:apr_old,open:apr_new]",
+    ],
+    [
+      "approved under a document with another digest: void",
+      stored({ status: "approved", policy: { ...POLICY, sha256: "b".repeat(64) } }),
+      "approval_pending apr_new [expire:apr_old,open:apr_new]",
+    ],
   ])("%s", (_d, latest, expected) => {
     expect(outcome(latest)).toBe(expected);
   });
@@ -74,7 +86,15 @@ describe("what a call that needs approval gets, given the latest request for exa
   it("an opened request holds the values, the hash, the policy, the link and its expiry", () => {
     const d = decide(null);
     const opened = d.changes[0]!.approval;
-    expect(opened).toMatchObject({ id: "apr_new", argsSha256: HASH, args: '{"amount":900,"iban":"DE89"}', policy: POLICY, requested: NOW, expires: NOW + 600_000, link: "https://gw.test/admin/approvals/apr_new" });
+    expect(opened).toMatchObject({
+      id: "apr_new",
+      argsSha256: HASH,
+      args: '{"amount":900,"iban":"DE89"}',
+      policy: POLICY,
+      requested: NOW,
+      expires: NOW + 600_000,
+      link: "https://gw.test/admin/approvals/apr_new",
+    });
     expect(d.kind === "deny" && d.denial).toMatchObject({
       message: "Waiting for approval (apr_new). Call again with the same arguments once it is approved.",
       retryAfter: 30,
@@ -125,7 +145,10 @@ describe("verdicts", () => {
   });
 
   it("an expired or void request cannot be decided, and is to be recorded as expired", () => {
-    expect(planVerdict(stored({ expires: NOW }), "approve", NOW, POLICY, "admin", null)).toMatchObject({ ok: false, error: { code: "expired", lapsed: expect.stringContaining("nobody decided") } });
+    expect(planVerdict(stored({ expires: NOW }), "approve", NOW, POLICY, "admin", null)).toMatchObject({
+      ok: false,
+      error: { code: "expired", lapsed: expect.stringContaining("nobody decided") },
+    });
     expect(planVerdict(stored({ status: "expired" }), "approve", NOW, POLICY, "admin", null)).toEqual({ ok: false, error: { code: "expired", lapsed: null } });
   });
 
@@ -137,7 +160,12 @@ describe("verdicts", () => {
       changeRecord(GRANT, NOW, { kind: "consume", approval: stored(), requestId: "req-9" }),
       changeRecord(GRANT, NOW, { kind: "expire", approval: stored(), why: "nobody decided" }),
     ];
-    expect(records.map((r) => [r.type, r.decision])).toEqual([["approval", "rejected"], ["approval", "requested"], ["approval", "consumed"], ["approval", "expired"]]);
+    expect(records.map((r) => [r.type, r.decision])).toEqual([
+      ["approval", "rejected"],
+      ["approval", "requested"],
+      ["approval", "consumed"],
+      ["approval", "expired"],
+    ]);
     expect(records[0]).toMatchObject({ message: "no", approval: { id: "apr_old", argsSha256: HASH, by: "admin" } });
     expect(records[1]).toMatchObject({ argKeys: ["amount", "iban"], requestId: "req-0", approval: { id: "apr_old", argsSha256: HASH } });
     expect(JSON.stringify(records)).not.toContain("DE89");
@@ -151,7 +179,13 @@ describe("the webhook", () => {
     expect(parsed.text).toContain("Approval needed: refund&lt;x&gt; for grant refund-bot (server payments)");
     expect(parsed.text).toContain('Arguments: {"amount":900,"iban":"DE89"}');
     expect(parsed.text).toContain("https://gw.test/admin/approvals/apr_old");
-    expect(parsed.approval).toMatchObject({ id: "apr_old", arguments: ARGS, argsSha256: HASH, grant: { id: GRANT.grantId, label: "refund-bot" }, expires: "2026-08-01T12:09:00.000Z" });
+    expect(parsed.approval).toMatchObject({
+      id: "apr_old",
+      arguments: ARGS,
+      argsSha256: HASH,
+      grant: { id: GRANT.grantId, label: "refund-bot" },
+      expires: "2026-08-01T12:09:00.000Z",
+    });
     expect(webhookSignature("whsec_test", body)).toBe(createHmac("sha256", "whsec_test").update(body).digest("hex"));
   });
 
@@ -166,7 +200,7 @@ describe("the webhook", () => {
 
 describe("ids, durations, labels", () => {
   it("an approval id names its grant and sorts by time", () => {
-    const grantId = "g" + "ab".repeat(16);
+    const grantId = `g${"ab".repeat(16)}`;
     const early = newApprovalId(grantId, NOW);
     const late = newApprovalId(grantId, NOW + 1);
     expect(early).toMatch(APPROVAL_ID_SHAPE);
@@ -175,12 +209,19 @@ describe("ids, durations, labels", () => {
     expect(grantOfApprovalId("apr_g123_abc")).toBeNull();
   });
 
-  it.each<[string | number, number | null]>([["30s", 30], ["15m", 900], ["24h", 86_400], ["7d", 604_800], [90, 90], ["0s", null], ["1.5h", null], [0, null], [2.5, null]])(
-    "approval_timeout %s is %s seconds",
-    (value, seconds) => {
-      expect(durationSeconds(value)).toBe(seconds);
-    },
-  );
+  it.each<[string | number, number | null]>([
+    ["30s", 30],
+    ["15m", 900],
+    ["24h", 86_400],
+    ["7d", 604_800],
+    [90, 90],
+    ["0s", null],
+    ["1.5h", null],
+    [0, null],
+    [2.5, null],
+  ])("approval_timeout %s is %s seconds", (value, seconds) => {
+    expect(durationSeconds(value)).toBe(seconds);
+  });
 
   it("the expiry in progress messages: the time today, the date on another day", () => {
     expect(expiryLabel("2026-08-01T14:32:10.000Z", NOW)).toBe("14:32 UTC");

@@ -1,14 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import {
-  GENESIS_HASH,
-  recordHash,
-  sealRecord,
-  sealRecordJson,
-  verifyChain,
-  verifyServedLog,
-  type AuditDraft,
-} from "../../../src/grant/audit";
+import { GENESIS_HASH, recordHash, sealRecord, sealRecordJson, verifyChain, verifyServedLog, type AuditDraft } from "../../../src/grant/audit";
 import type { AuditRecord } from "../../../src/grant/protocol";
 import { canonicalJson } from "../../../src/canonical-json";
 
@@ -19,7 +11,7 @@ describe("canonicalJson", () => {
     { input: [3, "a", null, true], expected: '[3,"a",null,true]' },
     { input: { a: undefined, b: null }, expected: '{"b":null}' },
     { input: [undefined], expected: "[null]" },
-    { input: { "é": 1, Z: 2, a: 3 }, expected: '{"Z":2,"a":3,"é":1}' },
+    { input: { é: 1, Z: 2, a: 3 }, expected: '{"Z":2,"a":3,"é":1}' },
     { input: 'quote " and \n newline', expected: '"quote \\" and \\n newline"' },
     { input: 1.5e-7, expected: "1.5e-7" },
     { input: {}, expected: "{}" },
@@ -85,7 +77,9 @@ describe("hash chain", () => {
   it("hashes prevHash, a newline and the canonical record without its hash", () => {
     const record = sealRecord(draft(1), GENESIS_HASH);
     const { hash, ...rest } = record;
-    const expected = createHash("sha256").update(`${"0".repeat(64)}\n${canonicalJson(rest)}`).digest("hex");
+    const expected = createHash("sha256")
+      .update(`${"0".repeat(64)}\n${canonicalJson(rest)}`)
+      .digest("hex");
     expect(record.prevHash).toBe(GENESIS_HASH);
     expect(hash).toBe(expected);
     expect(hash).toMatch(/^[0-9a-f]{64}$/);
@@ -125,14 +119,16 @@ describe("hash chain", () => {
   });
 });
 
-
 /**
  * A log of `n` records in which retention deleted records 1..`through`: the records after it, with
  * the pruned record appended as retention appends it (src/grant/retention.ts).
  */
 function prunedLog(n: number, through: number): AuditRecord[] {
   const all = chain(n);
-  const marker = sealRecord(draft(n + 1, { type: "pruned", decision: "deleted", ref: through, headHash: all[through - 1]!.hash, message: "deleted" }), all.at(-1)!.hash);
+  const marker = sealRecord(
+    draft(n + 1, { type: "pruned", decision: "deleted", ref: through, headHash: all[through - 1]!.hash, message: "deleted" }),
+    all.at(-1)!.hash,
+  );
   return [...all.slice(through), marker];
 }
 

@@ -26,7 +26,11 @@ function play(ledger: CounterLedger, limits: LimitRequest[], times: number[], fi
 describe("reserve: window arithmetic", () => {
   it("allows exactly max calls within the window, then denies", () => {
     const ledger = new CounterLedger();
-    const results = play(ledger, [perMinute(10)], Array.from({ length: 11 }, (_, i) => i * 100));
+    const results = play(
+      ledger,
+      [perMinute(10)],
+      Array.from({ length: 11 }, (_, i) => i * 100),
+    );
     expect(results.slice(0, 10).every((r) => r.ok)).toBe(true);
     expect(results[10]).toMatchObject({ ok: false, rule: "/tools/t/limits/0" });
     expect(ledger.size).toBe(10);
@@ -34,7 +38,11 @@ describe("reserve: window arithmetic", () => {
 
   it("is rolling, not fixed: the call from t=0 expires at exactly t=60s", () => {
     const ledger = new CounterLedger();
-    play(ledger, [perMinute(10)], Array.from({ length: 10 }, (_, i) => i * 1000));
+    play(
+      ledger,
+      [perMinute(10)],
+      Array.from({ length: 10 }, (_, i) => i * 1000),
+    );
     expect(reserve([perMinute(10)], ledger.eventsFor, 59_999).ok).toBe(false);
     const [first, second] = play(ledger, [perMinute(10)], [60_001, 60_001], 100);
     expect(first?.ok).toBe(true);
@@ -74,7 +82,10 @@ describe("reserve: window arithmetic", () => {
   });
 
   it("an event at exactly now - window no longer counts", () => {
-    const events = withTotals([{ at: 0, amount: 1 }, { at: 1, amount: 1 }]);
+    const events = withTotals([
+      { at: 0, amount: 1 },
+      { at: 1, amount: 1 },
+    ]);
     expect(countInWindow(events, 60_000, 60_000)).toBe(1);
     expect(countInWindow(events, 60_000, 59_999)).toBe(2);
     expect(countInWindow(events, 60_000, 60_001)).toBe(0);
@@ -136,8 +147,7 @@ describe("reserve: shared counters and cost", () => {
       ok: false,
       rule: "/tools/t/limits/0",
       retryAfter: null,
-      message:
-        'Rate limit exceeded: this call costs 10001, more than the 10000 allowed per minute on counter "amount"; it can never be allowed',
+      message: 'Rate limit exceeded: this call costs 10001, more than the 10000 allowed per minute on counter "amount"; it can never be allowed',
     });
   });
 
@@ -212,7 +222,11 @@ describe("running totals agree with a naive count (property)", () => {
 it("fractional costs do not drift past max: 0.1 x 10 fills a max of 1 exactly", () => {
   const ledger = new CounterLedger();
   const limits = [perMinute(1, "money", 0.1)];
-  const results = play(ledger, limits, Array.from({ length: 11 }, (_, i) => i));
+  const results = play(
+    ledger,
+    limits,
+    Array.from({ length: 11 }, (_, i) => i),
+  );
   expect(results.filter((r) => r.ok)).toHaveLength(10);
   expect(results[10]?.ok).toBe(false);
 });

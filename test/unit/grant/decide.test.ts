@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { admitRefusal, decideMessage, needsVisibility, RECORDED_REFUSALS_PER_MINUTE, retentionSeconds, tokenHashMatches, type RefusalWindow } from "../../../src/grant/decide";
+import {
+  admitRefusal,
+  decideMessage,
+  needsVisibility,
+  RECORDED_REFUSALS_PER_MINUTE,
+  retentionSeconds,
+  tokenHashMatches,
+  type RefusalWindow,
+} from "../../../src/grant/decide";
 import { withTotals, type CountedEvent } from "../../../src/grant/counters";
 import type { MessageSummary } from "../../../src/grant/protocol";
 import { parsePolicy, type PolicyDocument } from "../../../src/policy/schema";
@@ -23,7 +31,12 @@ const call = (tool: string, args: Record<string, unknown> = {}): MessageSummary 
 const none = (): readonly CountedEvent[] => [];
 const full = (counter: string): readonly CountedEvent[] => (counter === "r" ? withTotals([{ at: 0, amount: 1 }]) : []);
 const noApprovals = { latest: () => null, newId: () => "apr_unused", policy: null, origin: null, requestId: "req-1" };
-const at = (now: number, eventsFor: (counter: string) => readonly CountedEvent[] = none, taskBound = (_: string) => false, quarantined: ReadonlySet<string> = new Set()) => ({
+const at = (
+  now: number,
+  eventsFor: (counter: string) => readonly CountedEvent[] = none,
+  taskBound = (_: string) => false,
+  quarantined: ReadonlySet<string> = new Set(),
+) => ({
   eventsFor,
   taskBound,
   quarantined,
@@ -35,8 +48,8 @@ describe("tokenHashMatches", () => {
   const a = "a".repeat(64);
   it.each([
     { presented: a, expected: true },
-    { presented: "a".repeat(63) + "b", expected: false },
-    { presented: "b" + "a".repeat(63), expected: false },
+    { presented: `${"a".repeat(63)}b`, expected: false },
+    { presented: `b${"a".repeat(63)}`, expected: false },
     { presented: "a".repeat(63), expected: false },
     { presented: "a".repeat(65), expected: false },
     { presented: "", expected: false },
@@ -54,8 +67,14 @@ describe("decideMessage", () => {
       { counter: "all", amount: 1 },
     ]);
     expect(plan.audit).toEqual({
-      rpcMethod: "tools/call", rpcId: 1, tool: "refund", argKeys: ["amount", "why"],
-      decision: "allow", code: null, rule: null, message: null,
+      rpcMethod: "tools/call",
+      rpcId: 1,
+      tool: "refund",
+      argKeys: ["amount", "why"],
+      decision: "allow",
+      code: null,
+      rule: null,
+      message: null,
     });
   });
 
@@ -100,7 +119,14 @@ describe("decideMessage", () => {
 
 describe("a hidden tool under default allow is answered as a missing one", () => {
   const open = (mode: "enforce" | "monitor") =>
-    policy({ version: "1", default: "allow", mode, hide: ["rm"], tools: { rm: { limits: [{ counter: "own", window: "minute", max: 5 }] } }, all_tools: { limits: [{ counter: "all", window: "minute", max: 3 }] } });
+    policy({
+      version: "1",
+      default: "allow",
+      mode,
+      hide: ["rm"],
+      tools: { rm: { limits: [{ counter: "own", window: "minute", max: 5 }] } },
+      all_tools: { limits: [{ counter: "all", window: "minute", max: 3 }] },
+    });
 
   it("forwards a stand-in, counted against all_tools only (as a missing tool is), and records the real reason", () => {
     const plan = decideMessage(open("enforce"), call("rm", { path: "/" }), at(0));
@@ -111,8 +137,16 @@ describe("a hidden tool under default allow is answered as a missing one", () =>
 
   it("over all_tools, it is rate-limited exactly as a missing tool would be", () => {
     const busy = (counter: string) => (counter === "all" ? withTotals([{ at: 0, amount: 3 }]) : []);
-    expect(decideMessage(open("enforce"), call("rm"), at(1000, busy)).decision).toMatchObject({ outcome: "deny", code: "rate_limited", rule: "/all_tools/limits/0" });
-    expect(decideMessage(open("enforce"), call("no_such_tool"), at(1000, busy)).decision).toMatchObject({ outcome: "deny", code: "rate_limited", rule: "/all_tools/limits/0" });
+    expect(decideMessage(open("enforce"), call("rm"), at(1000, busy)).decision).toMatchObject({
+      outcome: "deny",
+      code: "rate_limited",
+      rule: "/all_tools/limits/0",
+    });
+    expect(decideMessage(open("enforce"), call("no_such_tool"), at(1000, busy)).decision).toMatchObject({
+      outcome: "deny",
+      code: "rate_limited",
+      rule: "/all_tools/limits/0",
+    });
   });
 
   it("in monitor mode the real call is forwarded and recorded as monitor_deny hidden", () => {

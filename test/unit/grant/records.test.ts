@@ -23,7 +23,7 @@ describe("agent-controlled record fields are bounded", () => {
     const value = "a".repeat(MAX_FIELD_CHARS - 1) + "😀".repeat(10);
     const bounded = boundedText(value);
     expect(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/.test(bounded)).toBe(false);
-    expect(bounded.startsWith("a".repeat(MAX_FIELD_CHARS - 1) + "…")).toBe(true);
+    expect(bounded.startsWith(`${"a".repeat(MAX_FIELD_CHARS - 1)}…`)).toBe(true);
   });
 
   it("bounds string ids and keeps numeric ids", () => {

@@ -25,14 +25,14 @@ describe("ids and grant tokens", () => {
 
   it.each([
     "",
-    "mpg_g0123456789abcdef0123456789abcdef_" + "A".repeat(42),
-    "mpg_g0123456789abcdef0123456789abcdef_" + "A".repeat(44),
-    "mpg_g0123456789ABCDEF0123456789abcdef_" + "A".repeat(43),
-    "mpg_g0123456789abcdef0123456789abcde_" + "A".repeat(43),
-    "xpg_g0123456789abcdef0123456789abcdef_" + "A".repeat(43),
-    "mpg_g0123456789abcdef0123456789abcdef_" + "A".repeat(42) + "=",
-    " mpg_g0123456789abcdef0123456789abcdef_" + "A".repeat(43),
-    "mpg_g0123456789abcdef0123456789abcdef_" + "A".repeat(43) + "\n",
+    `mpg_g0123456789abcdef0123456789abcdef_${"A".repeat(42)}`,
+    `mpg_g0123456789abcdef0123456789abcdef_${"A".repeat(44)}`,
+    `mpg_g0123456789ABCDEF0123456789abcdef_${"A".repeat(43)}`,
+    `mpg_g0123456789abcdef0123456789abcde_${"A".repeat(43)}`,
+    `xpg_g0123456789abcdef0123456789abcdef_${"A".repeat(43)}`,
+    `mpg_g0123456789abcdef0123456789abcdef_${"A".repeat(42)}=`,
+    ` mpg_g0123456789abcdef0123456789abcdef_${"A".repeat(43)}`,
+    `mpg_g0123456789abcdef0123456789abcdef_${"A".repeat(43)}\n`,
   ])("rejects %j", (token) => {
     expect(parseGrantToken(token)).toBeNull();
   });
@@ -54,7 +54,7 @@ describe("grant ids carry a MAC under the gateway's secret", () => {
   });
 
   it("refuses well-formed ids that it did not mint: 1,000 random ones, and every one-digit change of a real one", () => {
-    const random = () => "g" + Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+    const random = () => `g${Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("")}`;
     for (let i = 0; i < 1000; i++) expect(isGenuineGrantId(random(), SECRET)).toBe(false);
     const real = newGrantId(SECRET);
     for (let i = 1; i < real.length; i++) {
@@ -63,7 +63,7 @@ describe("grant ids carry a MAC under the gateway's secret", () => {
     }
   });
 
-  it.each(["", "g", "G" + "0".repeat(32), "g" + "0".repeat(31), "g" + "0".repeat(33), "g" + "z".repeat(32)])("refuses the malformed id %j", (id) => {
+  it.each(["", "g", `G${"0".repeat(32)}`, `g${"0".repeat(31)}`, `g${"0".repeat(33)}`, `g${"z".repeat(32)}`])("refuses the malformed id %j", (id) => {
     expect(isGenuineGrantId(id, SECRET)).toBe(false);
   });
 });

@@ -32,13 +32,22 @@ function state(): GrantState {
 describe("admin transitions are pure and name every refusal", () => {
   it("provision creates, then re-provisions the same grant; it refuses what does not fit", () => {
     expect(transitions.provision(null, provision())).toMatchObject({ ok: true, value: { action: "provision" } });
-    expect(transitions.provision(state(), provision({ label: "again" }))).toMatchObject({ ok: true, value: { action: "reprovision", state: { label: "again" } } });
+    expect(transitions.provision(state(), provision({ label: "again" }))).toMatchObject({
+      ok: true,
+      value: { action: "reprovision", state: { label: "again" } },
+    });
     expect(transitions.provision(state(), provision({ grantId: "g2" }))).toEqual({ ok: false, error: { code: "grant_mismatch", holds: "g1" } });
     expect(transitions.provision(null, provision({ tokenHash: "XYZ" }))).toEqual({ ok: false, error: { code: "invalid_token_hash" } });
     expect(transitions.provision(null, provision({ upstream: upstream(1, "other") }))).toEqual({ ok: false, error: { code: "server_mismatch" } });
     expect(transitions.provision(null, provision({ policyName: "q" }))).toEqual({ ok: false, error: { code: "policy_mismatch" } });
-    expect(transitions.provision(null, provision({ policy: { ...snapshot(1), sha256: hash("b") } }))).toEqual({ ok: false, error: { code: "policy_mismatch" } });
-    expect(transitions.provision(null, provision({ policy: { ...snapshot(1), document: { version: "2" } as never } }))).toEqual({ ok: false, error: { code: "invalid_policy" } });
+    expect(transitions.provision(null, provision({ policy: { ...snapshot(1), sha256: hash("b") } }))).toEqual({
+      ok: false,
+      error: { code: "policy_mismatch" },
+    });
+    expect(transitions.provision(null, provision({ policy: { ...snapshot(1), document: { version: "2" } as never } }))).toEqual({
+      ok: false,
+      error: { code: "invalid_policy" },
+    });
   });
 
   it("revocation is final and idempotent", () => {
@@ -51,7 +60,13 @@ describe("admin transitions are pure and name every refusal", () => {
   });
 
   it("nothing but provision works on a grant that was never provisioned", () => {
-    for (const result of [transitions.rotate(null, hash("c"), "t"), transitions.revoke(null, "t"), transitions.setLabel(null, "x"), transitions.setPolicy(null, null, null), transitions.setUpstream(null, upstream())]) {
+    for (const result of [
+      transitions.rotate(null, hash("c"), "t"),
+      transitions.revoke(null, "t"),
+      transitions.setLabel(null, "x"),
+      transitions.setPolicy(null, null, null),
+      transitions.setUpstream(null, upstream()),
+    ]) {
       expect(result).toEqual({ ok: false, error: { code: "not_provisioned" } });
     }
   });

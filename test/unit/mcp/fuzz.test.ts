@@ -9,7 +9,34 @@ const runs = { numRuns: 500 };
 
 /** Strings built from JSON's own tokens, so the parser gets past the first character. */
 const jsonTokenSoup = fc.string({
-  unit: fc.constantFrom("{", "}", "[", "]", ",", ":", '"', "\\", "u", "0", "1", "-", ".", "e", "E", "+", " ", "\n", "a", "A", "true", "null", "\ud800", "\udc00", "\u0000", "ſ"),
+  unit: fc.constantFrom(
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    '"',
+    "\\",
+    "u",
+    "0",
+    "1",
+    "-",
+    ".",
+    "e",
+    "E",
+    "+",
+    " ",
+    "\n",
+    "a",
+    "A",
+    "true",
+    "null",
+    "\ud800",
+    "\udc00",
+    "\u0000",
+    "ſ",
+  ),
   maxLength: 40,
 });
 /** Any UTF-16 code unit, lone surrogates included. */
@@ -17,7 +44,12 @@ const codeUnitString = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map
 
 /** A JSON text with one character inserted, removed or replaced. */
 const mutatedJson = fc
-  .tuple(fc.jsonValue({ maxDepth: 4 }), fc.nat(), fc.constantFrom("insert", "remove", "replace"), fc.string({ unit: "binary-ascii", minLength: 1, maxLength: 1 }))
+  .tuple(
+    fc.jsonValue({ maxDepth: 4 }),
+    fc.nat(),
+    fc.constantFrom("insert", "remove", "replace"),
+    fc.string({ unit: "binary-ascii", minLength: 1, maxLength: 1 }),
+  )
   .map(([value, at, how, char]) => {
     const text = JSON.stringify(value);
     const i = text.length === 0 ? 0 : at % text.length;
@@ -95,10 +127,16 @@ describe("classifyMessage and parseBody, on arbitrary input", () => {
       runs,
     );
     fc.assert(
-      fc.property(fc.oneof(anyText, messageLike.map((m) => JSON.stringify(m))), (text) => {
-        const result = parseBody(text);
-        if (!result.ok) expect([-32700, -32600, -32602]).toContain(result.error.code);
-      }),
+      fc.property(
+        fc.oneof(
+          anyText,
+          messageLike.map((m) => JSON.stringify(m)),
+        ),
+        (text) => {
+          const result = parseBody(text);
+          if (!result.ok) expect([-32700, -32600, -32602]).toContain(result.error.code);
+        },
+      ),
       runs,
     );
   });
@@ -164,11 +202,15 @@ describe("sseTransform, on arbitrary events and chunkings", () => {
 
   it("never throws on arbitrary bytes", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.uint8Array({ maxLength: 30 }), { maxLength: 8 }), fc.array(fc.string({ unit: "binary-ascii" }), { maxLength: 5 }), async (raw, texts) => {
-        const chunks = [...raw, ...texts.map((t) => new TextEncoder().encode(t))];
-        const { text } = await run(chunks);
-        expect(typeof text).toBe("string");
-      }),
+      fc.asyncProperty(
+        fc.array(fc.uint8Array({ maxLength: 30 }), { maxLength: 8 }),
+        fc.array(fc.string({ unit: "binary-ascii" }), { maxLength: 5 }),
+        async (raw, texts) => {
+          const chunks = [...raw, ...texts.map((t) => new TextEncoder().encode(t))];
+          const { text } = await run(chunks);
+          expect(typeof text).toBe("string");
+        },
+      ),
       { numRuns: 300 },
     );
   });

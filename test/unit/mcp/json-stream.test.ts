@@ -27,12 +27,49 @@ const strict = (text: string, limits?: JsonLimits) => {
 
 // The same families of text as fuzz.test.ts: JSON's own tokens, any code unit, mutated JSON.
 const jsonTokenSoup = fc.string({
-  unit: fc.constantFrom("{", "}", "[", "]", ",", ":", '"', "\\", "u", "d800", "dc00", "0", "1", "-", ".", "e", "E", "+", " ", "\n", "a", "A", "true", "null", "\ud800", "\udc00", "\u0000", "ſ", '"a"', '"A"', "1e400"),
+  unit: fc.constantFrom(
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    '"',
+    "\\",
+    "u",
+    "d800",
+    "dc00",
+    "0",
+    "1",
+    "-",
+    ".",
+    "e",
+    "E",
+    "+",
+    " ",
+    "\n",
+    "a",
+    "A",
+    "true",
+    "null",
+    "\ud800",
+    "\udc00",
+    "\u0000",
+    "ſ",
+    '"a"',
+    '"A"',
+    "1e400",
+  ),
   maxLength: 40,
 });
 const codeUnitString = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit)) });
 const mutatedJson = fc
-  .tuple(fc.jsonValue({ maxDepth: 4 }), fc.nat(), fc.constantFrom("insert", "remove", "replace"), fc.string({ unit: "binary-ascii", minLength: 1, maxLength: 1 }))
+  .tuple(
+    fc.jsonValue({ maxDepth: 4 }),
+    fc.nat(),
+    fc.constantFrom("insert", "remove", "replace"),
+    fc.string({ unit: "binary-ascii", minLength: 1, maxLength: 1 }),
+  )
   .map(([value, at, how, char]) => {
     const text = JSON.stringify(value);
     const i = text.length === 0 ? 0 : at % text.length;
@@ -74,7 +111,10 @@ describe("JsonStreamValidator refuses exactly what parseStrictJson refuses", () 
     fc.assert(
       fc.property(anyText, (text) => {
         const whole = validate(text);
-        const single = validate(text, Array.from({ length: text.length }, (_, i) => i));
+        const single = validate(
+          text,
+          Array.from({ length: text.length }, (_, i) => i),
+        );
         expect(single).toEqual(whole);
       }),
       { numRuns: 500 },
@@ -134,7 +174,10 @@ describe("the skeleton of a JSON-RPC answer", () => {
 
   it("keeps every top-level key (unknown ones as null), and exactly what classifyMessage reads", () => {
     const text = String.raw`{"jsonrpc":"2.0","id":"a\u0062","method":"tools/call","params":{"name":"${big}","arguments":{"q":"${big}"},"_meta":{}},"extra":[1]}`;
-    expect(validate(text, [17, 9000])).toMatchObject({ ok: true, skeleton: { jsonrpc: "2.0", id: "ab", method: "tools/call", params: { name: "", arguments: {} }, extra: null } });
+    expect(validate(text, [17, 9000])).toMatchObject({
+      ok: true,
+      skeleton: { jsonrpc: "2.0", id: "ab", method: "tools/call", params: { name: "", arguments: {} }, extra: null },
+    });
   });
 
   it("keeps error.code and the type of error.message, and result.task.taskId", () => {

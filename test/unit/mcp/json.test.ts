@@ -2,8 +2,7 @@ import { describe, expect, it } from "vitest";
 import { defaultJsonLimits, parseStrictJson, type JsonErrorCode } from "../../../src/mcp/json";
 
 const nested = (open: string, close: string, depth: number, inner = "0") => open.repeat(depth) + inner + close.repeat(depth);
-const manyKeys = (count: number, last: string) =>
-  `{${Array.from({ length: count }, (_, i) => `"k${i}":${i}`).join(",")},${last}}`;
+const manyKeys = (count: number, last: string) => `{${Array.from({ length: count }, (_, i) => `"k${i}":${i}`).join(",")},${last}}`;
 
 describe("parseStrictJson accepts RFC 8259 JSON and reads it as JSON.parse does", () => {
   const valid: [string, string][] = [
@@ -108,7 +107,11 @@ describe("parseStrictJson refuses", () => {
     ["number key", "{1:2}", "syntax"],
     ["duplicate key", '{"name":"echo","name":"rm"}', "duplicate_key"],
     ["duplicate key with other keys between", '{"name":"echo","a":1,"b":2,"name":"rm"}', "duplicate_key"],
-    ["duplicate key deep inside params.arguments", '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"a":[{"b":{"path":"/tmp","path":"/etc"}}]}}}', "duplicate_key"],
+    [
+      "duplicate key deep inside params.arguments",
+      '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"a":[{"b":{"path":"/tmp","path":"/etc"}}]}}}',
+      "duplicate_key",
+    ],
     ["duplicate key spelled with an escape", String.raw`{"name":"echo","n\u0061me":"rm"}`, "duplicate_key"],
     ["duplicate key, both escaped", String.raw`{"\u006eame":1,"n\u0061me":2}`, "duplicate_key"],
     ["duplicate key past the in-place scan", manyKeys(30, '"k7":0'), "duplicate_key"],

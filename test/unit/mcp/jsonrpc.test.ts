@@ -1,12 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  classifyMessage,
-  jsonRpcError,
-  parseBody,
-  RpcErrorCode,
-  serializeBody,
-  type JsonRpcMessage,
-} from "../../../src/mcp/jsonrpc";
+import { classifyMessage, jsonRpcError, parseBody, RpcErrorCode, serializeBody, type JsonRpcMessage } from "../../../src/mcp/jsonrpc";
 
 const { ParseError, InvalidRequest, InvalidParams } = RpcErrorCode;
 
@@ -19,7 +12,11 @@ function single(text: string): JsonRpcMessage {
 
 describe("parseBody classifies valid messages", () => {
   const valid: [string, string, Partial<JsonRpcMessage>][] = [
-    ["request with object params", '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"cursor":"c"}}', { kind: "request", id: 1, method: "tools/list", params: { cursor: "c" } }],
+    [
+      "request with object params",
+      '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"cursor":"c"}}',
+      { kind: "request", id: 1, method: "tools/list", params: { cursor: "c" } },
+    ],
     ["request without params", '{"jsonrpc":"2.0","id":"a","method":"ping"}', { kind: "request", id: "a", method: "ping" }],
     ["request with array params", '{"jsonrpc":"2.0","id":2,"method":"x/y","params":[1,2]}', { kind: "request", id: 2, method: "x/y", params: [1, 2] }],
     ["request with an empty string id", '{"jsonrpc":"2.0","id":"","method":"ping"}', { kind: "request", id: "", method: "ping" }],
@@ -27,11 +24,27 @@ describe("parseBody classifies valid messages", () => {
     ["request with id 2^53-1", '{"jsonrpc":"2.0","id":9007199254740991,"method":"ping"}', { kind: "request", id: 9007199254740991 }],
     ["request with id -(2^53-1)", '{"jsonrpc":"2.0","id":-9007199254740991,"method":"ping"}', { kind: "request", id: -9007199254740991 }],
     ["request with integer id written with an exponent", '{"jsonrpc":"2.0","id":1e2,"method":"ping"}', { kind: "request", id: 100 }],
-    ["tools/call", '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}', { kind: "request", method: "tools/call" }],
-    ["escaped method name", String.raw`{"jsonrpc":"2.0","id":4,"method":"tools\u002fcall","params":{"name":"\u0065cho"}}`, { kind: "request", method: "tools/call", params: { name: "echo" } }],
+    [
+      "tools/call",
+      '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}',
+      { kind: "request", method: "tools/call" },
+    ],
+    [
+      "escaped method name",
+      String.raw`{"jsonrpc":"2.0","id":4,"method":"tools\u002fcall","params":{"name":"\u0065cho"}}`,
+      { kind: "request", method: "tools/call", params: { name: "echo" } },
+    ],
     ["notification", '{"jsonrpc":"2.0","method":"notifications/initialized"}', { kind: "notification", method: "notifications/initialized" }],
-    ["notification with params", '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}', { kind: "notification", params: { requestId: 1 } }],
-    ["escaped notification method", String.raw`{"jsonrpc":"2.0","method":"notifications\/progress","params":{}}`, { kind: "notification", method: "notifications/progress" }],
+    [
+      "notification with params",
+      '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}',
+      { kind: "notification", params: { requestId: 1 } },
+    ],
+    [
+      "escaped notification method",
+      String.raw`{"jsonrpc":"2.0","method":"notifications\/progress","params":{}}`,
+      { kind: "notification", method: "notifications/progress" },
+    ],
     ["result response", '{"jsonrpc":"2.0","id":5,"result":{}}', { kind: "response", id: 5 }],
     ["error response", '{"jsonrpc":"2.0","id":"x","error":{"code":-32601,"message":"nope","data":{"a":1}}}', { kind: "response", id: "x" }],
   ];
@@ -53,11 +66,21 @@ describe("parseBody refuses", () => {
     ["a duplicate method", '{"jsonrpc":"2.0","id":1,"method":"tools/list","method":"tools/call"}', ParseError, null],
     ["a case-folded duplicate", '{"jsonrpc":"2.0","id":1,"method":"ping","Method":"tools/call"}', ParseError, null],
     ["a NUL in a key", String.raw`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"a\u0000":1}}}`, ParseError, null],
-    ["a duplicate key deep inside params.arguments", '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"x":{"y":[{"z":1,"z":2}]}}}}', ParseError, null],
+    [
+      "a duplicate key deep inside params.arguments",
+      '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"x":{"y":[{"z":1,"z":2}]}}}}',
+      ParseError,
+      null,
+    ],
     ["a string", '"hello"', InvalidRequest, null],
     ["null", "null", InvalidRequest, null],
     ["an empty batch", "[]", InvalidRequest, null],
-    ["a batch with a bad member", '[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"tools/call","params":{"name":"rm"}}]', InvalidRequest, null],
+    [
+      "a batch with a bad member",
+      '[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"tools/call","params":{"name":"rm"}}]',
+      InvalidRequest,
+      null,
+    ],
     ["a nested batch", '[[{"jsonrpc":"2.0","id":1,"method":"ping"}]]', InvalidRequest, null],
     ["a missing jsonrpc", '{"id":1,"method":"ping"}', InvalidRequest, 1],
     ["jsonrpc 1.0", '{"jsonrpc":"1.0","id":1,"method":"ping"}', InvalidRequest, 1],
@@ -146,7 +169,10 @@ describe("the parsed tools/call target travels with the message", () => {
   };
 
   it("reads name and arguments", () => {
-    expect(call('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"},"_meta":{"progressToken":1}}}')).toEqual({ tool: "echo", args: { text: "hi" } });
+    expect(call('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"},"_meta":{"progressToken":1}}}')).toEqual({
+      tool: "echo",
+      args: { text: "hi" },
+    });
   });
 
   it("absent arguments are an empty object", () => {
@@ -186,7 +212,9 @@ describe("serializeBody forwards the checked value, not the client's bytes", () 
 
   it("keeps a __proto__ argument as data", () => {
     const message = single('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"__proto__":{"admin":true}}}}');
-    expect(serializeBody({ kind: "single", message })).toBe('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"__proto__":{"admin":true}}}}');
+    expect(serializeBody({ kind: "single", message })).toBe(
+      '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"__proto__":{"admin":true}}}}',
+    );
     if (message.kind !== "request" || message.call === undefined) throw new Error("expected a tools/call");
     expect((message.call.args as { admin?: unknown }).admin).toBeUndefined();
   });

@@ -33,9 +33,24 @@ describe("checkRoutingHeaders", () => {
     ["encoded name differs", { method: "tools/call", name: b64("echo") }, call("rm"), false],
     ["name differs only by case", { method: "tools/call", name: "Echo" }, call("echo"), false],
     ["name on a method without a target", { method: "tools/list", name: "echo" }, message({ jsonrpc: "2.0", id: 2, method: "tools/list" }), false],
-    ["resources/read by uri", { method: "resources/read", name: "file:///a" }, message({ jsonrpc: "2.0", id: 3, method: "resources/read", params: { uri: "file:///a" } }), true],
-    ["resources/read other uri", { method: "resources/read", name: "file:///b" }, message({ jsonrpc: "2.0", id: 3, method: "resources/read", params: { uri: "file:///a" } }), false],
-    ["prompts/get by name", { method: "prompts/get", name: "greet" }, message({ jsonrpc: "2.0", id: 4, method: "prompts/get", params: { name: "greet" } }), true],
+    [
+      "resources/read by uri",
+      { method: "resources/read", name: "file:///a" },
+      message({ jsonrpc: "2.0", id: 3, method: "resources/read", params: { uri: "file:///a" } }),
+      true,
+    ],
+    [
+      "resources/read other uri",
+      { method: "resources/read", name: "file:///b" },
+      message({ jsonrpc: "2.0", id: 3, method: "resources/read", params: { uri: "file:///a" } }),
+      false,
+    ],
+    [
+      "prompts/get by name",
+      { method: "prompts/get", name: "greet" },
+      message({ jsonrpc: "2.0", id: 4, method: "prompts/get", params: { name: "greet" } }),
+      true,
+    ],
     ["headers on a response", { method: "tools/call", name: null }, message({ jsonrpc: "2.0", id: 5, result: {} }), false],
   ])("%s", (_, headers, m, accepted) => {
     expect(checkRoutingHeaders(headers, m).ok).toBe(accepted);

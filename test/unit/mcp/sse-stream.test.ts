@@ -48,9 +48,36 @@ function parsed(text: string, cuts: number[], largeEventChars?: number) {
 
 /** Text made of SSE's own pieces: field names, colons, spaces, every kind of line end. */
 const sseSoup = fc
-  .array(fc.constantFrom("data", "data:", "data: ", "id:", "id: ", "event:", "event: message", "retry:", "retry: 1500", ":", ": note", "foo:", "x", " ", "\n", "\r", "\r\n", "\n\n", "{}", "\u0000", "é", "dat", "a:"), {
-    maxLength: 40,
-  })
+  .array(
+    fc.constantFrom(
+      "data",
+      "data:",
+      "data: ",
+      "id:",
+      "id: ",
+      "event:",
+      "event: message",
+      "retry:",
+      "retry: 1500",
+      ":",
+      ": note",
+      "foo:",
+      "x",
+      " ",
+      "\n",
+      "\r",
+      "\r\n",
+      "\n\n",
+      "{}",
+      "\u0000",
+      "é",
+      "dat",
+      "a:",
+    ),
+    {
+      maxLength: 40,
+    },
+  )
   .map((parts) => parts.join(""));
 const cuts = fc.array(fc.nat(), { maxLength: 10 });
 
@@ -119,10 +146,25 @@ function clientReads(text: string): SseEvent[] {
 
 describe("a large event passes as it arrives", () => {
   it("with the same events a client reads from the buffered path, however the stream is cut", async () => {
-    const event = fc.record({ id: fc.string({ unit: "binary-ascii", maxLength: 5 }), event: fc.constantFrom("message", "other"), data: fc.string({ unit: "binary-ascii", maxLength: 30 }) }, { requiredKeys: ["data"] });
+    const event = fc.record(
+      {
+        id: fc.string({ unit: "binary-ascii", maxLength: 5 }),
+        event: fc.constantFrom("message", "other"),
+        data: fc.string({ unit: "binary-ascii", maxLength: 30 }),
+      },
+      { requiredKeys: ["data"] },
+    );
     await fc.assert(
       fc.asyncProperty(fc.array(event, { maxLength: 4 }), cuts, fc.integer({ min: 0, max: 8 }), async (events, at, large) => {
-        const text = events.map((e) => `${e.id === undefined ? "" : `id: ${e.id}\r\n`}${e.event === undefined ? "" : `event:${e.event}\n`}${e.data.split(/\r\n|\r|\n/).map((l) => `data: ${l}\n`).join("")}\n`).join("");
+        const text = events
+          .map(
+            (e) =>
+              `${e.id === undefined ? "" : `id: ${e.id}\r\n`}${e.event === undefined ? "" : `event:${e.event}\n`}${e.data
+                .split(/\r\n|\r|\n/)
+                .map((l) => `data: ${l}\n`)
+                .join("")}\n`,
+          )
+          .join("");
         const points = [...new Set(at.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
         const chunks = [...points, text.length].map((p, i, all) => text.slice(i === 0 ? 0 : all[i - 1], p));
         const buffered = await transform(chunks, Number.POSITIVE_INFINITY, passAll);

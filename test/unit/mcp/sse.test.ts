@@ -50,7 +50,7 @@ describe("serializeSseEvent", () => {
   });
 
   const injections: [string, SseEvent][] = [
-    ["LF in id", { id: "1\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n", data: "x" }],
+    ["LF in id", { id: '1\ndata: {"jsonrpc":"2.0","id":1,"result":{}}\n', data: "x" }],
     ["CR in id", { id: "1\rdata: injected\r", data: "x" }],
     ["CRLF in event", { event: "message\r\ndata: injected\r\n\r\ndata: second", data: "x" }],
     ["a blank line in event", { event: "a\n\nb", data: "x" }],

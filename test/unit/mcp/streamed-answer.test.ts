@@ -22,7 +22,9 @@ function stream(text: string, at: number[] = []) {
     passed += piece.slice(0, written.value);
   }
   const ended = answer.end();
-  return ended.ok ? { passed, ok: true as const, answered: ended.value.answered, tasks: ended.value.createdTasks, release: ended.value.release } : { passed, ok: false as const };
+  return ended.ok
+    ? { passed, ok: true as const, answered: ended.value.answered, tasks: ended.value.createdTasks, release: ended.value.release }
+    : { passed, ok: false as const };
 }
 
 describe("StreamedAnswer", () => {
@@ -67,7 +69,10 @@ describe("StreamedAnswer", () => {
     const id = fc.oneof(fc.constantFrom<unknown>(1, "a", "1", 2, null, 1.5), fc.jsonValue());
     const params = fc.oneof(fc.record({ name: fc.oneof(fc.string(), fc.integer()), arguments: fc.jsonValue() }, { requiredKeys: [] }), fc.jsonValue());
     const result = fc.oneof(fc.constant({}), fc.record({ task: fc.record({ taskId: fc.oneof(fc.string(), fc.integer()) }) }), fc.jsonValue());
-    const error = fc.oneof(fc.record({ code: fc.oneof(fc.integer(), fc.double()), message: fc.oneof(fc.string(), fc.integer()) }, { requiredKeys: [] }), fc.jsonValue());
+    const error = fc.oneof(
+      fc.record({ code: fc.oneof(fc.integer(), fc.double()), message: fc.oneof(fc.string(), fc.integer()) }, { requiredKeys: [] }),
+      fc.jsonValue(),
+    );
     const jsonrpc = fc.constantFrom<unknown>("2.0", "2.0", "2.0", "1.0", 2);
     // Mostly near-valid messages of each kind (so both verdicts are common), and anything at all.
     const message = fc.oneof(
@@ -101,7 +106,10 @@ describe("StreamedJsonBody", () => {
     const check = new StreamedJsonBody(ids, maxBytes);
     const parts: Uint8Array[] = [];
     // The first chunk holds at least three bytes, as the gateway's head always does.
-    const chunks = cut(bytes, at.map((c) => 3 + (c % Math.max(1, bytes.length - 2))));
+    const chunks = cut(
+      bytes,
+      at.map((c) => 3 + (c % Math.max(1, bytes.length - 2))),
+    );
     for (const chunk of chunks) {
       const passed = check.pass(chunk);
       if (!passed.ok) return { ok: false as const, error: passed.error, passed: Buffer.concat(parts) };

@@ -25,9 +25,7 @@ const argumentScalar = fc.oneof(
   { arbitrary: fc.constantFrom(...scalars, ...argumentOnlyScalars), weight: 20 },
   { arbitrary: fc.constantFrom(...longStrings), weight: 4 },
 );
-const path = fc
-  .array(fc.constantFrom(...fields), { minLength: 1, maxLength: 2 })
-  .map((parts) => `args.${parts.join(".")}`);
+const path = fc.array(fc.constantFrom(...fields), { minLength: 1, maxLength: 2 }).map((parts) => `args.${parts.join(".")}`);
 
 export const conditionInput = fc.oneof(
   { arbitrary: fc.record({ path, op: fc.constantFrom("eq", "neq", "contains"), value: scalar }), weight: 1 },
@@ -99,6 +97,4 @@ const argumentValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie)
   ),
 })).value;
 
-export const toolArguments = fc.dictionary(fc.constantFrom(...fields), argumentValue, { maxKeys: 3 }) as fc.Arbitrary<
-  Record<string, unknown>
->;
+export const toolArguments = fc.dictionary(fc.constantFrom(...fields), argumentValue, { maxKeys: 3 }) as fc.Arbitrary<Record<string, unknown>>;

@@ -85,7 +85,12 @@ const cases: Case[] = [
   ["contains element", { path: "args.tags", op: "contains", value: "admin" }, { tags: ["user", "admin"] }, true],
   ["contains element by eq", { path: "args.ids", op: "contains", value: 3 }, { ids: [1, "3"] }, true],
   ["contains no element", { path: "args.tags", op: "contains", value: "admin" }, { tags: ["user", "ops"] }, false],
-  ["contains no element, but inside one: a string-reading upstream sees it", { path: "args.tags", op: "contains", value: "admin" }, { tags: ["administrator"] }, notAString("args.tags")],
+  [
+    "contains no element, but inside one: a string-reading upstream sees it",
+    { path: "args.tags", op: "contains", value: "admin" },
+    { tags: ["administrator"] },
+    notAString("args.tags"),
+  ],
   ["contains nested list element is not a string", { path: "args.tags", op: "contains", value: "a" }, { tags: [["a"]] }, notAString("args.tags")],
   ["contains object argument is not a string", { path: "args.tags", op: "contains", value: "a" }, { tags: { a: 1 } }, notAString("args.tags")],
   ["contains number argument reads as text", { path: "args.n", op: "contains", value: "3" }, { n: 1234 }, true],
@@ -342,7 +347,14 @@ describe("string operators fail closed on values that are not strings", () => {
   for (const condition of operators) {
     test.each(notStrings)(`${condition.op} ${JSON.stringify(condition.value)} with %j is unsettled, naming only the path`, (v) => {
       // contains keeps its list meaning: ["prod"] has the element, ["DROP TABLE"] neither has it nor contains it.
-      const expected = condition.op !== "contains" ? notAString("args.v") : Array.isArray(v) && v[0] === "prod" ? true : Array.isArray(v) && v[0] === "DROP TABLE" ? false : notAString("args.v");
+      const expected =
+        condition.op !== "contains"
+          ? notAString("args.v")
+          : Array.isArray(v) && v[0] === "prod"
+            ? true
+            : Array.isArray(v) && v[0] === "DROP TABLE"
+              ? false
+              : notAString("args.v");
       expect(outcome(condition, { v })).toBe(expected);
     });
   }
@@ -400,9 +412,7 @@ describe("regex reads at most MAX_MATCHED_LENGTH characters", () => {
   });
 
   test("one character more is unsettled, not false", () => {
-    expect(outcome(condition, { q: "a".repeat(MAX_MATCHED_LENGTH + 1) })).toBe(
-      `args.q is too long to check (over ${MAX_MATCHED_LENGTH} characters)`,
-    );
+    expect(outcome(condition, { q: "a".repeat(MAX_MATCHED_LENGTH + 1) })).toBe(`args.q is too long to check (over ${MAX_MATCHED_LENGTH} characters)`);
   });
 
   test("a catastrophic pattern at the limit answers in linear time", () => {

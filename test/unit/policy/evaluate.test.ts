@@ -103,24 +103,14 @@ describe("the first denial wins", () => {
   test.each<[string, unknown, string, string]>([
     ["hidden before everything", rejectEverything, "hidden /hide/1", "Tool t not found"],
     ["require, in order", { ...rejectEverything, hide: [] }, "require /tools/t/require/1", "require 1"],
-    [
-      "deny_if after require, in order",
-      { ...rejectEverything, hide: [], tools: { t: { ...t, require: [] } } },
-      "deny_if /tools/t/deny_if/1",
-      "deny_if 1",
-    ],
+    ["deny_if after require, in order", { ...rejectEverything, hide: [], tools: { t: { ...t, require: [] } } }, "deny_if /tools/t/deny_if/1", "deny_if 1"],
     [
       "invalid cost after deny_if",
       { ...rejectEverything, hide: [], tools: { t: { ...t, require: [], deny_if: [] } } },
       "invalid_cost /tools/t/limits/0",
       'This call must give args.n as a number of at least 0 (it is counted against "c")',
     ],
-    [
-      "not permitted before require",
-      { ...rejectEverything, hide: [], tools: { other: t } },
-      "not_permitted /default",
-      'Tool "t" is not permitted by policy',
-    ],
+    ["not permitted before require", { ...rejectEverything, hide: [], tools: { other: t } }, "not_permitted /default", 'Tool "t" is not permitted by policy'],
   ])("%s", (_d, input, expected, message) => {
     const e = evaluateToolCall(policyOf(input), "t", { x: 1 });
     expect(verdict(e)).toBe(expected);
@@ -180,7 +170,7 @@ describe("tool names match exactly, byte for byte", () => {
   const allowDefault = policyOf({
     version: "1",
     default: "allow",
-    tools: { delete: { deny_if: [{ conditions: [], on_deny: "Deleting is blocked." }] }, "ünïcode": {} },
+    tools: { delete: { deny_if: [{ conditions: [], on_deny: "Deleting is blocked." }] }, ünïcode: {} },
   });
 
   test.each<[string, PolicyDocument, string, string]>([
@@ -208,12 +198,9 @@ describe("tool names match exactly, byte for byte", () => {
     expect(evaluateToolCall(allowDefault, "\u202Eeteled", {})).toMatchObject({ message: "Tool \u202Eeteled not found" });
   });
 
-  test.each(["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf"])(
-    "%s is not listed by inheritance under default deny",
-    (tool) => {
-      expect(verdict(evaluateToolCall(denyDefault, tool, {}))).toBe("not_permitted /default");
-    },
-  );
+  test.each(["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf"])("%s is not listed by inheritance under default deny", (tool) => {
+    expect(verdict(evaluateToolCall(denyDefault, tool, {}))).toBe("not_permitted /default");
+  });
 
   test("a tool literally named constructor can be listed", () => {
     const policy = policyOf({ version: "1", default: "deny", tools: { constructor: {} } });
@@ -223,8 +210,7 @@ describe("tool names match exactly, byte for byte", () => {
 });
 
 describe("limits", () => {
-  const limits = (tool: unknown, all: unknown) =>
-    policyOf({ version: "1", default: "deny", all_tools: { limits: all }, tools: { pay: { limits: tool } } });
+  const limits = (tool: unknown, all: unknown) => policyOf({ version: "1", default: "deny", all_tools: { limits: all }, tools: { pay: { limits: tool } } });
 
   test("windows become seconds", () => {
     const policy = limits(
@@ -342,7 +328,13 @@ describe("a rule an argument cannot settle denies, under require and deny_if ali
     ["deny_if over a boolean", "refund", { amount: true }, "deny_if /tools/refund/deny_if/0", "args.amount is not a number"],
     ["deny_if over an empty string", "refund", { amount: "" }, "deny_if /tools/refund/deny_if/0", "args.amount is not a number"],
     ["deny_if over an unsettled and a true condition", "refund", { fee: "x", currency: "USD" }, "deny_if /tools/refund/deny_if/1", "args.fee is not a number"],
-    ["deny_if over a string too long to check", "refund", { note: "a".repeat(70_000) }, "deny_if /tools/refund/deny_if/2", "args.note is too long to check (over 65536 characters)"],
+    [
+      "deny_if over a string too long to check",
+      "refund",
+      { note: "a".repeat(70_000) },
+      "deny_if /tools/refund/deny_if/2",
+      "args.note is too long to check (over 65536 characters)",
+    ],
     ["require over a numeric string", "transfer", { amount: "1e3" }, "require /tools/transfer/require/0", "Transfers are capped at 100."],
     ["require over a list", "transfer", { amount: [50] }, "require /tools/transfer/require/0", "args.amount is not a number"],
     ["require over null", "transfer", { amount: null }, "require /tools/transfer/require/0", "args.amount is not a number"],

@@ -7,12 +7,8 @@ export const EXAMPLE_POLICY = {
   tools: {
     list_customers: {},
     create_refund: {
-      require: [
-        { conditions: [{ path: "args.reason", op: "exists", value: true }], on_deny: "Refunds need a reason." },
-      ],
-      deny_if: [
-        { conditions: [{ path: "args.amount", op: "gt", value: 10000 }], on_deny: "Refund exceeds the policy limit." },
-      ],
+      require: [{ conditions: [{ path: "args.reason", op: "exists", value: true }], on_deny: "Refunds need a reason." }],
+      deny_if: [{ conditions: [{ path: "args.amount", op: "gt", value: 10000 }], on_deny: "Refund exceeds the policy limit." }],
       limits: [{ counter: "create_refund_rate", window: "minute", max: 10, scope: "grant" }],
     },
   },

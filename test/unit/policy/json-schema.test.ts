@@ -34,7 +34,9 @@ describe("docs/policy.schema.json", () => {
   });
 
   test("every example policy in docs/ and the README validates, and parsePolicy agrees", () => {
-    const docs = readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`);
+    const docs = readdirSync(join(root, "docs"))
+      .filter((f) => f.endsWith(".md"))
+      .map((f) => `docs/${f}`);
     const examples = [...docs, "README.md"].flatMap(examplePolicies);
     examples.push({ where: "scripts/demo-policy.json", document: JSON.parse(readFileSync(join(root, "scripts/demo-policy.json"), "utf8")) });
     expect(examples.length).toBeGreaterThanOrEqual(3);

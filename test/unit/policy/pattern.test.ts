@@ -22,7 +22,17 @@ describe("patterns that backtrack exponentially in JavaScript run in linear time
     "100 KB of words, then !": `${"aaaa ".repeat(20_000)}!`,
     "100 KB of letters": Array.from({ length: 100_000 }, (_, i) => String.fromCharCode(97 + ((i * 7) % 26))).join(""),
   };
-  const catastrophic = ["^(a+)+$", "^(\\w+\\s?)*$", "(a|aa)+$", "^(a|a?)+$", "(.*a){20}", "(x+x+)+y", "^(([a-z])+.)+[A-Z]([a-z])+$", "(a*)*b", "^(\\s*a\\s*)+$"];
+  const catastrophic = [
+    "^(a+)+$",
+    "^(\\w+\\s?)*$",
+    "(a|aa)+$",
+    "^(a|a?)+$",
+    "(.*a){20}",
+    "(x+x+)+y",
+    "^(([a-z])+.)+[A-Z]([a-z])+$",
+    "(a*)*b",
+    "^(\\s*a\\s*)+$",
+  ];
 
   for (const source of catastrophic) {
     test.each(Object.entries(inputs))(`${source} over %s`, (_name, input) => {

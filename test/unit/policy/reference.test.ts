@@ -24,7 +24,7 @@ interface Decision {
   costs?: number[];
 }
 
-const has = (o: unknown, k: string) => o !== null && typeof o === "object" && !Array.isArray(o) && Object.prototype.hasOwnProperty.call(o, k);
+const has = (o: unknown, k: string) => o !== null && typeof o === "object" && !Array.isArray(o) && Object.hasOwn(o, k);
 const esc = (s: string) => s.split("~").join("~0").split("/").join("~1");
 
 /** undefined = missing */
@@ -68,7 +68,12 @@ function same(a: unknown, b: unknown, path: string): Truth {
 function listContains(list: unknown[], value: unknown, path: string): Truth {
   const member = someOf(list, (x) => same(x, value, path));
   if (member !== false) return member;
-  return list.map((x) => asString(x)).join(",").indexOf(`${value as string}`) !== -1 ? notAString(path) : false;
+  return list
+    .map((x) => asString(x))
+    .join(",")
+    .indexOf(`${value as string}`) !== -1
+    ? notAString(path)
+    : false;
 }
 
 const negate = (t: Truth): Truth => (t === true ? false : t === false ? true : t);
@@ -86,14 +91,22 @@ function holds(c: Json, args: Json): Truth {
   const n = asNumber(v);
   const compare = (ok: (n: number) => boolean): Truth => (n === undefined ? { cannotTell: `${c.path} is not a number` } : ok(n));
   switch (c.op) {
-    case "eq": return same(v, c.value, c.path);
-    case "neq": return negate(same(v, c.value, c.path));
-    case "lt": return compare((x) => x < c.value);
-    case "lte": return compare((x) => x <= c.value);
-    case "gt": return compare((x) => x > c.value);
-    case "gte": return compare((x) => x >= c.value);
-    case "in": return someOf(c.value, (x) => same(v, x, c.path));
-    case "not_in": return negate(someOf(c.value, (x) => same(v, x, c.path)));
+    case "eq":
+      return same(v, c.value, c.path);
+    case "neq":
+      return negate(same(v, c.value, c.path));
+    case "lt":
+      return compare((x) => x < c.value);
+    case "lte":
+      return compare((x) => x <= c.value);
+    case "gt":
+      return compare((x) => x > c.value);
+    case "gte":
+      return compare((x) => x >= c.value);
+    case "in":
+      return someOf(c.value, (x) => same(v, x, c.path));
+    case "not_in":
+      return negate(someOf(c.value, (x) => same(v, x, c.path)));
     case "regex": {
       const text = asString(v);
       if (text === undefined) return notAString(c.path);
@@ -128,7 +141,8 @@ function reference(doc: Json | null, tool: string, args: Json): Decision {
   // Fail closed: a rule that cannot be told denies from either list, saying why.
   for (let i = 0; i < require.length; i++) {
     const r = allHold(require[i].conditions, args);
-    if (r !== true) return { kind: "deny", code: "require", rule: `/tools/${esc(tool)}/require/${i}`, message: r === false ? require[i].on_deny : r.cannotTell };
+    if (r !== true)
+      return { kind: "deny", code: "require", rule: `/tools/${esc(tool)}/require/${i}`, message: r === false ? require[i].on_deny : r.cannotTell };
   }
   const denyIf: Json[] = t.deny_if ?? [];
   for (let i = 0; i < denyIf.length; i++) {
@@ -141,7 +155,10 @@ function reference(doc: Json | null, tool: string, args: Json): Decision {
     ...((doc.all_tools?.limits ?? []) as Json[]).map((l, i): [Json, string] => [l, `/all_tools/limits/${i}`]),
   ];
   for (const [l, rule] of limits) {
-    if (l.cost === undefined) { costs.push(1); continue; }
+    if (l.cost === undefined) {
+      costs.push(1);
+      continue;
+    }
     const v = asNumber(lookup(args, l.cost));
     if (v === undefined || v < 0) return { kind: "deny", code: "invalid_cost", rule };
     costs.push(v === 0 ? 0 : v);
@@ -223,8 +240,12 @@ describe("evaluateToolCall against a reference evaluator written from docs/polic
       { numRuns: 10_000, seed: 1 },
     );
     expect([...seen].sort()).toEqual([
-      "deny_if not a number", "deny_if not a string", "deny_if too long",
-      "require not a number", "require not a string", "require too long",
+      "deny_if not a number",
+      "deny_if not a string",
+      "deny_if too long",
+      "require not a number",
+      "require not a string",
+      "require too long",
     ]);
   });
 
@@ -233,12 +254,10 @@ describe("evaluateToolCall against a reference evaluator written from docs/polic
     fc.assert(
       fc.property(documents, tools, toolArguments, (doc, tool, args) => {
         const d = actual(doc, tool, args);
-        seen.add(d.kind === "allow" ? "allow" : d.code ?? "");
+        seen.add(d.kind === "allow" ? "allow" : (d.code ?? ""));
       }),
       { numRuns: 3000, seed: 1 },
     );
-    expect([...seen].sort()).toEqual(
-      ["allow", "deny_if", "hidden", "invalid_cost", "invalid_name", "no_policy", "not_permitted", "require"].sort(),
-    );
+    expect([...seen].sort()).toEqual(["allow", "deny_if", "hidden", "invalid_cost", "invalid_name", "no_policy", "not_permitted", "require"].sort());
   });
 });

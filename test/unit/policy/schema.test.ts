@@ -1,11 +1,5 @@
 import { describe, expect, test } from "vitest";
-import {
-  formatPolicyErrors,
-  parsePolicy,
-  pointer,
-  type PolicyDocument,
-  type PolicyError,
-} from "../../../src/policy/schema";
+import { formatPolicyErrors, parsePolicy, pointer, type PolicyDocument, type PolicyError } from "../../../src/policy/schema";
 import { MAX_PATTERN_SIZE, MAX_POLICY_PATTERNS, MAX_TOOL_PATTERN_SIZE, patternSize } from "../../../src/policy/pattern";
 import { EXAMPLE_POLICY } from "./example";
 
@@ -76,7 +70,7 @@ describe("accepted documents", () => {
   });
 
   test("tool names of any spelling are keys, including ones that shadow Object.prototype", () => {
-    const policy = accepted({ ...base, tools: { constructor: {}, toString: {}, "a/b~c": {}, "dеlete": {} } });
+    const policy = accepted({ ...base, tools: { constructor: {}, toString: {}, "a/b~c": {}, dеlete: {} } });
     expect(Object.keys(policy.tools ?? {})).toEqual(["constructor", "toString", "a/b~c", "dеlete"]);
   });
 
@@ -117,11 +111,7 @@ describe("rejected documents name the place and the reason", () => {
     ["not an object", "policy", [{ path: "", message: "expected an object, got string" }]],
     ["null", null, [{ path: "", message: "expected an object, got null" }]],
     ["a list", [], [{ path: "", message: "expected an object, got a list" }]],
-    [
-      "unknown top-level key",
-      { ...base, defaults: "allow" },
-      [{ path: "/defaults", message: 'unknown key "defaults" (did you mean "default"?)' }],
-    ],
+    ["unknown top-level key", { ...base, defaults: "allow" }, [{ path: "/defaults", message: 'unknown key "defaults" (did you mean "default"?)' }]],
     [
       "unknown tool key, with its path",
       { ...base, tools: { run: { deny_iff: [] } } },
@@ -142,16 +132,20 @@ describe("rejected documents name the place and the reason", () => {
       withCondition({ path: "args.a", op: "eq", value: 1, flags: "i" }),
       [{ path: "/tools/run/deny_if/0/conditions/0/flags", message: 'unknown key "flags"' }],
     ],
-    [
-      "all_tools accepts only limits",
-      { ...base, all_tools: { deny_if: [] } },
-      [{ path: "/all_tools/deny_if", message: 'unknown key "deny_if"' }],
-    ],
+    ["all_tools accepts only limits", { ...base, all_tools: { deny_if: [] } }, [{ path: "/all_tools/deny_if", message: 'unknown key "deny_if"' }]],
     ["max 0", withLimit({ ...goodLimit, max: 0 }), [{ path: "/tools/run/limits/0/max", message: "expected a positive whole number" }]],
     ["max 1.5", withLimit({ ...goodLimit, max: 1.5 }), [{ path: "/tools/run/limits/0/max", message: "expected a positive whole number" }]],
     ["max as a string", withLimit({ ...goodLimit, max: "10" }), [{ path: "/tools/run/limits/0/max", message: "expected a positive whole number" }]],
-    ["window 0 seconds", withLimit({ ...goodLimit, window: 0 }), [{ path: "/tools/run/limits/0/window", message: "expected a positive whole number of seconds" }]],
-    ["window 1.5 seconds", withLimit({ ...goodLimit, window: 1.5 }), [{ path: "/tools/run/limits/0/window", message: "expected a positive whole number of seconds" }]],
+    [
+      "window 0 seconds",
+      withLimit({ ...goodLimit, window: 0 }),
+      [{ path: "/tools/run/limits/0/window", message: "expected a positive whole number of seconds" }],
+    ],
+    [
+      "window 1.5 seconds",
+      withLimit({ ...goodLimit, window: 1.5 }),
+      [{ path: "/tools/run/limits/0/window", message: "expected a positive whole number of seconds" }],
+    ],
     [
       "window of another type",
       withLimit({ ...goodLimit, window: true }),
@@ -181,9 +175,21 @@ describe("rejected documents name the place and the reason", () => {
       { ...base, tools: { run: { approval_timeout: timeout } } },
       [{ path: "/tools/run/approval_timeout", message: 'expected a duration such as "30s", "15m" or "24h", or a whole number of seconds' }],
     ]),
-    ["approval_timeout over 7 days", { ...base, tools: { run: { approval_timeout: "8d" } } }, [{ path: "/tools/run/approval_timeout", message: "at most 7 days (604800 seconds)" }]],
-    ["approval_timeout over 7 days in seconds", { ...base, tools: { run: { approval_timeout: 604801 } } }, [{ path: "/tools/run/approval_timeout", message: "at most 7 days (604800 seconds)" }]],
-    ["a typo of approve_if", { ...base, tools: { run: { approve_iff: [] } } }, [{ path: "/tools/run/approve_iff", message: 'unknown key "approve_iff" (did you mean "approve_if"?)' }]],
+    [
+      "approval_timeout over 7 days",
+      { ...base, tools: { run: { approval_timeout: "8d" } } },
+      [{ path: "/tools/run/approval_timeout", message: "at most 7 days (604800 seconds)" }],
+    ],
+    [
+      "approval_timeout over 7 days in seconds",
+      { ...base, tools: { run: { approval_timeout: 604801 } } },
+      [{ path: "/tools/run/approval_timeout", message: "at most 7 days (604800 seconds)" }],
+    ],
+    [
+      "a typo of approve_if",
+      { ...base, tools: { run: { approve_iff: [] } } },
+      [{ path: "/tools/run/approve_iff", message: 'unknown key "approve_iff" (did you mean "approve_if"?)' }],
+    ],
     [
       "a regex that does not compile",
       withCondition({ path: "args.q", op: "regex", value: "(" }),
@@ -229,29 +235,43 @@ describe("rejected documents name the place and the reason", () => {
         },
       ],
     ],
-    ["gt against a string", withCondition({ path: "args.n", op: "gt", value: "10" }), [{ path: "/tools/run/deny_if/0/conditions/0/value", message: "expected a number" }]],
-    ["in without a list", withCondition({ path: "args.n", op: "in", value: "a" }), [{ path: "/tools/run/deny_if/0/conditions/0/value", message: "expected a list" }]],
-    ["exists with a string", withCondition({ path: "args.n", op: "exists", value: "yes" }), [{ path: "/tools/run/deny_if/0/conditions/0/value", message: "expected true or false" }]],
-    ["eq with null", withCondition({ path: "args.n", op: "eq", value: null }), [{ path: "/tools/run/deny_if/0/conditions/0/value", message: "expected a string, number or boolean" }]],
-    ["eq with an object", withCondition({ path: "args.n", op: "eq", value: {} }), [{ path: "/tools/run/deny_if/0/conditions/0/value", message: "expected a string, number or boolean" }]],
+    [
+      "gt against a string",
+      withCondition({ path: "args.n", op: "gt", value: "10" }),
+      [{ path: "/tools/run/deny_if/0/conditions/0/value", message: "expected a number" }],
+    ],
+    [
+      "in without a list",
+      withCondition({ path: "args.n", op: "in", value: "a" }),
+      [{ path: "/tools/run/deny_if/0/conditions/0/value", message: "expected a list" }],
+    ],
+    [
+      "exists with a string",
+      withCondition({ path: "args.n", op: "exists", value: "yes" }),
+      [{ path: "/tools/run/deny_if/0/conditions/0/value", message: "expected true or false" }],
+    ],
+    [
+      "eq with null",
+      withCondition({ path: "args.n", op: "eq", value: null }),
+      [{ path: "/tools/run/deny_if/0/conditions/0/value", message: "expected a string, number or boolean" }],
+    ],
+    [
+      "eq with an object",
+      withCondition({ path: "args.n", op: "eq", value: {} }),
+      [{ path: "/tools/run/deny_if/0/conditions/0/value", message: "expected a string, number or boolean" }],
+    ],
     ["value missing", withCondition({ path: "args.n", op: "eq" }), [{ path: "/tools/run/deny_if/0/conditions/0/value", message: "required" }]],
-    ...["args", "args.", "args..a", "a.b", "arguments.a", "args.a."].map(
-      (path): [string, unknown, PolicyError[]] => [
-        `path ${JSON.stringify(path)}`,
-        withCondition({ path, op: "exists", value: true }),
-        [{ path: "/tools/run/deny_if/0/conditions/0/path", message: 'expected "args.<field>" or "args.<field>.<field>…" with non-empty fields' }],
-      ],
-    ),
+    ...["args", "args.", "args..a", "a.b", "arguments.a", "args.a."].map((path): [string, unknown, PolicyError[]] => [
+      `path ${JSON.stringify(path)}`,
+      withCondition({ path, op: "exists", value: true }),
+      [{ path: "/tools/run/deny_if/0/conditions/0/path", message: 'expected "args.<field>" or "args.<field>.<field>…" with non-empty fields' }],
+    ]),
     [
       "blank on_deny",
       { ...base, tools: { run: { require: [{ conditions: [], on_deny: "  " }] } } },
       [{ path: "/tools/run/require/0/on_deny", message: "expected a non-empty message" }],
     ],
-    [
-      "on_deny missing",
-      { ...base, tools: { run: { require: [{ conditions: [] }] } } },
-      [{ path: "/tools/run/require/0/on_deny", message: "required" }],
-    ],
+    ["on_deny missing", { ...base, tools: { run: { require: [{ conditions: [] }] } } }, [{ path: "/tools/run/require/0/on_deny", message: "required" }]],
     ["empty hide entry", { ...base, hide: [""] }, [{ path: "/hide/0", message: "a tool name cannot be empty" }]],
     ["empty tool name", { ...base, tools: { "": {} } }, [{ path: "/tools/", message: "a tool name cannot be empty" }]],
     [
@@ -301,7 +321,11 @@ describe("the cost of regex conditions is bounded when a policy is saved", () =>
   ])("a pattern too large: %s", (_d, pattern, size) => {
     const [error] = errorsOf(withCondition(regex(pattern)));
     expect(error?.path).toBe("/tools/run/deny_if/0/conditions/0/value");
-    expect(error?.message).toMatch(new RegExp(`^pattern is too large: it compiles to ${size || "\\d+"} RE2 instructions, more than ${MAX_PATTERN_SIZE}; use smaller repeat counts or fewer alternatives \\(see docs/policy.md\\)$`));
+    expect(error?.message).toMatch(
+      new RegExp(
+        `^pattern is too large: it compiles to ${size || "\\d+"} RE2 instructions, more than ${MAX_PATTERN_SIZE}; use smaller repeat counts or fewer alternatives \\(see docs/policy.md\\)$`,
+      ),
+    );
   });
 
   test.each([

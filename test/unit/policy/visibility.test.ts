@@ -36,7 +36,7 @@ describe("toolVisibility", () => {
 
 describe("isToolVisible", () => {
   const example = toolVisibility(policyOf(EXAMPLE_POLICY));
-  const allow = toolVisibility(policyOf({ version: "1", default: "allow", hide: ["secret"], tools: { "ünïcode": {} } }));
+  const allow = toolVisibility(policyOf({ version: "1", default: "allow", hide: ["secret"], tools: { ünïcode: {} } }));
   const hideAll = toolVisibility(policyOf({ version: "1", default: "allow", hide: ["*"], tools: { read: {} } }));
 
   test.each<[string, ReturnType<typeof toolVisibility>, string, boolean]>([
@@ -60,19 +60,14 @@ describe("isToolVisible agrees with evaluateToolCall on steps 1-3", () => {
 
   test("visible exactly when evaluation does not refuse the tool outright, for any arguments", () => {
     fc.assert(
-      fc.property(
-        fc.option(policyInput, { nil: null, freq: 10 }),
-        fc.constantFrom(...calledToolNames),
-        toolArguments,
-        (input, name, args) => {
-          const policy = input === null ? null : policyOf(input);
-          const e = evaluateToolCall(policy, name, args);
-          // A hidden tool under default allow is evaluated as a missing one (all_tools may still refuse it).
-          const hidden = policy !== null && hiddenAt(policy.hide, name) >= 0;
-          const refused = hidden || e.kind === "conceal" || (e.kind === "deny" && refusedOutright.includes(e.code));
-          expect(isToolVisible(toolVisibility(policy), name)).toBe(!refused);
-        },
-      ),
+      fc.property(fc.option(policyInput, { nil: null, freq: 10 }), fc.constantFrom(...calledToolNames), toolArguments, (input, name, args) => {
+        const policy = input === null ? null : policyOf(input);
+        const e = evaluateToolCall(policy, name, args);
+        // A hidden tool under default allow is evaluated as a missing one (all_tools may still refuse it).
+        const hidden = policy !== null && hiddenAt(policy.hide, name) >= 0;
+        const refused = hidden || e.kind === "conceal" || (e.kind === "deny" && refusedOutright.includes(e.code));
+        expect(isToolVisible(toolVisibility(policy), name)).toBe(!refused);
+      }),
       { numRuns: 3000 },
     );
   });

@@ -33,7 +33,13 @@ describe("src/ is small files of small functions", () => {
   it("no function is over 60 lines", () => {
     const long: string[] = [];
     for (const file of files) {
-      const source = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true, file.endsWith("x") ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
+      const source = ts.createSourceFile(
+        file,
+        readFileSync(file, "utf8"),
+        ts.ScriptTarget.Latest,
+        true,
+        file.endsWith("x") ? ts.ScriptKind.TSX : ts.ScriptKind.TS,
+      );
       const visit = (node: ts.Node): void => {
         if (ts.isFunctionLike(node) && "body" in node && node.body !== undefined) {
           const start = source.getLineAndCharacterOfPosition(node.getStart()).line;
@@ -81,8 +87,7 @@ describe("the docs stay true", () => {
     const codes = rows.flatMap((row) => [...(row.split("|")[1] ?? "").matchAll(/`([a-z_]+)`/g)].map((m) => m[1]!));
     expect(codes.length).toBeGreaterThan(20);
     const code = files.map((file) => readFileSync(file, "utf8")).join("\n");
-    const emitted = (name: string) =>
-      code.includes(`"${name}"`) || (name.endsWith("_not_found") && code.includes("notFound(")) || code.includes(`\`${name}\``);
+    const emitted = (name: string) => code.includes(`"${name}"`) || (name.endsWith("_not_found") && code.includes("notFound(")) || code.includes(`\`${name}\``);
     expect(codes.filter((name) => !emitted(name))).toEqual([]);
   });
 });

@@ -49,7 +49,12 @@ describe("tool pins", () => {
   });
 
   it("records name both fingerprints", () => {
-    expect(describePinEvent({ kind: "quarantined", tool: "run", pinned: "aa", seen: "bb" })).toEqual({ action: "tool_quarantined", message: 'tool "run" quarantined: pinned aa, listed bb' });
-    expect(describePinEvent({ kind: "approved", tool: "run", pinned: null, approved: "bb" }).message).toBe('tool "run" approved: pinned (never approved), now bb');
+    expect(describePinEvent({ kind: "quarantined", tool: "run", pinned: "aa", seen: "bb" })).toEqual({
+      action: "tool_quarantined",
+      message: 'tool "run" quarantined: pinned aa, listed bb',
+    });
+    expect(describePinEvent({ kind: "approved", tool: "run", pinned: null, approved: "bb" }).message).toBe(
+      'tool "run" approved: pinned (never approved), now bb',
+    );
   });
 });

@@ -71,7 +71,14 @@ describe("a server's approval webhook", () => {
     await admin("POST", "/servers", { id, name: "Hooked", url: DOWN_UPSTREAM, approvalWebhook: WEBHOOK });
     await savePolicy(id, "p", { version: "1", default: "allow" });
     const grant = await createGrant(id, "p");
-    const gated = await grantStub(grant.id).gate({ requestId: "r", tokenHash: hashToken(grant.token), route: { kind: "grant" }, httpMethod: "POST", sessionId: null, messages: [] });
+    const gated = await grantStub(grant.id).gate({
+      requestId: "r",
+      tokenHash: hashToken(grant.token),
+      route: { kind: "grant" },
+      httpMethod: "POST",
+      sessionId: null,
+      messages: [],
+    });
     expect(gated.ok && gated.upstream).toEqual({ serverId: id, serverName: "Hooked", url: DOWN_UPSTREAM, headers: {}, version: 1 });
   });
 });
@@ -82,7 +89,15 @@ describe("/admin/approvals", () => {
     const id = await openRequest(grant);
     const read = await admin("GET", `/approvals/${id}`);
     expect(read.status).toBe(200);
-    expect(read.json).toMatchObject({ id, grantId: grant.id, grantLabel: "deploy-bot", tool: "deploy", status: "pending", arguments: { env: "production" }, rule: "/tools/deploy/approve" });
+    expect(read.json).toMatchObject({
+      id,
+      grantId: grant.id,
+      grantLabel: "deploy-bot",
+      tool: "deploy",
+      status: "pending",
+      arguments: { env: "production" },
+      rule: "/tools/deploy/approve",
+    });
 
     const badReason = await admin("POST", `/approvals/${id}/approve`, { reason: "ok\u0007" });
     expect(badReason.status).toBe(400);
@@ -121,7 +136,9 @@ describe("/admin/approvals", () => {
     await admin("POST", `/approvals/${mine}/reject`, { reason: "not today" });
     // The index still says pending; the grant's object says rejected, and the object is what is shown.
     const rejected = await admin("GET", `/approvals?status=rejected&serverId=${serverId}`);
-    expect(rejected.json.approvals.map((a: { id: string; status: string; reason: string }) => [a.id, a.status, a.reason])).toEqual([[mine, "rejected", "not today"]]);
+    expect(rejected.json.approvals.map((a: { id: string; status: string; reason: string }) => [a.id, a.status, a.reason])).toEqual([
+      [mine, "rejected", "not today"],
+    ]);
     const pending = await admin("GET", `/approvals?status=pending&serverId=${serverId}`);
     expect(pending.json.approvals.map((a: { id: string }) => a.id)).toEqual([theirs]);
 

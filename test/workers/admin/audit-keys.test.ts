@@ -23,7 +23,10 @@ async function get(path: string, vars: Partial<Env>, headers: Record<string, str
 describe("/.well-known/mcp-policy-gateway/audit-keys", () => {
   it("publishes the active key first, then the retired ones, each with its RFC 7638 key id", async () => {
     const [active, old1, old2] = [await newKey(), await newKey(), await newKey()];
-    const response = await get("/.well-known/mcp-policy-gateway/audit-keys", { AUDIT_SIGNING_KEY: active.jwk, AUDIT_PUBLIC_KEYS_RETIRED: `${old1.x}, ${old2.x}` });
+    const response = await get("/.well-known/mcp-policy-gateway/audit-keys", {
+      AUDIT_SIGNING_KEY: active.jwk,
+      AUDIT_PUBLIC_KEYS_RETIRED: `${old1.x}, ${old2.x}`,
+    });
     expect(response.status).toBe(200);
     const { keys } = (await response.json()) as { keys: { x: string; kid: string; status: string }[] };
     expect(keys.map((k) => [k.x, k.kid, k.status])).toEqual([
@@ -55,7 +58,10 @@ describe("/.well-known/mcp-policy-gateway/audit-keys", () => {
     expect(await refused.json()).toMatchObject({ error: "audit_key_invalid" });
     const unsigned = await get(`/admin/grants/${id}/audit/export`, { AUDIT_SIGNING_KEY: undefined }, auth);
     expect(unsigned.status).toBe(200);
-    const [header, record] = (await unsigned.text()).trimEnd().split("\n").map((line) => JSON.parse(line));
+    const [header, record] = (await unsigned.text())
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(header).toMatchObject({ grantId: id, start: { seq: 0 }, end: { seq: 1 }, keyId: null, signature: null });
     expect(record).toMatchObject({ seq: 1, type: "admin", decision: "provision" });
   });

@@ -8,7 +8,12 @@ describe("admin token guard", () => {
     ["a prefix of the token", "test-admin"],
     ["a longer token", `${ADMIN_TOKEN}x`],
   ])("answers 401 JSON with %s", async (_, token) => {
-    for (const [method, path] of [["GET", "/servers"], ["POST", "/grants"], ["GET", "/grants/g000000000000000000000000/audit"], ["GET", "/no-such-route"]] as const) {
+    for (const [method, path] of [
+      ["GET", "/servers"],
+      ["POST", "/grants"],
+      ["GET", "/grants/g000000000000000000000000/audit"],
+      ["GET", "/no-such-route"],
+    ] as const) {
       const reply = await admin(method, path, undefined, { token });
       expect(reply.status, `${method} ${path}`).toBe(401);
       expect(reply.json).toMatchObject({ error: "unauthorized" });

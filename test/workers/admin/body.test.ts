@@ -31,8 +31,7 @@ describe("admin bodies are parsed strictly", () => {
   it("refuses a policy whose tool is repeated: the deny_if rule would silently disappear", async () => {
     const server = uniqueServerId("dupkey");
     await createServer(server);
-    const body =
-      '{"version":"1","default":"allow","tools":{"pay":{"deny_if":[{"conditions":[],"on_deny":"never"}]},"pay":{}}}';
+    const body = '{"version":"1","default":"allow","tools":{"pay":{"deny_if":[{"conditions":[],"on_deny":"never"}]},"pay":{}}}';
     // What JSON.parse would have saved: the second "pay", without its rule.
     expect(JSON.parse(body).tools.pay).toEqual({});
 
@@ -46,7 +45,11 @@ describe("admin bodies are parsed strictly", () => {
 
   it.each([
     ["a repeated top-level key", '{"version":"1","default":"deny","default":"allow"}', "duplicate object key"],
-    ["a repeated key inside a condition", '{"version":"1","default":"allow","tools":{"t":{"deny_if":[{"conditions":[{"path":"args.a","op":"eq","value":1,"value":2}],"on_deny":"x"}]}}}', "duplicate object key"],
+    [
+      "a repeated key inside a condition",
+      '{"version":"1","default":"allow","tools":{"t":{"deny_if":[{"conditions":[{"path":"args.a","op":"eq","value":1,"value":2}],"on_deny":"x"}]}}}',
+      "duplicate object key",
+    ],
     ["a repeated key spelled with an escape", '{"version":"1","default":"deny","tools":{"pay":{},"p\\u0061y":{}}}', "duplicate object key"],
     ["keys differing only in case", '{"version":"1","default":"deny","Default":"allow"}', "object keys differ only in case"],
     ["a lone surrogate", '{"version":"1","default":"deny","hide":["\\ud800"]}', "lone surrogate in a \\u escape"],

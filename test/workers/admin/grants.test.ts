@@ -24,7 +24,15 @@ describe("grants", () => {
   it("creates a grant: token shown once, its hash only in the Durable Object", async () => {
     const server = await serverWithPolicy("create");
     const { id, token, reply } = await createGrant(server, "support", "agent:alice");
-    expect(reply.json.grant).toMatchObject({ id, label: "agent:alice", serverId: server, policyName: "support", policyVersion: 1, revoked: null, rotated: null });
+    expect(reply.json.grant).toMatchObject({
+      id,
+      label: "agent:alice",
+      serverId: server,
+      policyName: "support",
+      policyVersion: 1,
+      revoked: null,
+      rotated: null,
+    });
     expect(id).toMatch(/^g[0-9a-f]{32}$/);
     expect(token).toMatch(new RegExp(`^mpg_${id}_[A-Za-z0-9_-]{43}$`));
     expect(reply.json.url).toBe(`${ORIGIN}/mcp/${id}`);

@@ -11,13 +11,23 @@ const SERVER = "console-pins";
 let cookie = "";
 
 beforeAll(async () => {
-  const signedIn = await SELF.fetch(`${ORIGIN}/console/sign-in`, { method: "POST", redirect: "manual", headers: { origin: ORIGIN, "content-type": FORM }, body: new URLSearchParams({ token: ADMIN_TOKEN }).toString() });
+  const signedIn = await SELF.fetch(`${ORIGIN}/console/sign-in`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { origin: ORIGIN, "content-type": FORM },
+    body: new URLSearchParams({ token: ADMIN_TOKEN }).toString(),
+  });
   cookie = (signedIn.headers.get("set-cookie") ?? "").split(";")[0]!;
   expect((await admin("POST", "/servers", { id: SERVER, name: "Pins", url: DOWN_UPSTREAM })).status).toBe(201);
 });
 
 const approve = (tool: string, headers: Record<string, string> = { origin: ORIGIN }) =>
-  SELF.fetch(`${ORIGIN}/console/servers/${SERVER}/pins/approve`, { method: "POST", redirect: "manual", headers: { cookie, "content-type": FORM, ...headers }, body: new URLSearchParams({ tool }).toString() });
+  SELF.fetch(`${ORIGIN}/console/servers/${SERVER}/pins/approve`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { cookie, "content-type": FORM, ...headers },
+    body: new URLSearchParams({ tool }).toString(),
+  });
 
 describe("the server page's tool pinning", () => {
   it("says nothing is pinned yet, and shows no quarantine, before a pinning grant lists the tools", async () => {
@@ -32,7 +42,11 @@ describe("the server page's tool pinning", () => {
   it("Approve is refused from another Origin or without a session, before the admin API is asked", async () => {
     expect((await approve("transfer", { origin: "https://evil.example" })).status).toBe(403);
     expect((await approve("transfer", {})).status).toBe(403);
-    const anonymous = await SELF.fetch(`${ORIGIN}/console/servers/${SERVER}/pins/approve`, { method: "POST", headers: { origin: ORIGIN, "content-type": FORM }, body: "tool=transfer" });
+    const anonymous = await SELF.fetch(`${ORIGIN}/console/servers/${SERVER}/pins/approve`, {
+      method: "POST",
+      headers: { origin: ORIGIN, "content-type": FORM },
+      body: "tool=transfer",
+    });
     expect(anonymous.status).toBe(401);
   });
 

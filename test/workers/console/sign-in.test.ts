@@ -71,7 +71,11 @@ describe("a session is refused when", () => {
     const htmx = await SELF.fetch(`${ORIGIN}/console/servers`, { headers: { "hx-request": "true" } });
     expect(htmx.status).toBe(401);
     expect(htmx.headers.get("hx-redirect")).toBe("/console/sign-in");
-    const post = await SELF.fetch(`${ORIGIN}/console/servers`, { method: "POST", headers: { origin: ORIGIN, "content-type": FORM }, body: form({ name: "x", url: "https://x.example/mcp" }) });
+    const post = await SELF.fetch(`${ORIGIN}/console/servers`, {
+      method: "POST",
+      headers: { origin: ORIGIN, "content-type": FORM },
+      body: form({ name: "x", url: "https://x.example/mcp" }),
+    });
     expect(post.status).toBe(401);
   });
 
@@ -113,7 +117,12 @@ describe("a session is refused when", () => {
 
   it("it was signed out (the same cookie, replayed)", async () => {
     const cookie = cookieOf(await signIn());
-    const out = await SELF.fetch(`${ORIGIN}/console/sign-out`, { method: "POST", redirect: "manual", headers: { cookie, origin: ORIGIN, "content-type": FORM }, body: "" });
+    const out = await SELF.fetch(`${ORIGIN}/console/sign-out`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { cookie, origin: ORIGIN, "content-type": FORM },
+      body: "",
+    });
     expect(out.status).toBe(303);
     expect(out.headers.get("set-cookie")).toContain("Max-Age=0");
     expect((await page(cookie)).status).toBe(303);
@@ -124,7 +133,12 @@ describe("state-changing requests", () => {
   it("are refused from another Origin, without an Origin, or with Origin null, even with a good cookie", async () => {
     const cookie = cookieOf(await signIn());
     const post = (headers: Record<string, string>) =>
-      SELF.fetch(`${ORIGIN}/console/servers`, { method: "POST", redirect: "manual", headers: { cookie, "content-type": FORM, ...headers }, body: form({ name: "evil", url: "https://evil.example/mcp", id: "evil" }) });
+      SELF.fetch(`${ORIGIN}/console/servers`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { cookie, "content-type": FORM, ...headers },
+        body: form({ name: "evil", url: "https://evil.example/mcp", id: "evil" }),
+      });
     expect((await post({ origin: "https://evil.example" })).status).toBe(403);
     expect((await post({})).status).toBe(403);
     expect((await post({ origin: "null" })).status).toBe(403);
@@ -134,7 +148,12 @@ describe("state-changing requests", () => {
   });
 
   it("sign-in itself is refused from another Origin (no login CSRF)", async () => {
-    const response = await SELF.fetch(`${ORIGIN}/console/sign-in`, { method: "POST", redirect: "manual", headers: { origin: "https://evil.example", "content-type": FORM }, body: form({ token: ADMIN_TOKEN }) });
+    const response = await SELF.fetch(`${ORIGIN}/console/sign-in`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { origin: "https://evil.example", "content-type": FORM },
+      body: form({ token: ADMIN_TOKEN }),
+    });
     expect(response.status).toBe(403);
     expect(response.headers.get("set-cookie")).toBeNull();
   });

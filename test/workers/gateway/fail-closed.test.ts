@@ -70,12 +70,17 @@ describe("failing closed is logged, without secrets", () => {
     const lines: string[] = [];
     const spy = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" ")));
     try {
-      await post({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "echo", arguments: { secret: "zebra-7731" } } }, brokenGrants(() => Promise.reject(new Error("x"))));
+      await post(
+        { jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "echo", arguments: { secret: "zebra-7731" } } },
+        brokenGrants(() => Promise.reject(new Error("x"))),
+      );
     } finally {
       spy.mockRestore();
     }
     const events = lines.map((line) => JSON.parse(line));
-    expect(events).toEqual([{ event: "fail_closed", kind: "policy_unavailable", code: -32005, grant: grantId, requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) }]);
+    expect(events).toEqual([
+      { event: "fail_closed", kind: "policy_unavailable", code: -32005, grant: grantId, requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) },
+    ]);
     expect(lines.join("\n")).not.toContain(token.slice(-43));
     expect(lines.join("\n")).not.toContain("zebra-7731");
   });

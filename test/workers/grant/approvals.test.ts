@@ -52,7 +52,13 @@ async function provisioned(document: unknown = policyDocument()) {
 }
 
 let requests = 0;
-const refund = (args: Record<string, unknown>, id: number | string = 1): MessageSummary => ({ kind: "request", method: "tools/call", id, tool: "refund", args });
+const refund = (args: Record<string, unknown>, id: number | string = 1): MessageSummary => ({
+  kind: "request",
+  method: "tools/call",
+  id,
+  tool: "refund",
+  args,
+});
 const gateRequest = (messages: MessageSummary[]): GateRequest => ({
   requestId: `req-${++requests}`,
   tokenHash: sha256(TOKEN),
@@ -95,7 +101,13 @@ describe("an approval request is bound to the exact call", () => {
     expect(decided(first)).toMatchObject({ code: "approval_pending", rule: "/tools/refund/approve_if/0", retryAfter: 30 });
     expect(pendingId(await stub.gate(gateRequest([refund({ iban: SECRET_VALUE, amount: 900 })])))).toBe(id);
     const view = await stub.approval(id, true);
-    expect(view).toMatchObject({ status: "pending", tool: "refund", arguments: big, link: `https://gw.test/admin/approvals/${id}`, grantLabel: "payments-bot" });
+    expect(view).toMatchObject({
+      status: "pending",
+      tool: "refund",
+      arguments: big,
+      link: `https://gw.test/admin/approvals/${id}`,
+      grantLabel: "payments-bot",
+    });
     expect(view?.argsSha256).toBe(sha256(JSON.stringify({ amount: 900, iban: SECRET_VALUE })));
     expect((await stub.approval(id, false))?.arguments).toBeUndefined();
     const requested = (await allRecords(stub)).filter((r) => r.decision === "requested");
@@ -151,7 +163,10 @@ describe("an approval request is bound to the exact call", () => {
     expect(won).toHaveLength(1);
     const first = won[0]!.ok ? won[0]!.value : null;
     expect(lost[0]).toMatchObject({ ok: false, error: { code: "decided", approval: { status: first?.status, decided: first?.decided, decidedBy: "admin" } } });
-    expect(await stub.decideApproval(id, "reject", "admin", "again")).toMatchObject({ ok: false, error: { code: "decided", approval: { status: first?.status } } });
+    expect(await stub.decideApproval(id, "reject", "admin", "again")).toMatchObject({
+      ok: false,
+      error: { code: "decided", approval: { status: first?.status } },
+    });
     expect(await stub.decideApproval("apr_unknown", "approve", "admin", null)).toEqual({ ok: false, error: { code: "not_found" } });
   });
 
@@ -162,7 +177,10 @@ describe("an approval request is bound to the exact call", () => {
     expect(decided(await stub.gate(gateRequest([refund(big)])))).toMatchObject({ code: "approval_rejected", message: "not this customer", approval: { id } });
     const other = pendingId(await stub.gate(gateRequest([refund({ amount: 700 })])));
     await stub.decideApproval(other, "reject", "admin", null);
-    expect(decided(await stub.gate(gateRequest([refund({ amount: 700 })])))).toMatchObject({ code: "approval_rejected", message: "Refunds above 500 need a person." });
+    expect(decided(await stub.gate(gateRequest([refund({ amount: 700 })])))).toMatchObject({
+      code: "approval_rejected",
+      message: "Refunds above 500 need a person.",
+    });
   });
 
   it("an approved call over a limit is refused and keeps its approval for later", async () => {
@@ -209,7 +227,10 @@ describe("an approval request is bound to the exact call", () => {
     const next = await stub.gate(gateRequest([refund(big)]));
     expect(pendingId(next)).not.toBe(id);
     expect(decided(next)).toMatchObject({ approval: { replaced: id } });
-    expect((await allRecords(stub)).find((r) => r.decision === "expired")).toMatchObject({ approval: { id }, message: expect.stringContaining("nobody decided") });
+    expect((await allRecords(stub)).find((r) => r.decision === "expired")).toMatchObject({
+      approval: { id },
+      message: expect.stringContaining("nobody decided"),
+    });
   });
 
   it("a held call's wait resolves the moment the request is decided", async () => {

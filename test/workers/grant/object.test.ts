@@ -3,16 +3,7 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { GrantObject } from "../../../src/grant/object";
-import type {
-  AuditRecord,
-  GrantInfo,
-  GrantResult,
-  GateRequest,
-  GateResult,
-  GrantProvision,
-  MessageSummary,
-  PolicySnapshot,
-} from "../../../src/grant/protocol";
+import type { AuditRecord, GrantInfo, GrantResult, GateRequest, GateResult, GrantProvision, MessageSummary, PolicySnapshot } from "../../../src/grant/protocol";
 import { parsePolicy, policySha256 } from "../../../src/policy/schema";
 import { sealRecordJson, type AuditDraft } from "../../../src/grant/audit";
 
@@ -273,9 +264,7 @@ describe("gate: decisions", () => {
 
   it("50 concurrent gate() calls against max 10 forward exactly 10", async () => {
     const { stub } = await provisioned();
-    const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => stub.gate(gateRequest([call("create_refund", { amount: 1 }, i)]))),
-    );
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => stub.gate(gateRequest([call("create_refund", { amount: 1 }, i)]))));
     const outcomes = results.map((r) => allowed(r).decisions[0]);
     expect(outcomes.filter((d) => d?.outcome === "forward")).toHaveLength(10);
     expect(outcomes.filter((d) => d?.outcome === "deny" && d.code === "rate_limited")).toHaveLength(40);
@@ -371,8 +360,12 @@ describe("gate: decisions", () => {
     expect(accepted(await stub.setPolicy("refunds", v5)).policyVersion).toBe(5);
     expect(accepted(await stub.setPolicy("refunds", v4)).policyVersion).toBe(5);
     expect(await stub.setPolicy("refunds", { ...v5, version: 6, sha256: v4.sha256 })).toEqual({ ok: false, error: { code: "policy_mismatch" } });
-    expect(accepted(await stub.setUpstream({ serverId: "srv-1", serverName: "billing", url: "https://new.test/mcp", headers: {}, version: 3 })).upstreamVersion).toBe(3);
-    expect(accepted(await stub.setUpstream({ serverId: "srv-1", serverName: "billing", url: "https://old.test/mcp", headers: {}, version: 2 })).upstreamVersion).toBe(3);
+    expect(
+      accepted(await stub.setUpstream({ serverId: "srv-1", serverName: "billing", url: "https://new.test/mcp", headers: {}, version: 3 })).upstreamVersion,
+    ).toBe(3);
+    expect(
+      accepted(await stub.setUpstream({ serverId: "srv-1", serverName: "billing", url: "https://old.test/mcp", headers: {}, version: 2 })).upstreamVersion,
+    ).toBe(3);
     expect(allowed(await stub.gate(gateRequest([call("anything")]))).upstream.url).toBe("https://new.test/mcp");
   });
 });
@@ -416,8 +409,28 @@ describe("audit log", () => {
     const record = records[1]!;
     expect(Object.keys(record).sort()).toEqual(
       [
-        "seq", "time", "type", "requestId", "grantId", "label", "serverId", "httpMethod", "rpcMethod", "rpcId", "tool",
-        "policy", "decision", "code", "rule", "message", "argKeys", "ref", "status", "latencyMs", "prevHash", "hash",
+        "seq",
+        "time",
+        "type",
+        "requestId",
+        "grantId",
+        "label",
+        "serverId",
+        "httpMethod",
+        "rpcMethod",
+        "rpcId",
+        "tool",
+        "policy",
+        "decision",
+        "code",
+        "rule",
+        "message",
+        "argKeys",
+        "ref",
+        "status",
+        "latencyMs",
+        "prevHash",
+        "hash",
       ].sort(),
     );
     expect(record).toMatchObject({
@@ -473,7 +486,13 @@ describe("audit log", () => {
   it("admin records carry non-secret detail only", async () => {
     const { stub } = await provisioned();
     await stub.setLabel("renamed");
-    await stub.setUpstream({ serverId: "srv-1", serverName: "billing", url: "https://upstream.test/mcp?key=q-secret", headers: { authorization: "Bearer h-secret" }, version: 2 });
+    await stub.setUpstream({
+      serverId: "srv-1",
+      serverName: "billing",
+      url: "https://upstream.test/mcp?key=q-secret",
+      headers: { authorization: "Bearer h-secret" },
+      version: 2,
+    });
     const records = await allRecords(stub);
     expect(records.map((r) => r.decision)).toEqual(["provision", "set_label", "set_upstream"]);
     expect(records[2]).toMatchObject({ label: "renamed", message: 'server "billing" version 2' });
@@ -522,7 +541,11 @@ describe("settle and pending outcomes", () => {
     expect(outcome!.seq).toBeLessThan(eleventh.seq);
     // A batch through settle() works too, and settling again is still a no-op.
     const ok = { status: 200, latencyMs: 1, upstreamReceived: true, error: null, sessionOpened: null, sessionClosed: null };
-    await stub.settle([{ ...ok, requestId: "ride-1", seq: seqs[1]! }, { ...ok, requestId: "ride-2", seq: seqs[2]! }, { ...ok, requestId: "ride-0", seq: seqs[0]! }]);
+    await stub.settle([
+      { ...ok, requestId: "ride-1", seq: seqs[1]! },
+      { ...ok, requestId: "ride-2", seq: seqs[2]! },
+      { ...ok, requestId: "ride-0", seq: seqs[0]! },
+    ]);
     const outcomes = (await allRecords(stub)).filter((r) => r.type === "outcome");
     expect(outcomes.map((r) => r.ref)).toEqual([seqs[0], seqs[1], seqs[2]]);
   });
@@ -649,7 +672,16 @@ describe("restart", () => {
   it("after a restart, a released reservation stays released and a pending request still gets its unknown outcome", async () => {
     const { stub } = await provisioned();
     const released = allowed(await stub.gate(gateRequest([call("create_refund", { amount: 1 })], { requestId: "refused-upstream" })));
-    await stub.settle({ requestId: "refused-upstream", seq: released.seq, status: null, latencyMs: 1, upstreamReceived: false, error: "upstream_unreachable", sessionOpened: null, sessionClosed: null });
+    await stub.settle({
+      requestId: "refused-upstream",
+      seq: released.seq,
+      status: null,
+      latencyMs: 1,
+      upstreamReceived: false,
+      error: "upstream_unreachable",
+      sessionOpened: null,
+      sessionClosed: null,
+    });
     for (let i = 0; i < 9; i++) allowed(await stub.gate(gateRequest([call("create_refund", { amount: 1 })], { requestId: `r${i}` })));
     const lost = allowed(await stub.gate(gateRequest([call("create_refund", { amount: 1 })], { requestId: "lost" })));
     await runInDurableObject(stub, async (_instance, state) => {
@@ -673,7 +705,9 @@ describe("restart", () => {
       // Schema 1 + 2, as objects of an earlier version hold it.
       sql.exec("CREATE TABLE grant_state (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)");
       sql.exec("CREATE TABLE audit (seq INTEGER PRIMARY KEY, record TEXT NOT NULL)");
-      sql.exec("CREATE TABLE counter_event (decision_seq INTEGER NOT NULL, counter TEXT NOT NULL, at INTEGER NOT NULL, amount REAL NOT NULL, PRIMARY KEY (decision_seq, counter)) WITHOUT ROWID");
+      sql.exec(
+        "CREATE TABLE counter_event (decision_seq INTEGER NOT NULL, counter TEXT NOT NULL, at INTEGER NOT NULL, amount REAL NOT NULL, PRIMARY KEY (decision_seq, counter)) WITHOUT ROWID",
+      );
       sql.exec("CREATE TABLE pending (seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, request_id TEXT NOT NULL, at INTEGER NOT NULL)");
       sql.exec("CREATE TABLE session (id TEXT PRIMARY KEY, opened_seq INTEGER NOT NULL, last_used INTEGER NOT NULL DEFAULT 0)");
       sql.exec("CREATE TABLE task (id TEXT PRIMARY KEY, opened_seq INTEGER NOT NULL)");

@@ -4,7 +4,14 @@ import { describe, expect, it } from "vitest";
 import type { LimitRequest } from "../../../src/policy/evaluate";
 import { ServerObject } from "../../../src/server/object";
 
-const limit = (max: number, windowSeconds = 60): LimitRequest => ({ rule: "/tools/run/limits/0", counter: "runs", windowSeconds, max, cost: 1, scope: "server" });
+const limit = (max: number, windowSeconds = 60): LimitRequest => ({
+  rule: "/tools/run/limits/0",
+  counter: "runs",
+  windowSeconds,
+  max,
+  cost: 1,
+  scope: "server",
+});
 const stubFor = (name: string) => env.SERVERS.get(env.SERVERS.idFromName(`${name}-${crypto.randomUUID()}`));
 
 describe("server-wide counters", () => {
@@ -13,7 +20,12 @@ describe("server-wide counters", () => {
     for (let i = 0; i < 3; i++) expect(await stub.reserveServerLimits(`r${i}`, [[limit(3)]])).toEqual({ ok: true });
     await runInDurableObject(stub, async (_instance: ServerObject, state: DurableObjectState) => {
       const fresh = new ServerObject(state, env);
-      expect(await fresh.reserveServerLimits("r3", [[limit(3)]])).toMatchObject({ ok: false, index: 0, rule: "/tools/run/limits/0", retryAfter: expect.any(Number) });
+      expect(await fresh.reserveServerLimits("r3", [[limit(3)]])).toMatchObject({
+        ok: false,
+        index: 0,
+        rule: "/tools/run/limits/0",
+        retryAfter: expect.any(Number),
+      });
       await fresh.releaseServerLimits("r1");
       const again = new ServerObject(state, env);
       expect(await again.reserveServerLimits("r4", [[limit(3)]])).toEqual({ ok: true });
