@@ -8,8 +8,8 @@
 // 2: usage. docs/audit.md, "Verifying an export", explains each result.
 //
 // The check is src/audit/verify.ts, bundled here with esbuild (Node 20 runs no TypeScript) into
-// node_modules/.cache/, and bundled again only when one of its sources changed; the CLI will carry
-// the same code as `mcp-policy-gateway verify-audit`.
+// node_modules/.cache/, and bundled again only when one of its sources changed; the CLI carries
+// the same code as `mcp-policy-gateway verify-audit` (src/cli/commands/verify-audit.ts).
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";

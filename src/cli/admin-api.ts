@@ -19,6 +19,8 @@ export interface AdminApi {
   put<T>(path: string, body: { json: unknown } | { text: string }): Promise<T>;
   patch<T>(path: string, body: unknown): Promise<T>;
   delete<T>(path: string): Promise<T>;
+  /** A GET whose answer is not JSON (`audit export`'s NDJSON): its bytes, exactly as sent. */
+  download(path: string): Promise<ReadableStream<Uint8Array>>;
 }
 
 export interface AdminApiOptions {
@@ -34,43 +36,13 @@ export const segment = (value: string | number): string => encodeURIComponent(St
 export function adminApi(connection: Connection, options: AdminApiOptions): AdminApi {
   const timeoutMs = options.timeoutMs ?? 30_000;
 
+  const send = (method: string, path: string, body?: { json: unknown } | { text: string }) => sendRequest(connection, options, timeoutMs, method, path, body);
+
   async function request<T>(method: string, path: string, body?: { json: unknown } | { text: string }): Promise<T> {
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${connection.token}`,
-      accept: "application/json",
-      "user-agent": options.userAgent,
-    };
-    let payload: string | undefined;
-    if (body !== undefined) {
-      headers["content-type"] = "application/json";
-      payload = "text" in body ? body.text : JSON.stringify(body.json);
-    }
-    const started = Date.now();
-    options.trace?.(`→ ${method} /admin${path}`);
-    let response: Response;
-    try {
-      response = await fetch(`${connection.url}/admin${path}`, {
-        method,
-        headers,
-        body: payload,
-        redirect: "manual",
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (error) {
-      throw unreachable(connection.url, error, timeoutMs);
-    }
+    const { response, settled } = await send(method, path, body);
     const text = await response.text().catch(() => "");
-    options.trace?.(`← ${response.status} ${method} /admin${path} in ${Date.now() - started} ms`);
-    if (response.status >= 300 && response.status < 400) {
-      const location = response.headers.get("location");
-      throw new CliFailure(
-        EXIT.errors,
-        `The gateway at ${connection.url} redirected ${method} /admin${path} (${response.status}${location ? ` to ${location}` : ""}); use the URL it redirects to`,
-        "redirect",
-      );
-    }
+    settled();
     const json = parseJson(text);
-    if (!response.ok) throw refusal(response.status, json);
     if (json === undefined) {
       throw new CliFailure(EXIT.errors, `The gateway answered ${method} /admin${path} with something that is not JSON (HTTP ${response.status})`, "not_json");
     }
@@ -84,7 +56,66 @@ export function adminApi(connection: Connection, options: AdminApiOptions): Admi
     put: (path, body) => request("PUT", path, body),
     patch: (path, body) => request("PATCH", path, { json: body }),
     delete: (path) => request("DELETE", path),
+    async download(path) {
+      const { response, settled } = await send("GET", path);
+      // A long export may take longer than the timeout to stream: the timeout covers the wait for an answer.
+      settled();
+      if (response.body === null) throw new CliFailure(EXIT.errors, `The gateway answered GET /admin${path} without a body`, "no_body");
+      return response.body;
+    },
   };
+}
+
+/**
+ * One request, up to its answer's headers: a redirect or a refusal is thrown here. `settled` ends
+ * the timeout; JSON answers call it once the body is read, a download once the headers are in.
+ */
+async function sendRequest(
+  connection: Connection,
+  options: AdminApiOptions,
+  timeoutMs: number,
+  method: string,
+  path: string,
+  body?: { json: unknown } | { text: string },
+): Promise<{ response: Response; settled: () => void }> {
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${connection.token}`,
+    accept: "application/json",
+    "user-agent": options.userAgent,
+  };
+  let payload: string | undefined;
+  if (body !== undefined) {
+    headers["content-type"] = "application/json";
+    payload = "text" in body ? body.text : JSON.stringify(body.json);
+  }
+  const started = Date.now();
+  options.trace?.(`→ ${method} /admin${path}`);
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException("timed out", "TimeoutError")), timeoutMs);
+  const settled = () => clearTimeout(timer);
+  let response: Response;
+  try {
+    response = await fetch(`${connection.url}/admin${path}`, { method, headers, body: payload, redirect: "manual", signal: controller.signal });
+  } catch (error) {
+    settled();
+    throw unreachable(connection.url, error, timeoutMs);
+  }
+  options.trace?.(`← ${response.status} ${method} /admin${path} in ${Date.now() - started} ms`);
+  if (response.status >= 300 && response.status < 400) {
+    settled();
+    const location = response.headers.get("location");
+    throw new CliFailure(
+      EXIT.errors,
+      `The gateway at ${connection.url} redirected ${method} /admin${path} (${response.status}${location ? ` to ${location}` : ""}); use the URL it redirects to`,
+      "redirect",
+    );
+  }
+  if (!response.ok) {
+    const text = await response.text().catch(() => "");
+    settled();
+    throw refusal(response.status, parseJson(text));
+  }
+  return { response, settled };
 }
 
 function parseJson(text: string): unknown {

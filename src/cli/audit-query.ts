@@ -28,7 +28,7 @@ export function parseInterval(text: string): Result<number, string> {
 }
 
 export interface AuditFilter {
-  /** Decision values to keep (`deny`, `allow`, `monitor_deny`, `reject`, `ok`, `error`, …); null keeps all. */
+  /** Decision values to keep (AUDIT_DECISIONS, or an admin action); null keeps all. */
   decisions: ReadonlySet<string> | null;
   tool: string | null;
   /** ISO time; records at or after it. */
@@ -40,24 +40,45 @@ export const matches = (record: AuditRecord, filter: AuditFilter): boolean =>
   (filter.tool === null || record.tool === filter.tool) &&
   (filter.since === null || record.time >= filter.since);
 
+/**
+ * The `decision` values by record type (src/grant/protocol.ts, AuditRecord): what `--decision`
+ * filters on. Admin records carry the change they record (`rotate`, `revoke`, `set_policy`, …) instead.
+ */
+export const AUDIT_DECISIONS = {
+  decision: ["allow", "deny", "monitor_deny", "reject"],
+  outcome: ["ok", "error", "unknown"],
+  approval: ["requested", "approved", "rejected", "expired", "consumed"],
+  upkeep: ["signed", "written", "deleted"],
+} as const;
+
 export const AUDIT_COLUMNS = ["seq", "time", "type", "decision", "target", "code", "detail"] as const;
 
+const GREEN = new Set(["allow", "ok", "approved", "consumed"]);
+const RED = new Set(["deny", "reject", "error", "rejected"]);
+const YELLOW = new Set(["monitor_deny", "unknown", "requested", "expired"]);
+
 function decisionColour(decision: string, colours: Palette): string {
-  if (decision === "allow" || decision === "ok") return colours.green(decision);
-  if (decision === "deny" || decision === "reject" || decision === "error") return colours.red(decision);
-  if (decision === "monitor_deny" || decision === "unknown") return colours.yellow(decision);
-  return decision;
+  if (GREEN.has(decision)) return colours.green(decision);
+  if (RED.has(decision)) return colours.red(decision);
+  return YELLOW.has(decision) ? colours.yellow(decision) : decision;
+}
+
+/** What the DETAIL column says: an outcome's status and latency; else the message or the argument names; and the approval it concerns. */
+function detailOf(record: AuditRecord): string {
+  if (record.type === "outcome") {
+    return [record.status === null ? null : `HTTP ${record.status}`, record.latencyMs === null ? null : `${record.latencyMs} ms`, record.message]
+      .filter((part) => part !== null)
+      .join(", ");
+  }
+  const text = record.message ?? (record.argKeys && record.argKeys.length > 0 ? `args: ${record.argKeys.join(", ")}` : "");
+  if (record.approval === undefined) return text;
+  const by = record.approval.by === undefined ? "" : ` by ${record.approval.by}`;
+  return `${record.approval.id}${by}${text === "" ? "" : `: ${text}`}`;
 }
 
 /** One table row. Agent-controlled text (tool names, messages) is made printable first. */
 export function auditRow(record: AuditRecord, colours: Palette): string[] {
   const target = record.type === "outcome" ? `#${record.ref ?? "?"}` : printable(record.tool ?? record.rpcMethod ?? record.httpMethod ?? "");
-  const detail =
-    record.type === "outcome"
-      ? [record.status === null ? null : `HTTP ${record.status}`, record.latencyMs === null ? null : `${record.latencyMs} ms`, record.message]
-          .filter((part) => part !== null)
-          .join(", ")
-      : (record.message ?? (record.argKeys && record.argKeys.length > 0 ? `args: ${record.argKeys.join(", ")}` : ""));
   return [
     String(record.seq),
     record.time.replace("T", " ").replace(/\.\d+Z$/, "Z"),
@@ -65,6 +86,6 @@ export function auditRow(record: AuditRecord, colours: Palette): string[] {
     decisionColour(record.decision, colours),
     target,
     record.code ?? "",
-    colours.dim(printable(detail)),
+    colours.dim(printable(detailOf(record))),
   ];
 }

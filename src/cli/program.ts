@@ -1,15 +1,16 @@
 /**
  * The command tree. Each command lives in src/cli/commands/<name>.ts and registers itself here;
- * this list is where a new command is added (docs/cli.md, "Adding a command"), e.g. the offline
- * `verify-audit <export-file> --key …` once signed audit exports exist.
+ * this list is where a new command is added (docs/cli.md, "Adding a command").
  */
 import { Command, Option } from "commander";
+import { registerApprovals } from "./commands/approvals";
 import { registerAudit } from "./commands/audit";
 import { registerGrants } from "./commands/grants";
 import { registerLogin } from "./commands/login";
 import { registerPolicy } from "./commands/policy";
 import { registerServers } from "./commands/servers";
 import { registerTools } from "./commands/tools";
+import { registerVerifyAudit } from "./commands/verify-audit";
 import type { Cli } from "./context";
 
 /**
@@ -24,13 +25,15 @@ const COMMANDS: readonly ((program: Command, cli: Cli) => void)[] = [
   registerTools,
   registerPolicy,
   registerGrants,
+  registerApprovals,
   registerAudit,
+  registerVerifyAudit,
 ];
 
 export function buildProgram(cli: Cli): Command {
   const program = new Command("mcp-policy-gateway")
     .alias("mpg")
-    .description("Operate an mcp-policy-gateway from a terminal or CI: servers, policies as files, grants, audit")
+    .description("Operate an mcp-policy-gateway from a terminal or CI: servers, policies as files, grants, approvals, audit")
     .addOption(new Option("--json", "print results as JSON (for scripts)"))
     .addOption(new Option("--gateway <url>", "the gateway to talk to (default: MPG_URL, else the one you logged in to)"))
     .addOption(new Option("--no-color", "no colours (also: NO_COLOR=1, or when output is not a terminal)"))

@@ -141,3 +141,45 @@ export function verifyStoredChain(
   const check = verifier.result();
   return check.ok ? { ok: true, count: check.count } : check;
 }
+
+export type ServedLogCheck = { ok: true; count: number; start: ChainStart } | { ok: false; brokenAt: number; reason: string };
+
+/**
+ * Checks a log as the admin API serves it (`GET …/audit?after=`, oldest first), independently of
+ * the gateway's own check: what `mpg audit verify --local` recomputes.
+ *
+ * Records run from the first without a gap, each linked to the one before. The first links to the
+ * genesis hash when it is seq 1. Only one other start is accepted: after retention deleted records
+ * `1 … N` (docs/audit.md, "Retention"), the log starts at N + 1 and links to the hash that the log's
+ * own `pruned` record about N states. That record is itself inside the chain checked here, so a log
+ * cut short at the front, or given a made-up start, does not verify. Every pruned record about a
+ * record still held must name that record's hash (a page read while retention ran may hold both).
+ */
+export function verifyServedLog(records: readonly AuditRecord[]): ServedLogCheck {
+  const first = records[0];
+  if (first === undefined) return { ok: true, count: 0, start: { seq: 0, hash: GENESIS_HASH } };
+  let start: ChainStart = { seq: 0, hash: GENESIS_HASH };
+  if (first.seq !== 1) {
+    const marker = records.find((r) => r.type === "pruned" && r.ref === first.seq - 1 && typeof r.headHash === "string");
+    if (marker === undefined)
+      return {
+        ok: false,
+        brokenAt: first.seq,
+        reason: `the log starts at seq ${first.seq}, but no pruned record says records up to ${first.seq - 1} were deleted`,
+      };
+    start = { seq: first.seq - 1, hash: marker.headHash! };
+  }
+  const hashes = new Map<number, string>([[start.seq, start.hash]]);
+  const verifier = new ChainVerifier(start.hash);
+  for (const [index, record] of records.entries()) {
+    if (record.seq !== start.seq + index + 1)
+      return { ok: false, brokenAt: record.seq, reason: `seq ${record.seq} follows seq ${start.seq + index}: records are missing or out of order` };
+    if (!verifier.push(record))
+      return { ok: false, brokenAt: record.seq, reason: `record ${record.seq} does not link to the record before it, or its hash does not match its content` };
+    hashes.set(record.seq, record.hash);
+    if (record.type === "pruned" && record.ref !== null && hashes.has(record.ref) && hashes.get(record.ref) !== record.headHash) {
+      return { ok: false, brokenAt: record.seq, reason: `pruned record ${record.seq} names another hash for record ${record.ref} than the log holds` };
+    }
+  }
+  return { ok: true, count: records.length, start };
+}

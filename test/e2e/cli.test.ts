@@ -11,7 +11,8 @@
 // (0, 1, 2, 3), no colour on a pipe, the working directory, the token printed once on stdout,
 // and `audit --follow` stopping on SIGINT. The workflow test runs the bundle from bash.
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -36,7 +37,7 @@ let ci: Record<string, string>;
 
 beforeAll(async () => {
   [gateway, upstream, work] = await Promise.all([
-    startGateway({ adminToken: ADMIN_TOKEN }),
+    startGateway({ adminToken: ADMIN_TOKEN, vars: { APPROVAL_HOLD_MS: "0" } }),
     startSdkServer(),
     mkdtemp(join(tmpdir(), "mpg-cli-e2e-")),
     cliBundle(),
@@ -658,9 +659,202 @@ describe("audit", () => {
     expect(follower.output.stdout.split("\n").filter((line) => line.includes("decision"))).toHaveLength(2);
 
     expect(verified.code).toBe(0);
-    expect(verified.json()).toEqual({ grantId, ok: true, gateway: { ok: true, count: expect.any(Number) }, local: { ok: true, count: expect.any(Number) } });
+    expect(verified.json()).toEqual({
+      grantId,
+      ok: true,
+      gateway: { ok: true, count: expect.any(Number) },
+      local: { ok: true, count: expect.any(Number), start: { seq: 0, hash: "0".repeat(64) } },
+    });
     expect(verified.json().local.count).toBe(verified.json().gateway.count);
     expect(verifiedHuman.stdout).toMatch(/^✓ gateway: the chain of \d+ records is intact\n$/);
+  });
+});
+
+describe("verify-audit", () => {
+  it("saves a real signed export, verifies it offline, names the record a one-byte edit changed, and refuses another key", async () => {
+    await admin("PUT", "/servers/shop/policies/exported", { version: "1", default: "allow" });
+    const created = await admin("POST", "/grants", { label: "exported", serverId: "shop", policyName: "exported" });
+    const grantId = created.grant.id as string;
+    await callThrough(created.url, created.token, [
+      { name: "echo", arguments: { message: "a" } },
+      { name: "echo", arguments: { message: "b" } },
+    ]);
+    const dir = join(work, "verify-audit");
+    await mkdir(dir);
+    const [file, keyFile, tamperedFile] = [join(dir, "export.ndjson"), join(dir, "audit-keys.json"), join(dir, "tampered.ndjson")];
+    const [saved, unknownGrant, backwards] = await Promise.all([
+      mpg(["audit", "export", grantId, "-o", file, "--json"]),
+      mpg(["audit", "export", `g${"0".repeat(32)}`, "-o", join(dir, "unknown.ndjson")]),
+      mpg(["audit", "export", grantId, "--after", "3", "--until", "2", "-o", join(dir, "backwards.ndjson")]),
+    ]);
+    expect(saved.code, saved.stderr).toBe(0);
+    const exported = await readFile(file, "utf8");
+    const lines = exported.trimEnd().split("\n");
+    expect(saved.json()).toEqual({ grantId, file, start: 0, end: lines.length - 1, keyId: expect.any(String) });
+    // Byte for byte the admin API's records (the header differs only in its time and signature), up
+    // to the same end: an outcome recorded after the answer may have come in since.
+    const res = await fetch(`${gateway.origin}/admin/grants/${grantId}/audit/export?until=${lines.length - 1}`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect((await res.text()).split("\n").slice(1).join("\n")).toBe(exported.split("\n").slice(1).join("\n"));
+    expect(unknownGrant.code).toBe(3);
+    expect(backwards.code).toBe(2);
+    await expect(readdir(dir)).resolves.toEqual(["export.ndjson"]);
+    const keys = await (await fetch(`${gateway.origin}/.well-known/mcp-policy-gateway/audit-keys`)).text();
+    expect(JSON.parse(lines[0]!)).toMatchObject({ grantId, start: { seq: 0 }, signature: expect.any(String) });
+    // One byte of record 2 (the file's third line): its label's last letter.
+    const edited = lines[2]!.replace('"label":"exported"', '"label":"exporteD"');
+    expect(edited).not.toBe(lines[2]);
+    await Promise.all([writeFile(keyFile, keys), writeFile(tamperedFile, `${[lines[0], lines[1], edited, ...lines.slice(3)].join("\n")}\n`)]);
+    const otherKey = generateKeyPairSync("ed25519").publicKey.export({ format: "jwk" }).x!;
+    // No gateway and no login: the file and the public key are enough.
+    const offline = { MPG_URL: "", MPG_ADMIN_TOKEN: "" };
+
+    const [ok, okJson, tampered, tamperedJson, wrongKey, missing, notAKey, noKey, directory] = await Promise.all([
+      mpgProcess(["verify-audit", file, "--key", keyFile], { env: offline }),
+      mpg(["verify-audit", file, "--key", gateway.auditPublicKey, "--json"], { env: offline }),
+      mpg(["verify-audit", tamperedFile, "--key", keyFile], { env: offline }),
+      mpg(["verify-audit", tamperedFile, "--key", keyFile, "--json"], { env: offline }),
+      mpg(["verify-audit", file, "--key", otherKey], { env: offline }),
+      mpg(["verify-audit", join(dir, "nope.ndjson"), "--key", keyFile], { env: offline }),
+      mpg(["verify-audit", file, "--key", "not-a-key"], { env: offline }),
+      mpg(["verify-audit", file], { env: offline }),
+      mpg(["verify-audit", dir, "--key", keyFile], { env: offline }),
+    ]);
+    const count = lines.length - 1;
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(new RegExp(`^✓ OK: the export is signed and its chain is intact\\n  grant ${grantId}: ${count} records, seq 1 to ${count}\\n`));
+    expect(okJson.code).toBe(0);
+    expect(okJson.json()).toMatchObject({ file, status: "ok", grantId, start: 0, end: count, records: count, keyIds: [JSON.parse(keys).keys[0].kid] });
+
+    expect(tampered.code).toBe(1);
+    expect(tampered.stdout).toBe("✖ FAILED at line 3: record 2 was changed: its hash does not match its content\n");
+    expect(tamperedJson.code).toBe(1);
+    expect(tamperedJson.json()).toEqual({
+      file: tamperedFile,
+      status: "failed",
+      reason: "record 2 was changed: its hash does not match its content",
+      line: 3,
+      seq: 2,
+    });
+
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.stdout).toMatch(/^✖ FAILED at line 1: the export is signed by key [\w-]{43}, which is not among the keys given\n$/);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("no such file");
+    expect(notAKey.code).toBe(2);
+    expect(notAKey.stderr).toContain("--key");
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toContain("required option '--key <public-key-or-file>' not specified");
+    expect(directory.code).toBe(1);
+    expect(directory.stderr).toContain("Cannot read");
+  });
+});
+
+const DECISION_META = "io.mcp-policy-gateway/decision";
+
+describe("approvals", () => {
+  it("lints approval rules; lists, shows, approves and rejects requests; a second decision exits 3 naming the first", async () => {
+    const document = {
+      version: "1",
+      default: "deny",
+      tools: {
+        echo: { approve: true, approval_timeout: "10m" },
+        add: { approve_if: [{ conditions: [{ path: "args.a", op: "gt", value: 5 }], on_deny: "Big sums need a person." }], approval_timeout: 600 },
+      },
+    };
+    const [file, tooLong] = await Promise.all([
+      policyFile("approvals.json", document),
+      policyFile("approvals-too-long.json", { ...document, tools: { echo: { approve: true, approval_timeout: "8d" } } }),
+    ]);
+    const [linted, refused] = await Promise.all([mpg(["policy", "lint", file, "--server", "shop", "--json"]), mpg(["policy", "lint", tooLong, "--json"])]);
+    expect(linted.code, linted.stdout).toBe(0);
+    expect(linted.json().files[0].errors).toEqual([]);
+    expect(refused.code).toBe(1);
+    expect(refused.json().files[0].errors.map((e: any) => e.path)).toEqual(["/tools/echo/approval_timeout"]);
+    expect((await mpg(["policy", "push", "shop", "approving", file])).code).toBe(0);
+
+    const created = await admin("POST", "/grants", { label: "approver-agent", serverId: "shop", policyName: "approving" });
+    const grantId = created.grant.id as string;
+    const secretValue = "refund 900 to card 4111-1111";
+    const waiting = await callThrough(created.url, created.token, [
+      { name: "echo", arguments: { message: secretValue } },
+      { name: "add", arguments: { a: 9, b: 1 } },
+    ]);
+    const [echoId, addId] = waiting.map((result: any) => result._meta?.[DECISION_META]?.approvalId as string) as [string, string];
+    expect(echoId).toMatch(/^apr_g[0-9a-f]{32}_/);
+    expect(addId).toMatch(/^apr_g[0-9a-f]{32}_/);
+
+    const [pending, table, shown, shownJson, badStatus, unknown] = await Promise.all([
+      mpg(["approvals", "list", "--status", "pending", "--grant", grantId, "--json"]),
+      mpg(["approvals", "list", "--server", "shop", "--grant", grantId]),
+      mpg(["approvals", "show", echoId]),
+      mpg(["approvals", "show", echoId, "--json"]),
+      mpg(["approvals", "list", "--status", "waiting"]),
+      mpg(["approvals", "show", `apr_${grantId}_${"0".repeat(28)}`]),
+    ]);
+    expect(pending.code).toBe(0);
+    expect(
+      pending
+        .json()
+        .approvals.map((a: any) => a.id)
+        .sort(),
+    ).toEqual([echoId, addId].sort());
+    expect(pending.json().approvals.every((a: any) => a.status === "pending" && !("arguments" in a))).toBe(true);
+    expect(table.stdout).toMatch(/^ID +STATUS +TOOL +GRANT +SERVER +REQUESTED +EXPIRES$/m);
+    expect(table.stdout).toMatch(new RegExp(`^${echoId} +pending +echo +approver-agent +shop `, "m"));
+    expect(table.stdout).not.toContain(secretValue);
+    expect(shown.stdout).toMatch(/^status: +pending$/m);
+    expect(shown.stdout).toContain(`"message": "${secretValue}"`);
+    expect(shownJson.json()).toMatchObject({ id: echoId, status: "pending", tool: "echo", arguments: { message: secretValue } });
+    expect(badStatus.code).toBe(2);
+    expect(unknown.code).toBe(3);
+
+    const approved = await mpg(["approvals", "approve", echoId, "--reason", "checked with the customer"]);
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stdout).toBe(`✓ Approved ${echoId}: echo for grant approver-agent\n`);
+    const [second, secondJson, rejected] = await Promise.all([
+      mpg(["approvals", "reject", echoId, "--reason", "too late"]),
+      mpg(["approvals", "approve", echoId, "--json"]),
+      mpg(["approvals", "reject", addId, "--reason", "Sums above 5 go through finance", "--json"]),
+    ]);
+    expect(second.code).toBe(3);
+    expect(second.stderr).toMatch(
+      new RegExp(
+        `the gateway refused \\(409 approval_decided\\): Approval ${echoId} was already approved by admin at \\S+; the first decision stands \\(reason: "checked with the customer"\\)`,
+      ),
+    );
+    expect(secondJson.code).toBe(3);
+    expect(JSON.parse(secondJson.stderr).error).toMatchObject({ status: 409, code: "approval_decided", details: { status: "approved", decidedBy: "admin" } });
+    expect(rejected.code).toBe(0);
+    expect(rejected.json()).toMatchObject({ id: addId, status: "rejected", reason: "Sums above 5 go through finance" });
+
+    // Decided: the values are gone; the approved call passes once.
+    const after = await mpg(["approvals", "show", echoId, "--json"]);
+    expect(after.json()).toMatchObject({ status: "approved", decidedBy: "admin", reason: "checked with the customer" });
+    expect(after.json()).not.toHaveProperty("arguments");
+    const [forwarded] = await callThrough(created.url, created.token, [{ name: "echo", arguments: { message: secretValue } }]);
+    expect((forwarded as any).isError).toBeFalsy();
+
+    const [rejectedList, records, human] = await Promise.all([
+      mpg(["approvals", "list", "--status", "rejected", "--grant", grantId, "--json"]),
+      mpg(["audit", grantId, "--decision", "requested,approved,rejected,consumed", "--json"]),
+      mpg(["audit", grantId, "--decision", "approved"]),
+    ]);
+    expect(rejectedList.json().approvals.map((a: any) => a.id)).toEqual([addId]);
+    expect(records.json().records.map((r: any) => [r.type, r.decision, r.tool])).toEqual([
+      ["approval", "requested", "echo"],
+      ["approval", "requested", "add"],
+      ["approval", "approved", "echo"],
+      ["approval", "rejected", "add"],
+      ["approval", "consumed", "echo"],
+    ]);
+    expect(human.stdout).toMatch(new RegExp(`approval +approved +echo +${echoId} by admin: checked with the customer$`, "m"));
+    expect(JSON.stringify(records.json())).not.toContain(secretValue);
+    for (const run of [pending, table, shown, approved, second, records]) neverShows(run, created.token);
+
+    const help = await mpg(["audit", "--help"]);
+    expect(help.stdout).toContain("approval  requested, approved, rejected, expired, consumed");
   });
 });
 

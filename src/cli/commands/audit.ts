@@ -7,16 +7,16 @@
  * first record of `--since` are found by bisection over one-record pages (seq is dense and time
  * grows with it). `--follow` polls for records after the last one seen, like `tail -f`.
  *
- * Signed exports do not exist yet. When they do, `verify-audit <export-file> --key …` is a command
- * of its own (src/cli/commands/verify-audit.ts, registered in src/cli/program.ts): it needs no
- * gateway, and it checks the chain with the same `verifyChain` (src/grant/audit.ts) that
- * `audit verify --local` runs over the records served here; docs/cli.md, "Adding a command".
+ * `audit verify --local` recomputes the chain here with `verifyServedLog` (src/grant/audit.ts),
+ * which also accepts the one other documented start: after retention, a log that begins where its
+ * own `pruned` record says. A signed export is checked offline by `verify-audit` (verify-audit.ts).
  */
 import type { Command } from "commander";
-import { verifyChain } from "../../grant/audit";
+import { verifyServedLog, type ServedLogCheck } from "../../grant/audit";
 import type { AuditPage, AuditRecord } from "../../grant/protocol";
 import { segment, type AdminApi } from "../admin-api";
-import { AUDIT_COLUMNS, auditRow, matches, parseInterval, parseSince, type AuditFilter } from "../audit-query";
+import { AUDIT_COLUMNS, AUDIT_DECISIONS, auditRow, matches, parseInterval, parseSince, type AuditFilter } from "../audit-query";
+import { exportAudit } from "./audit-export";
 import { action, emit, type Cli, type GlobalOptions } from "../context";
 import { CliFailure, EXIT, GatewayRefusal, reported, usageError } from "../failure";
 import { displayWidth, table } from "../style";
@@ -84,16 +84,17 @@ interface AuditOptions {
 export function registerAudit(program: Command, cli: Cli): void {
   const audit = listAudit(program, cli);
   verifyAudit(audit, cli);
+  exportAudit(audit, cli);
 }
 
 function listAudit(program: Command, cli: Cli): Command {
   return program
     .command("audit")
-    .description("A grant's audit records; `audit verify` checks the hash chain")
+    .description("A grant's audit records; `audit verify` checks the hash chain, `audit export` saves a signed export")
     .argument("<grant>", "the grant id (deleted grants too)")
     .option(
       "--decision <decision>",
-      "only these decisions: allow, deny, monitor_deny, reject, ok, error, unknown (repeatable, or comma-separated)",
+      "only these decisions (repeatable, or comma-separated; listed below)",
       (v: string, p: string[]) => [...p, ...v.split(",")],
       [],
     )
@@ -105,12 +106,21 @@ function listAudit(program: Command, cli: Cli): Command {
     .addHelpText(
       "after",
       `
+Decisions, by record type:
+  decision  ${AUDIT_DECISIONS.decision.join(", ")}
+  outcome   ${AUDIT_DECISIONS.outcome.join(", ")}
+  approval  ${AUDIT_DECISIONS.approval.join(", ")}
+  upkeep    ${AUDIT_DECISIONS.upkeep.join(", ")} (checkpoint, archived, pruned)
+  admin     the change: rotate, revoke, set_label, set_policy, set_upstream, …
+
 Filters are applied by the CLI. With --json, --follow prints one record per line (NDJSON).
 
 Examples:
   $ mpg audit g0123… --decision deny --since 1h
+  $ mpg audit g0123… --decision requested,approved,rejected,expired,consumed
   $ mpg audit g0123… --tool create_refund --follow
-  $ mpg audit verify g0123…`,
+  $ mpg audit verify g0123…
+  $ mpg audit export g0123… -o audit.ndjson && mpg verify-audit audit.ndjson --key audit-keys.json`,
     )
     .action(
       action<AuditOptions>(async ([grantId], options) => {
@@ -192,10 +202,10 @@ function verifyAudit(audit: Command, cli: Cli): void {
         const ok = remote.ok && (local === null || local.ok);
         const colours = cli.terminal.stdout;
         emit(cli, options, { grantId, ok, gateway: remote, ...(local === null ? {} : { local }) }, () => {
-          const line = (who: string, check: ChainCheck) =>
+          const line = (who: string, check: ChainCheck | ServedLogCheck) =>
             check.ok
-              ? `${colours.green("✓")} ${who}: the chain of ${check.count} records is intact\n`
-              : `${colours.red("✖")} ${who}: the chain is broken at seq ${check.brokenAt}\n`;
+              ? `${colours.green("✓")} ${who}: the chain of ${check.count} records is intact${"start" in check && check.start.seq > 0 ? ` (from seq ${check.start.seq + 1}; retention deleted the records before it)` : ""}\n`
+              : `${colours.red("✖")} ${who}: the chain is broken at seq ${check.brokenAt}${"reason" in check ? `: ${check.reason}` : ""}\n`;
           return line("gateway", remote) + (local === null ? "" : line("recomputed here", local));
         });
         if (!ok) throw reported(EXIT.errors);
@@ -203,8 +213,8 @@ function verifyAudit(audit: Command, cli: Cli): void {
     );
 }
 
-/** `audit verify --local`: every record downloaded and the chain recomputed here, with the gateway's own verifyChain. */
-async function recomputeChain(log: AuditLog): Promise<ChainCheck> {
+/** `audit verify --local`: every record downloaded and the chain recomputed here (src/grant/audit.ts). */
+async function recomputeChain(log: AuditLog): Promise<ServedLogCheck> {
   const records: AuditRecord[] = [];
   for (let after = 0; ; ) {
     const page = await log.page(after, PAGE);
@@ -212,10 +222,7 @@ async function recomputeChain(log: AuditLog): Promise<ChainCheck> {
     if (page.next === null) break;
     after = page.next;
   }
-  // seq must run 1, 2, 3…: a missing record breaks the chain as surely as an edited one.
-  const gap = records.findIndex((record, index) => record.seq !== index + 1);
-  const check = verifyChain(records);
-  return gap >= 0 ? { ok: false, brokenAt: records[gap]!.seq } : check.ok ? { ok: true, count: check.count } : { ok: false, brokenAt: check.brokenAt };
+  return verifyServedLog(records);
 }
 
 async function follow(

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { GENESIS_HASH, recordHash, sealRecord, sealRecordJson, verifyChain, type AuditDraft } from "../../../src/grant/audit";
+import { GENESIS_HASH, recordHash, sealRecord, sealRecordJson, verifyChain, verifyServedLog, type AuditDraft } from "../../../src/grant/audit";
 import type { AuditRecord } from "../../../src/grant/protocol";
 import { canonicalJson } from "../../../src/canonical-json";
 
@@ -116,5 +116,70 @@ describe("hash chain", () => {
   ];
   it.each(tampers)("detects $name", ({ tamper, brokenAt }) => {
     expect(verifyChain(tamper(chain(4)))).toEqual({ ok: false, brokenAt });
+  });
+});
+
+/**
+ * A log of `n` records in which retention deleted records 1..`through`: the records after it, with
+ * the pruned record appended as retention appends it (src/grant/retention.ts).
+ */
+function prunedLog(n: number, through: number): AuditRecord[] {
+  const all = chain(n);
+  const marker = sealRecord(
+    draft(n + 1, { type: "pruned", decision: "deleted", ref: through, headHash: all[through - 1]!.hash, message: "deleted" }),
+    all.at(-1)!.hash,
+  );
+  return [...all.slice(through), marker];
+}
+
+/** Re-seals records from `from` on, after an edit: what someone who rewrites the rest of the chain does. */
+function resealed(records: AuditRecord[], prevHash: string): AuditRecord[] {
+  let prev = prevHash;
+  return records.map(({ hash: _hash, prevHash: _prev, ...rest }) => {
+    const record = sealRecord(rest, prev);
+    prev = record.hash;
+    return record;
+  });
+}
+
+describe("verifyServedLog: the log as the admin API serves it (audit verify --local)", () => {
+  it("a whole log starts at genesis", () => {
+    expect(verifyServedLog(chain(4))).toEqual({ ok: true, count: 4, start: { seq: 0, hash: GENESIS_HASH } });
+    expect(verifyServedLog([])).toMatchObject({ ok: true, count: 0 });
+  });
+
+  it("a log that retention cut starts at the hash its own pruned record names", () => {
+    const log = prunedLog(6, 3);
+    expect(log[0]!.seq).toBe(4);
+    expect(verifyServedLog(log)).toEqual({ ok: true, count: 4, start: { seq: 3, hash: chain(3)[2]!.hash } });
+    // Retention ran while the pages were read: the whole log, and a pruned record about a record in it.
+    expect(verifyServedLog([...chain(6), log.at(-1)!])).toMatchObject({ ok: true, count: 7 });
+  });
+
+  it("refuses any other start", () => {
+    const log = prunedLog(6, 3);
+    const withoutMarker = log.slice(0, -1);
+    expect(verifyServedLog(withoutMarker)).toMatchObject({ ok: false, brokenAt: 4, reason: expect.stringContaining("no pruned record says records up to 3") });
+    // One more record cut from the front: the pruned record names record 3, not 4.
+    expect(verifyServedLog(log.slice(1))).toMatchObject({ ok: false, brokenAt: 5 });
+    // A pruned record about the right seq that names another hash.
+    const forged = resealed([...withoutMarker, { ...log.at(-1)!, headHash: "1".repeat(64) }], log[0]!.prevHash);
+    expect(verifyServedLog(forged)).toMatchObject({ ok: false, brokenAt: 4, reason: expect.stringContaining("does not link") });
+    // A chain rewritten from its first kept record on, with an invented pruned record, is beyond any
+    // chain check: only signed checkpoints and exports catch that (docs/audit.md); but its first
+    // link must still hold.
+    const rewritten = resealed(chain(6).slice(3), "2".repeat(64));
+    const invented = sealRecord(draft(7, { type: "pruned", decision: "deleted", ref: 3, headHash: "2".repeat(64), message: "x" }), rewritten.at(-1)!.hash);
+    expect(verifyServedLog([...rewritten, invented])).toMatchObject({ ok: true });
+    expect(verifyServedLog([...rewritten.slice(0, 1), ...chain(6).slice(4), invented])).toMatchObject({ ok: false, brokenAt: 5 });
+  });
+
+  it("finds gaps, edits and a pruned record that contradicts a record the log holds", () => {
+    const log = prunedLog(6, 3);
+    expect(verifyServedLog(log.filter((r) => r.seq !== 5))).toMatchObject({ ok: false, brokenAt: 6, reason: expect.stringContaining("seq 6 follows seq 4") });
+    expect(verifyServedLog(log.map((r) => (r.seq === 5 ? { ...r, decision: "deny" } : r)))).toMatchObject({ ok: false, brokenAt: 5 });
+    const whole = chain(6);
+    const wrong = sealRecord(draft(7, { type: "pruned", decision: "deleted", ref: 3, headHash: whole[1]!.hash, message: "x" }), whole[5]!.hash);
+    expect(verifyServedLog([...whole, wrong])).toMatchObject({ ok: false, brokenAt: 7, reason: expect.stringContaining("names another hash for record 3") });
   });
 });

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { parsePublicKeys, type AuditKeySet } from "../../../src/audit/keys";
 import { verifyExport, type VerifyReport } from "../../../src/audit/verify";
 import { headerLine } from "../../../src/audit/export";
+import { verifyServedLog } from "../../../src/grant/audit";
 import { GrantObject } from "../../../src/grant/object";
 import type { AuditRecord, GateRequest, GrantProvision, MessageSummary, PolicySnapshot } from "../../../src/grant/protocol";
 import { parsePolicy, policySha256 } from "../../../src/policy/schema";
@@ -273,6 +274,10 @@ describe("retention", () => {
       expect(pruned[0]!.headHash).toBe(kept[0]!.prevHash);
       expect(await grant.verifyAudit()).toEqual({ ok: true, count: kept.length });
       expect(ok(await verifyExport(await exportLines(grant), key.keys))).toMatchObject({ start: 1000 });
+      // `mpg audit verify --local` recomputes the chain from the records as served: it starts at the pruned record's hash.
+      expect(verifyServedLog(kept)).toEqual({ ok: true, count: kept.length, start: { seq: 1000, hash: pruned[0]!.headHash } });
+      expect(verifyServedLog(kept.filter((r) => r.type !== "pruned"))).toMatchObject({ ok: false, brokenAt: 1001 });
+      expect(verifyServedLog(kept.slice(1))).toMatchObject({ ok: false, brokenAt: 1002 });
       // Counters and the chain after a restart: three refunds fill the hour, the fourth is refused.
       for (let i = 0; i < 3; i++) await send(grant, [refund()]);
       grant = open();
