@@ -1,6 +1,7 @@
 // The shape the code keeps (docs/architecture.md): small files of small functions, and docs that
 // name only what exists. A file over 300 lines must say why in its header ("Longer than 300
 // lines because …"); no function may be over 60 lines.
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import ts from "typescript";
@@ -89,5 +90,14 @@ describe("the docs stay true", () => {
     const code = files.map((file) => readFileSync(file, "utf8")).join("\n");
     const emitted = (name: string) => code.includes(`"${name}"`) || (name.endsWith("_not_found") && code.includes("notFound(")) || code.includes(`\`${name}\``);
     expect(codes.filter((name) => !emitted(name))).toEqual([]);
+  });
+
+  it("no committed file holds a merge conflict's markers", () => {
+    const tracked = execFileSync("git", ["ls-files", "-z"], { cwd: root, encoding: "utf8" })
+      .split("\0")
+      .filter((f) => /\.(md|ts|tsx|mjs|js|json|toml|css|yml)$/.test(f));
+    expect(tracked.length).toBeGreaterThan(100);
+    const marked = tracked.filter((file) => /^(<{7}|>{7}) /m.test(readFileSync(join(root, file), "utf8")));
+    expect(marked).toEqual([]);
   });
 });
