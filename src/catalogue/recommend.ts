@@ -11,8 +11,8 @@
  * | financial   | not listed, so denied under `default: "deny"`               |
  *
  * Each category maps to a `RecommendedRule`; `toolRules` turns one into the policy's rule object.
- * When approvals exist, destructive and financial become `{ kind: "approve" }` and `toolRules`
- * gains one case (an `approve_if` rule whose conditions always hold).
+ * Destructive and financial stay denied rather than held for approval: a hold needs someone
+ * watching the inbox, so the operator adds `approve_if` where they want it (docs/catalogue.md).
  */
 import type { Category } from "./classify";
 import { isSpecToolName } from "./definition";

@@ -2,8 +2,8 @@
  * `audit`: reading a grant's audit records for a person. Pure: the time it filters against and the
  * records it formats are given to it.
  *
- * The admin API pages records by `seq` only (`?after=&limit=`); `--decision`, `--tool` and `--since`
- * are applied here, on the client (docs/cli.md says so).
+ * The CLI pages records by `seq` (`?after=&limit=`) and applies `--decision`, `--tool` and `--since`
+ * here, on the client (docs/cli.md says so; the admin API could filter them on the server).
  */
 import type { AuditRecord } from "../grant/protocol";
 import { err, ok, type Result } from "../result";

@@ -2,10 +2,10 @@
  * `mpg audit <grant>` and `mpg audit verify <grant>`: a grant's hash-chained audit log (README,
  * "Audit"). Records are read from the grant's Durable Object, so deleted grants work too.
  *
- * The admin API pages by `seq` only. The filters (`--decision`, `--tool`, `--since`) are applied
- * here (src/cli/audit-query.ts); to avoid reading a long log from the start, the last seq and the
- * first record of `--since` are found by bisection over one-record pages (seq is dense and time
- * grows with it). `--follow` polls for records after the last one seen, like `tail -f`.
+ * The CLI pages the admin API by `seq` and applies the filters (`--decision`, `--tool`, `--since`)
+ * itself (src/cli/audit-query.ts), though the admin API can filter too (docs/cli.md). To avoid
+ * reading a long log from the start, the last seq and the first record of `--since` are found by
+ * bisection over one-record pages (seq is dense and time grows with it). `--follow` polls for records after the last one seen, like `tail -f`.
  *
  * `audit verify --local` recomputes the chain here with `verifyServedLog` (src/grant/audit.ts),
  * which also accepts the one other documented start: after retention, a log that begins where its
