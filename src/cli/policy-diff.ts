@@ -8,6 +8,7 @@
  * is what a reviewer reads; `changes` lists the same difference by JSON pointer, for scripts.
  */
 import { structuredPatch, type StructuredPatchHunk } from "diff";
+import { POLICY_KEYS } from "../policy/errors";
 import { pointer, type PolicyDocument } from "../policy/schema";
 import type { Palette } from "./style";
 
@@ -26,31 +27,7 @@ export interface PolicyDiff {
 }
 
 /** Keys in the order docs/policy.md introduces them; anything else (tool names) sorted after. */
-const KEY_ORDER = [
-  "$schema",
-  "version",
-  "default",
-  "mode",
-  "hide",
-  "all_tools",
-  "tools",
-  "require",
-  "deny_if",
-  "approve_if",
-  "approve",
-  "approval_timeout",
-  "limits",
-  "conditions",
-  "on_deny",
-  "path",
-  "op",
-  "value",
-  "counter",
-  "window",
-  "max",
-  "scope",
-  "cost",
-];
+const KEY_ORDER: readonly string[] = POLICY_KEYS;
 
 function ordered(value: unknown, inTools = false): unknown {
   if (Array.isArray(value)) return value.map((item) => ordered(item));

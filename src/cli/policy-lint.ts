@@ -14,6 +14,7 @@
  * does not list.
  */
 import { parseStrictJson } from "../mcp/json";
+import { editDistance } from "../policy/errors";
 import { parsePolicy, pointer, type Condition, type PolicyDocument } from "../policy/schema";
 import { jsonPositions, locate, positionAt, type Position } from "./json-positions";
 
@@ -190,17 +191,4 @@ export function nearest(name: string, candidates: readonly string[]): string | n
     }
   }
   return best;
-}
-
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 2) return 3;
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }

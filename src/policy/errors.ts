@@ -59,14 +59,16 @@ function describe(value: unknown): string {
   return typeof value === "object" ? "an object" : typeof value;
 }
 
-const KNOWN_KEYS = [
+/** Every key a policy document may hold, in the order docs/policy.md introduces them. */
+export const POLICY_KEYS = [
   "$schema",
   "version",
   "default",
+  "mode",
+  "pin_tools",
   "hide",
   "all_tools",
   "tools",
-  "mode",
   "require",
   "deny_if",
   "approve_if",
@@ -83,15 +85,15 @@ const KNOWN_KEYS = [
   "max",
   "scope",
   "cost",
-  "pin_tools",
-];
+] as const;
 
 function unknownKeyMessage(key: string): string {
-  const near = KNOWN_KEYS.find((known) => editDistance(known, key) <= 2 && known !== key);
+  const near = POLICY_KEYS.find((known) => editDistance(known, key) <= 2 && known !== key);
   return near ? `unknown key "${key}" (did you mean "${near}"?)` : `unknown key "${key}"`;
 }
 
-function editDistance(a: string, b: string): number {
+/** Levenshtein distance, or 3 for anything further than two edits (all the suggestions need). */
+export function editDistance(a: string, b: string): number {
   if (Math.abs(a.length - b.length) > 2) return 3;
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {

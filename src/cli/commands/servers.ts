@@ -11,16 +11,10 @@ import { segment } from "../admin-api";
 import { action, confirm, emit, type Cli } from "../context";
 import { usageError } from "../failure";
 import { fields, printable, table, type Palette } from "../style";
+import type { ServerView } from "../../admin/servers";
 
-export interface ServerView {
-  id: string;
-  name: string;
-  url: string;
-  headers: string[];
-  version: number;
-  created: string;
-  updated: string;
-}
+/** What the admin API answers for a server (src/admin/servers.ts). */
+export type { ServerView };
 
 export type Discovery =
   | { outcome: "ok"; fetched: string; protocolVersion: string; tools: number }

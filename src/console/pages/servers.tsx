@@ -8,16 +8,10 @@ import { adminFor, valueOrThrow, type AdminFailure } from "../admin-client";
 import { readPostedForm, type PostedForm } from "../form-body";
 import type { ConsoleEnv } from "../guard";
 import { ErrorBox, Notice, Page, when } from "../layout";
+import type { ServerView } from "../../admin/servers";
 
-export interface ServerSummary {
-  id: string;
-  name: string;
-  url: string;
-  headers: string[];
-  version: number;
-  created: string;
-  updated: string;
-}
+/** What the admin API answers for a server (src/admin/servers.ts). */
+export type ServerSummary = ServerView;
 
 /** Header rows offered in a form; more than anyone sets on one upstream. */
 const HEADER_ROWS = 4;
