@@ -65,8 +65,10 @@ describe("a limit with scope server", () => {
       expect(answer.result.content[0].text).toMatch(/^\[POLICY DENIED\] Server-wide rate limit exceeded: 10 calls per minute on counter "team_echo"/);
     }
     // Every grant that was refused by the server holds no reservation of its own: its outcome says so.
-    const outcomes = (await Promise.all(team.map((g) => readAudit(admin, g.id)))).flat().filter((r) => r.type === "outcome");
-    expect(outcomes.filter((o) => o.code === "rate_limited_server")).toHaveLength(90);
+    // Outcomes are recorded after the answers, so wait for them.
+    const refusedOutcomes = async () =>
+      (await Promise.all(team.map((g) => readAudit(admin, g.id)))).flat().filter((r) => r.type === "outcome" && r.code === "rate_limited_server").length;
+    await expect.poll(refusedOutcomes, { timeout: 10_000 }).toBe(90);
   });
 
   it("a call refused by its grant's own limit takes nothing from the server's count", async () => {
