@@ -12,6 +12,7 @@ import { auditKeyPair } from "../../scripts/audit-keygen.mjs";
 import { exportStatement, headerLine, EXPORT_FORMAT, type ExportHeader } from "../../src/audit/export";
 import { parseSigningKey } from "../../src/audit/keys";
 import { GENESIS_HASH, sealRecordJson } from "../../src/grant/audit";
+import { draftRecord } from "../../src/grant/records";
 import { root } from "../support/workerd.mjs";
 
 const run = promisify(execFile);
@@ -25,26 +26,10 @@ async function signedExport(): Promise<{ text: string; publicKey: string }> {
   let prev = { seq: 0, hash: GENESIS_HASH };
   for (let seq = 1; seq <= 3; seq++) {
     const draft = {
+      ...draftRecord({ grantId: "g-pack", label: "pack", serverId: "s" }, new Date(1_767_225_600_000 + seq).toISOString(), "admin", null, {
+        decision: "set_label",
+      }),
       seq,
-      time: new Date(1_767_225_600_000 + seq).toISOString(),
-      type: "admin" as const,
-      requestId: null,
-      grantId: "g-pack",
-      label: "pack",
-      serverId: "s",
-      httpMethod: null,
-      rpcMethod: null,
-      rpcId: null,
-      tool: null,
-      policy: null,
-      decision: "set_label",
-      code: null,
-      rule: null,
-      message: null,
-      argKeys: null,
-      ref: null,
-      status: null,
-      latencyMs: null,
     };
     const sealed = sealRecordJson(draft, prev.hash);
     lines.push(sealed.json);

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { parseStrictJson } from "../../../src/mcp/json";
 import { classifyMessage, parseBody } from "../../../src/mcp/jsonrpc";
 import { serializeSseEvent, sseTransform, type SseEvent } from "../../../src/mcp/sse";
+import { codeUnitString, mutatedJson } from "../../support/json-arbitraries";
 
 const runs = { numRuns: 500 };
 
@@ -39,24 +40,6 @@ const jsonTokenSoup = fc.string({
   ),
   maxLength: 40,
 });
-/** Any UTF-16 code unit, lone surrogates included. */
-const codeUnitString = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit)) });
-
-/** A JSON text with one character inserted, removed or replaced. */
-const mutatedJson = fc
-  .tuple(
-    fc.jsonValue({ maxDepth: 4 }),
-    fc.nat(),
-    fc.constantFrom("insert", "remove", "replace"),
-    fc.string({ unit: "binary-ascii", minLength: 1, maxLength: 1 }),
-  )
-  .map(([value, at, how, char]) => {
-    const text = JSON.stringify(value);
-    const i = text.length === 0 ? 0 : at % text.length;
-    if (how === "insert") return text.slice(0, i) + char + text.slice(i);
-    if (how === "remove") return text.slice(0, i) + text.slice(i + 1);
-    return text.slice(0, i) + char + text.slice(i + 1);
-  });
 
 const anyText = fc.oneof(fc.string(), fc.string({ unit: "binary" }), codeUnitString, jsonTokenSoup, mutatedJson);
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { defaultJsonLimits, parseStrictJson, type JsonLimits } from "../../../src/mcp/json";
 import { JSON_RPC_SKELETON, TOO_LONG } from "../../../src/mcp/json-capture";
 import { JsonStreamValidator, type JsonStreamBounds } from "../../../src/mcp/json-stream";
+import { codeUnitString, mutatedJson } from "../../support/json-arbitraries";
 
 /** Validates `text` cut at `cuts`; the skeleton or the refusal's code, and where the value completed. */
 function validate(text: string, cuts: number[] = [], limits: JsonLimits = defaultJsonLimits, bounds?: JsonStreamBounds) {
@@ -62,21 +63,6 @@ const jsonTokenSoup = fc.string({
   ),
   maxLength: 40,
 });
-const codeUnitString = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit)) });
-const mutatedJson = fc
-  .tuple(
-    fc.jsonValue({ maxDepth: 4 }),
-    fc.nat(),
-    fc.constantFrom("insert", "remove", "replace"),
-    fc.string({ unit: "binary-ascii", minLength: 1, maxLength: 1 }),
-  )
-  .map(([value, at, how, char]) => {
-    const text = JSON.stringify(value);
-    const i = text.length === 0 ? 0 : at % text.length;
-    if (how === "insert") return text.slice(0, i) + char + text.slice(i);
-    if (how === "remove") return text.slice(0, i) + text.slice(i + 1);
-    return text.slice(0, i) + char + text.slice(i + 1);
-  });
 const validJson = fc.oneof(fc.jsonValue(), fc.jsonValue({ stringUnit: "binary" }), fc.jsonValue({ stringUnit: "grapheme" })).map((v) => JSON.stringify(v));
 const anyText = fc.oneof(fc.string(), codeUnitString, jsonTokenSoup, mutatedJson, validJson);
 const cuts = fc.array(fc.nat(), { maxLength: 12 });

@@ -5,9 +5,9 @@ import { runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { GateResult } from "../../../src/grant/protocol";
 import { hashToken } from "../../../src/grant/token";
-import { admin, ADMIN_TOKEN, createGrant, DOWN_UPSTREAM, grantStub, ORIGIN, savePolicy, uniqueServerId } from "../admin/admin-client";
+import { admin, createGrant, DOWN_UPSTREAM, grantStub, ORIGIN, savePolicy, uniqueServerId } from "../admin/admin-client";
+import { consoleSession, FORM } from "./console-client";
 
-const FORM = "application/x-www-form-urlencoded";
 const POLICY = { version: "1", default: "deny", tools: { deploy: { approve: true, approval_timeout: "30m" } } };
 const HOSTILE = "<script>alert('x')</script>";
 let cookie = "";
@@ -15,13 +15,7 @@ let serverId = "";
 let calls = 0;
 
 beforeAll(async () => {
-  const signedIn = await SELF.fetch(`${ORIGIN}/console/sign-in`, {
-    method: "POST",
-    redirect: "manual",
-    headers: { origin: ORIGIN, "content-type": FORM },
-    body: new URLSearchParams({ token: ADMIN_TOKEN }).toString(),
-  });
-  cookie = (signedIn.headers.get("set-cookie") ?? "").split(";")[0]!;
+  cookie = await consoleSession();
   serverId = uniqueServerId("inbox");
   expect((await admin("POST", "/servers", { id: serverId, name: "Deploys", url: DOWN_UPSTREAM })).status).toBe(201);
   expect((await savePolicy(serverId, "deploys", POLICY)).status).toBe(201);

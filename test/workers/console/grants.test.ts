@@ -2,20 +2,14 @@
 // the admin API (which judges it), and the grant's page says where its Durable Object was placed.
 import { SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { admin, ADMIN_TOKEN, DOWN_UPSTREAM, ORIGIN, uniqueServerId } from "../admin/admin-client";
+import { admin, DOWN_UPSTREAM, ORIGIN, uniqueServerId } from "../admin/admin-client";
+import { consoleSession, FORM } from "./console-client";
 
-const FORM = "application/x-www-form-urlencoded";
 let cookie = "";
 let serverId = "";
 
 beforeAll(async () => {
-  const signedIn = await SELF.fetch(`${ORIGIN}/console/sign-in`, {
-    method: "POST",
-    redirect: "manual",
-    headers: { origin: ORIGIN, "content-type": FORM },
-    body: new URLSearchParams({ token: ADMIN_TOKEN }).toString(),
-  });
-  cookie = (signedIn.headers.get("set-cookie") ?? "").split(";")[0]!;
+  cookie = await consoleSession();
   serverId = uniqueServerId("placed");
   expect((await admin("POST", "/servers", { id: serverId, name: "Placed", url: DOWN_UPSTREAM })).status).toBe(201);
 });

@@ -4,20 +4,14 @@
 // A real quarantine, approved in Chromium, is test/e2e/console.test.ts.
 import { SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { admin, ADMIN_TOKEN, DOWN_UPSTREAM, ORIGIN } from "../admin/admin-client";
+import { admin, DOWN_UPSTREAM, ORIGIN } from "../admin/admin-client";
+import { consoleSession, FORM } from "./console-client";
 
-const FORM = "application/x-www-form-urlencoded";
 const SERVER = "console-pins";
 let cookie = "";
 
 beforeAll(async () => {
-  const signedIn = await SELF.fetch(`${ORIGIN}/console/sign-in`, {
-    method: "POST",
-    redirect: "manual",
-    headers: { origin: ORIGIN, "content-type": FORM },
-    body: new URLSearchParams({ token: ADMIN_TOKEN }).toString(),
-  });
-  cookie = (signedIn.headers.get("set-cookie") ?? "").split(";")[0]!;
+  cookie = await consoleSession();
   expect((await admin("POST", "/servers", { id: SERVER, name: "Pins", url: DOWN_UPSTREAM })).status).toBe(201);
 });
 
