@@ -20,3 +20,35 @@ export const mutatedJson = fc
     if (how === "remove") return text.slice(0, i) + text.slice(i + 1);
     return text.slice(0, i) + char + text.slice(i + 1);
   });
+
+const JSON_TOKENS = [
+  "{",
+  "}",
+  "[",
+  "]",
+  ",",
+  ":",
+  '"',
+  "\\",
+  "u",
+  "0",
+  "1",
+  "-",
+  ".",
+  "e",
+  "E",
+  "+",
+  " ",
+  "\n",
+  "a",
+  "A",
+  "true",
+  "null",
+  "\ud800",
+  "\udc00",
+  "\u0000",
+  "ſ",
+];
+
+/** Strings built from JSON's own tokens (and `extra` ones), so a parser gets past the first character. */
+export const jsonTokenSoup = (extra: readonly string[] = []) => fc.string({ unit: fc.constantFrom(...JSON_TOKENS, ...extra), maxLength: 40 });

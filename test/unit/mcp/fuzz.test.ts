@@ -4,42 +4,11 @@ import { describe, expect, it } from "vitest";
 import { parseStrictJson } from "../../../src/mcp/json";
 import { classifyMessage, parseBody } from "../../../src/mcp/jsonrpc";
 import { serializeSseEvent, sseTransform, type SseEvent } from "../../../src/mcp/sse";
-import { codeUnitString, mutatedJson } from "../../support/json-arbitraries";
+import { codeUnitString, jsonTokenSoup as jsonTokenSoupOf, mutatedJson } from "../../support/json-arbitraries";
 
 const runs = { numRuns: 500 };
 
-/** Strings built from JSON's own tokens, so the parser gets past the first character. */
-const jsonTokenSoup = fc.string({
-  unit: fc.constantFrom(
-    "{",
-    "}",
-    "[",
-    "]",
-    ",",
-    ":",
-    '"',
-    "\\",
-    "u",
-    "0",
-    "1",
-    "-",
-    ".",
-    "e",
-    "E",
-    "+",
-    " ",
-    "\n",
-    "a",
-    "A",
-    "true",
-    "null",
-    "\ud800",
-    "\udc00",
-    "\u0000",
-    "ſ",
-  ),
-  maxLength: 40,
-});
+const jsonTokenSoup = jsonTokenSoupOf();
 
 const anyText = fc.oneof(fc.string(), fc.string({ unit: "binary" }), codeUnitString, jsonTokenSoup, mutatedJson);
 

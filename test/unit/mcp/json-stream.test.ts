@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { defaultJsonLimits, parseStrictJson, type JsonLimits } from "../../../src/mcp/json";
 import { JSON_RPC_SKELETON, TOO_LONG } from "../../../src/mcp/json-capture";
 import { JsonStreamValidator, type JsonStreamBounds } from "../../../src/mcp/json-stream";
-import { codeUnitString, mutatedJson } from "../../support/json-arbitraries";
+import { codeUnitString, jsonTokenSoup as jsonTokenSoupOf, mutatedJson } from "../../support/json-arbitraries";
 
 /** Validates `text` cut at `cuts`; the skeleton or the refusal's code, and where the value completed. */
 function validate(text: string, cuts: number[] = [], limits: JsonLimits = defaultJsonLimits, bounds?: JsonStreamBounds) {
@@ -27,42 +27,7 @@ const strict = (text: string, limits?: JsonLimits) => {
 };
 
 // The same families of text as fuzz.test.ts: JSON's own tokens, any code unit, mutated JSON.
-const jsonTokenSoup = fc.string({
-  unit: fc.constantFrom(
-    "{",
-    "}",
-    "[",
-    "]",
-    ",",
-    ":",
-    '"',
-    "\\",
-    "u",
-    "d800",
-    "dc00",
-    "0",
-    "1",
-    "-",
-    ".",
-    "e",
-    "E",
-    "+",
-    " ",
-    "\n",
-    "a",
-    "A",
-    "true",
-    "null",
-    "\ud800",
-    "\udc00",
-    "\u0000",
-    "ſ",
-    '"a"',
-    '"A"',
-    "1e400",
-  ),
-  maxLength: 40,
-});
+const jsonTokenSoup = jsonTokenSoupOf(["d800", "dc00", '"a"', '"A"', "1e400"]);
 const validJson = fc.oneof(fc.jsonValue(), fc.jsonValue({ stringUnit: "binary" }), fc.jsonValue({ stringUnit: "grapheme" })).map((v) => JSON.stringify(v));
 const anyText = fc.oneof(fc.string(), codeUnitString, jsonTokenSoup, mutatedJson, validJson);
 const cuts = fc.array(fc.nat(), { maxLength: 12 });
