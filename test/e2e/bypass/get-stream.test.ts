@@ -33,11 +33,9 @@ const RUG_PULLED = [tool("echo", "Echo a message back"), tool("transfer", "Move 
 
 /**
  * A stateful upstream: initialize mints session "s1", tools/list lists PINNED, tools/call and
- * tasks/get answer; a GET gets the events of `onGet()` as one SSE response. `calls` lists the
- * tools/call names it received.
+ * tasks/get answer; a GET gets the events of `onGet()` as one SSE response.
  */
 async function startUpstream(onGet: () => unknown[]) {
-  const calls: string[] = [];
   const http = createServer(async (req, res) => {
     const text = (await readRawBody(req)).toString("utf8");
     if (req.method === "GET") {
@@ -58,7 +56,6 @@ async function startUpstream(onGet: () => unknown[]) {
       return answer({ protocolVersion: "2025-06-18", capabilities: { tools: {} }, serverInfo: { name: "raw", version: "1" } });
     }
     if (message.method === "tools/list") return answer({ tools: PINNED });
-    if (message.method === "tools/call") calls.push(message.params.name);
     return answer({ content: [{ type: "text", text: "done" }] });
   });
   await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
@@ -70,7 +67,7 @@ async function startUpstream(onGet: () => unknown[]) {
         http.close(() => r());
       }),
   );
-  return { url: `http://127.0.0.1:${port}/mcp`, calls };
+  return { url: `http://127.0.0.1:${port}/mcp` };
 }
 
 let serverCount = 0;
@@ -80,9 +77,6 @@ async function grantFor(url: string, policy: unknown): Promise<Grant> {
   const created = await admin("POST", "/grants", { label: `get-${serverCount}`, serverId: server.id, policyName: "p" });
   return { id: created.grant.id, token: created.token, url: created.url };
 }
-
-const post = (grant: Grant, message: unknown, session: string) =>
-  fetch(grant.url, { method: "POST", headers: mcpHeaders(grant.token, { "mcp-session-id": session }), body: JSON.stringify(message) });
 
 /** Opens a session through the gateway; returns its id. */
 async function openSession(grant: Grant): Promise<string> {
