@@ -19,6 +19,7 @@ import type { GateResult, MessageDecision } from "../grant/protocol";
 import { isJsonObject, parseStrictJson } from "../mcp/json";
 import { classifyMessage, jsonRpcError, RpcErrorCode, type JsonRpcId, type JsonRpcMessage } from "../mcp/jsonrpc";
 import { isStateless, revisionOf } from "../mcp/revision";
+import { isNullIdError } from "../mcp/shape";
 import { serializeSseEvent } from "../mcp/sse";
 import { toolCallDenial } from "./answer";
 import { gate } from "./gate";
@@ -191,15 +192,16 @@ function parsesAsJson(text: string): boolean {
 }
 
 /**
- * Whether an error status's body is one JSON-RPC answer to the held call: the gateway's own
- * refusals, and an upstream's error answer it checked. Any other body passed the relay only
- * because an HTTP error is no message to a client (src/gateway/respond.ts); written into this
- * stream it would become one, unchecked.
+ * Whether an error status's body is one JSON-RPC answer to the held call (or an error without an
+ * id): the gateway's own refusals, and an upstream's error answer it checked. Any other body
+ * passed the relay only because an HTTP error is no message to a client (src/gateway/respond.ts);
+ * written into this stream it would become one, unchecked.
  */
 function answersCall(text: string, id: JsonRpcId): boolean {
   const parsed = parseStrictJson(text);
-  const message = parsed.ok ? classifyMessage(parsed.value) : null;
-  return message?.ok === true && message.value.kind === "response" && message.value.id === id;
+  if (!parsed.ok) return false;
+  const message = classifyMessage(parsed.value);
+  return message.ok ? message.value.kind === "response" && message.value.id === id : isNullIdError(parsed.value);
 }
 
 /** "14:32 UTC" today, "2026-07-30 14:32 UTC" on a later day. */

@@ -73,6 +73,12 @@ describe("the upstream's answer to a call approved while it was held", () => {
     expect(messages.at(-1)).toMatchObject({ jsonrpc: "2.0", id: 1, error: { code: -32004 } });
   });
 
+  it("an error status with a JSON-RPC error answering the call: that error is the last event", async () => {
+    const body = JSON.stringify({ jsonrpc: "2.0", id: 1, error: { code: -32602, message: "bad arguments" } });
+    const messages = await heldCallAnswered({ status: 400, headers: { "content-type": "application/json" }, body });
+    expect(messages.at(-1)).toEqual(JSON.parse(body));
+  });
+
   it("a valid answer is the last event, after the progress", async () => {
     const body = JSON.stringify({ jsonrpc: "2.0", id: 1, result: { content: [{ type: "text", text: "deployed" }] } });
     const messages = await heldCallAnswered({ status: 200, headers: { "content-type": "application/json" }, body });
