@@ -16,9 +16,10 @@
 import { isoTime } from "../clock";
 import { expiredDenial } from "../grant/approvals";
 import type { GateResult, MessageDecision } from "../grant/protocol";
-import { isJsonObject } from "../mcp/json";
-import { jsonRpcError, RpcErrorCode, type JsonRpcId, type JsonRpcMessage } from "../mcp/jsonrpc";
+import { isJsonObject, parseStrictJson } from "../mcp/json";
+import { classifyMessage, jsonRpcError, RpcErrorCode, type JsonRpcId, type JsonRpcMessage } from "../mcp/jsonrpc";
 import { isStateless, revisionOf } from "../mcp/revision";
+import { isNullIdError } from "../mcp/shape";
 import { serializeSseEvent } from "../mcp/sse";
 import { toolCallDenial } from "./answer";
 import { gate } from "./gate";
@@ -176,13 +177,31 @@ async function reframe(response: Response, id: JsonRpcId, writer: WritableStream
     return;
   }
   const text = await response.text();
-  let data = text;
+  const data = response.ok ? (parsesAsJson(text) ? text : null) : answersCall(text, id) ? text : null;
+  const failed = JSON.stringify(jsonRpcError(id, RpcErrorCode.UpstreamInvalid, `The upstream server answered HTTP ${response.status}`));
+  await writer.write(new TextEncoder().encode(serializeSseEvent({ data: data ?? failed })));
+}
+
+function parsesAsJson(text: string): boolean {
   try {
     JSON.parse(text);
+    return true;
   } catch {
-    data = JSON.stringify(jsonRpcError(id, RpcErrorCode.UpstreamInvalid, `The upstream server answered HTTP ${response.status}`));
+    return false;
   }
-  await writer.write(new TextEncoder().encode(serializeSseEvent({ data })));
+}
+
+/**
+ * Whether an error status's body is one JSON-RPC answer to the held call (or an error without an
+ * id): the gateway's own refusals, and an upstream's error answer it checked. Any other body
+ * passed the relay only because an HTTP error is no message to a client (src/gateway/respond.ts);
+ * written into this stream it would become one, unchecked.
+ */
+function answersCall(text: string, id: JsonRpcId): boolean {
+  const parsed = parseStrictJson(text);
+  if (!parsed.ok) return false;
+  const message = classifyMessage(parsed.value);
+  return message.ok ? message.value.kind === "response" && message.value.id === id : isNullIdError(parsed.value);
 }
 
 /** "14:32 UTC" today, "2026-07-30 14:32 UTC" on a later day. */

@@ -179,6 +179,7 @@ function reviewOf(x: Exchange, ids: ReturnType<typeof requestIdsOf>): Review {
   const server = gated.pinTools ? serverStub(x.c.env, gated.grant.serverId) : null;
   return {
     taskListIds: ids.taskList,
+    replay: x.request.httpMethod === "GET",
     tasks: { bind: (taskIds) => stub.bindTasks(gated.seq, taskIds), bound: (taskIds) => stub.boundTasks(taskIds) },
     pins:
       server === null

@@ -11,7 +11,7 @@
  */
 import { readBodyBytes } from "../http";
 import { jsonRpcError, RpcErrorCode, type JsonRpcId } from "../mcp/jsonrpc";
-import { serializeShaped, shapeUpstreamText, type ResponseShaping, type ShapedAnswer } from "../mcp/shape";
+import { replaceInStrings, serializeShaped, shapeUpstreamText, type ResponseShaping, type ShapedAnswer } from "../mcp/shape";
 import { SseReframer, type SseEvent, type StreamedEvent } from "../mcp/sse";
 import { StreamedAnswer, StreamedJsonBody, type StreamedFailure } from "../mcp/streamed-answer";
 import { err, ok, type Result } from "../result";
@@ -73,8 +73,18 @@ export async function relayResponse(upstream: Response, relay: Relay): Promise<R
     return err("upstream_invalid");
   }
   relay.onComplete([]);
-  return ok(new Response(upstream.body, { status: upstream.status, headers }));
+  if (relay.shaping.standIns.size === 0) return ok(new Response(upstream.body, { status: upstream.status, headers }));
+  const bytes = await readBodyBytes(upstream, relay.maxResponseBytes);
+  if (bytes === null) return err("response_too_large");
+  return ok(new Response(unconcealed(new TextDecoder().decode(bytes), relay), { status: upstream.status, headers }));
 }
+
+/**
+ * A body passed on as the upstream wrote it (an error status's page), with each stand-in turned
+ * back into the name it replaced, as in a shaped answer: an upstream's error that names the tool
+ * it was asked for must name a hidden one as it would a missing one (docs/policy.md, "Hidden tools").
+ */
+const unconcealed = (text: string, relay: Relay): string => replaceInStrings(text, relay.shaping.standIns) as string;
 
 /** The ids an answer may answer when it needs no shaping, so it may pass unheld; null when it must be held. */
 function unshapedIds(relay: Relay): ReadonlySet<JsonRpcId> | null {
@@ -112,7 +122,7 @@ async function relayHeldJson(bytes: Uint8Array, upstream: Response, headers: Hea
     // carries no message to evaluate; the client treats it as a transport error.
     if (upstream.ok) return err("upstream_invalid");
     relay.onComplete([]);
-    return ok(new Response(text, { status: upstream.status, headers }));
+    return ok(new Response(unconcealed(text, relay), { status: upstream.status, headers }));
   }
   await relay.review(shaped);
   relay.onComplete([...(relay.shaping.requestIds ?? [])].filter((id) => !shaped.answered.includes(id)));

@@ -3,7 +3,10 @@
  *
  * - Tasks (docs/mcp.md, "Tasks"): a task the upstream created for this grant's call is bound to the
  *   grant before the answer naming it is relayed, and a tasks/list answer is cut down to the
- *   grant's own tasks, so one grant cannot reach another's tasks on a shared upstream.
+ *   grant's own tasks, so one grant cannot reach another's tasks on a shared upstream. On a GET
+ *   stream, which may replay answers to any earlier request (and which an SDK client takes by id
+ *   whatever stream brings them), every result that carries a task list is cut down so; nothing
+ *   there is bound (the POST that created a task bound it).
  * - Tool pinning (docs/policy.md, "Tool pinning"): every tools/list answer of a grant whose policy
  *   pins tools is fingerprinted and checked by the server's Durable Object, which quarantines
  *   changed or new tools for every grant of the server; quarantined tools are removed here.
@@ -25,6 +28,8 @@ export interface TaskBinding {
 export interface Review {
   /** Ids of forwarded tasks/list requests. */
   taskListIds: ReadonlySet<JsonRpcId>;
+  /** A GET stream: its answers answer no forwarded id, so every task list in them is cut down. */
+  replay: boolean;
   tasks: TaskBinding;
   /** Null unless the grant's policy pins tools. */
   pins: {
@@ -41,6 +46,7 @@ export async function reviewAnswer(shaped: ShapedAnswer, review: Review): Promis
     const result = isJsonObject(message) && isJsonObject(message.result) ? message.result : null;
     if (result === null) continue;
     const id = (message as { id: JsonRpcId }).id;
+    if (review.replay && Array.isArray(result.tasks)) result.tasks = await ownTasks(result.tasks, review.tasks);
     if (!shaped.answered.includes(id)) continue;
     const task = createdTaskOf(message as Record<string, unknown>);
     if (task !== null) created.push(task);

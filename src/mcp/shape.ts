@@ -39,7 +39,7 @@ export interface ShapedAnswer {
  * An error response the upstream may send without a usable id (JSON-RPC 2.0 §5: `id: null` when
  * the request could not be read). The client's own messages may not do this; the upstream's may.
  */
-function isNullIdError(value: unknown): value is Record<string, unknown> {
+export function isNullIdError(value: unknown): value is Record<string, unknown> {
   if (!isJsonObject(value) || value.jsonrpc !== "2.0" || value.id !== null || !isJsonObject(value.error)) return false;
   const keys = Object.keys(value);
   return keys.length === 3 && typeof value.error.code === "number" && typeof value.error.message === "string";

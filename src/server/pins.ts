@@ -45,7 +45,8 @@ export type PinEvent =
 
 /** The first pins: the catalogue's snapshot when there is one, else the first listing seen. */
 export function initialPins(state: PinState, tools: readonly ListedTool[], source: "catalogue" | "listing"): PinEvent[] {
-  for (const tool of tools) state.pins.set(tool.name, { fingerprint: tool.fingerprint, definition: tool.definition });
+  // A name listed twice is pinned as first listed; the listing's check then quarantines a differing second entry.
+  for (const tool of tools) if (!state.pins.has(tool.name)) state.pins.set(tool.name, { fingerprint: tool.fingerprint, definition: tool.definition });
   return [{ kind: "pinned", tools: tools.length, source }];
 }
 
@@ -56,13 +57,15 @@ export function initialPins(state: PinState, tools: readonly ListedTool[], sourc
 export function observeListing(state: PinState, listing: readonly ListedTool[], complete: boolean): PinEvent[] {
   const events: PinEvent[] = [];
   const listed = new Set<string>();
+  // A listing may name a tool twice; one entry that matches its pin does not vouch for another that does not.
+  const differing = new Set(listing.filter((tool) => state.pins.get(tool.name)?.fingerprint !== tool.fingerprint).map((tool) => tool.name));
   for (const tool of listing) {
     listed.add(tool.name);
     state.missing.delete(tool.name);
     const pin = state.pins.get(tool.name);
     const held = state.quarantine.get(tool.name);
     if (pin !== undefined && pin.fingerprint === tool.fingerprint) {
-      if (held !== undefined) {
+      if (held !== undefined && !differing.has(tool.name)) {
         state.quarantine.delete(tool.name);
         events.push({ kind: "restored", tool: tool.name, fingerprint: tool.fingerprint });
       }

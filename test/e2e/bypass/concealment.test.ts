@@ -4,7 +4,7 @@
 // upstreams, JSON and SSE, and by what reached them.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminClient, startGateway } from "../../support/workerd.mjs";
-import { registerDemoTools, startSdkServer, startTaskUpstream } from "../../support/upstreams.mjs";
+import { registerDemoTools, startRawRecorder, startSdkServer, startTaskUpstream } from "../../support/upstreams.mjs";
 import { mcpHeaders } from "../../support/mcp-http";
 import { z } from "zod";
 
@@ -100,6 +100,24 @@ describe.each([
   it("rm itself never reached the upstream", () => {
     expect(upstream.toolCalls().filter((c: any) => c.name === "rm")).toEqual([]);
     expect(upstream.toolCalls().filter((c: any) => /^rm-[0-9a-f]{16}$/.test(c.name))).toHaveLength(3);
+  });
+});
+
+describe("an upstream that refuses an unknown tool with an HTTP error naming it", () => {
+  it.each([
+    ["text/plain", (name: string) => `Unknown tool: ${name}`],
+    ["application/json", (name: string) => JSON.stringify({ error: `Unknown tool: ${name}` })],
+  ])("as %s: the hidden tool's answer names it as the missing one's names itself, never the stand-in", async (type, body) => {
+    const upstream = await startRawRecorder({
+      respond: ({ body: sent }: { body: string }) => ({ status: 400, headers: { "content-type": type }, body: body(JSON.parse(sent).params?.name ?? "") }),
+    });
+    closers.push(upstream.close);
+    const [grant] = (await grantsFor(upstream.url, { version: "1", default: "allow", hide: ["rm"] }, 1)) as [Grant];
+    const hidden = await post(grant, call("rm", 1));
+    const missing = await post(grant, call("rn", 2));
+    expect(upstream.bodies.at(-2)).not.toContain('"rm"');
+    expect([hidden.status, hidden.contentType, hidden.text]).toEqual([400, type, body("rm")]);
+    expect([missing.status, missing.contentType, missing.text]).toEqual([400, type, body("rn")]);
   });
 });
 

@@ -8,6 +8,7 @@ import { changeRecord, planVerdict, verdictRecord } from "../../../src/grant/app
 import { retryAt, webhookBody, webhookSignature } from "../../../src/grant/approval-webhook";
 import { currentStatus, decideApproval, MAX_APPROVAL_ARGUMENT_CHARS, type ApprovalContext, type StoredApproval } from "../../../src/grant/approvals";
 import type { PolicyRef } from "../../../src/grant/protocol";
+import { parseBody, serializeBody } from "../../../src/mcp/jsonrpc";
 import { APPROVAL_ID_SHAPE, grantOfApprovalId, newApprovalId } from "../../../src/grant/token";
 import { durationSeconds } from "../../../src/policy/duration";
 import { expiryLabel } from "../../../src/gateway/hold";
@@ -111,6 +112,25 @@ describe("what a call that needs approval gets, given the latest request for exa
     decideApproval(NEED, [], { ...call, args: { iban: "DE89", amount: 900 } }, context(null, { latest }));
     decideApproval(NEED, [], { ...call, args: { iban: "DE89", amount: 901 } }, context(null, { latest }));
     expect(seen).toEqual([HASH, sha256Hex('{"amount":901,"iban":"DE89"}')]);
+  });
+
+  it("spellings of one value share an approval, and the upstream gets that value: what the approver saw", () => {
+    // Escapes, key order, -0, 1.0, 9e2 and integers past 2^53 all parse to one value; the body
+    // forwarded is that value re-serialized, so an approval never covers a value it did not show.
+    const bodies = [
+      '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":{"a":900,"b":0,"c":"A","d":9007199254740992}}}',
+      '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":{"d":9007199254740993,"c":"\\u0041","b":-0,"a":9.0e2}}}',
+    ];
+    const texts = bodies.map((text) => {
+      const parsed = parseBody(text);
+      if (!parsed.ok || parsed.value.kind !== "single") throw new Error("not one message");
+      const args = parsed.value.message.kind === "request" ? parsed.value.message.call!.args : {};
+      const forwarded = JSON.parse(serializeBody(parsed.value)).params.arguments;
+      expect(forwarded).toEqual(JSON.parse(canonicalJson(args)));
+      return canonicalJson(args);
+    });
+    expect(texts[1]).toBe(texts[0]);
+    expect(Object.is(JSON.parse(texts[0]!).b, 0)).toBe(true);
   });
 
   it("the rejection says the approver's reason, else the rule's on_deny", () => {
