@@ -39,13 +39,16 @@ const Verdict = z.strictObject({
     .optional(),
 });
 
-/** How an index entry's status can still move (a request only ever moves forward). */
+/**
+ * How an index entry's status can still move: forward, except that a consumed approval whose call
+ * never reached the upstream is approved again (docs/approvals.md).
+ */
 const LATER: Readonly<Record<ApprovalStatus, readonly ApprovalStatus[]>> = {
   pending: ["approved", "rejected", "expired", "consumed"],
   approved: ["consumed", "expired"],
   rejected: [],
   expired: [],
-  consumed: [],
+  consumed: ["approved", "expired"],
 };
 
 /** The grant an approval id names, if it is one this gateway minted; else 404. */

@@ -47,13 +47,13 @@ export const matches = (record: AuditRecord, filter: AuditFilter): boolean =>
 export const AUDIT_DECISIONS = {
   decision: ["allow", "deny", "monitor_deny", "reject"],
   outcome: ["ok", "error", "unknown"],
-  approval: ["requested", "approved", "rejected", "expired", "consumed"],
+  approval: ["requested", "approved", "rejected", "expired", "consumed", "restored"],
   upkeep: ["signed", "written", "deleted"],
 } as const;
 
 export const AUDIT_COLUMNS = ["seq", "time", "type", "decision", "target", "code", "detail"] as const;
 
-const GREEN = new Set(["allow", "ok", "approved", "consumed"]);
+const GREEN = new Set(["allow", "ok", "approved", "consumed", "restored"]);
 const RED = new Set(["deny", "reject", "error", "rejected"]);
 const YELLOW = new Set(["monitor_deny", "unknown", "requested", "expired"]);
 

@@ -15,7 +15,7 @@ import type { Clock } from "../clock";
 import { err, ok, type Result } from "../result";
 import { putApprovalIndex } from "../store/approvals";
 import type { AuditDraft } from "./audit";
-import { changed, expiryRecord, planVerdict, verdictRecord } from "./approval-records";
+import { changed, expiryRecord, planRestore, planVerdict, restoredRecord, verdictRecord } from "./approval-records";
 import { ApprovalStorage } from "./approval-storage";
 import { postWebhook, retryAt, webhookBody } from "./approval-webhook";
 import {
@@ -105,6 +105,17 @@ export class ApprovalQueue {
     this.#notify(id, next.status);
     this.#host.wakeBy(now);
     return ok(approvalView(next, state, next.status, false));
+  }
+
+  /** The call that consumed this approval never reached the upstream: the approval stands again (docs/approvals.md). */
+  restore(id: string, requestId: string, now: number): void {
+    const state = this.#host.state();
+    const a = state === null ? null : this.#storage.byId(id);
+    const next = a === null ? null : planRestore(a, now, this.#host.policy());
+    if (state === null || next === null) return;
+    if (!this.#host.record([restoredRecord(state, now, next, requestId)], () => this.#storage.update(next))) return;
+    this.#notify(id, next.status);
+    this.#host.wakeBy(now);
   }
 
   /** The status once the request is no longer pending, or "pending" after `timeoutMs` (bounded). */

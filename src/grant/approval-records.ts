@@ -1,6 +1,6 @@
 /**
  * The approver's side of an approval request, pure: what a verdict changes, and the audit record
- * of every step of a request's life (requested, approved, rejected, expired, consumed). Each record
+ * of every step of a request's life (requested, approved, rejected, expired, consumed, restored). Each record
  * names the request by id and argument hash, never by its values (docs/approvals.md, "Audit").
  */
 import { isoTime } from "../clock";
@@ -34,6 +34,20 @@ export function planVerdict(
   // Decided: the values were needed only to decide, so they go; the hash stays.
   const next: StoredApproval = { ...a, status: verdict === "approve" ? "approved" : "rejected", decided: now, decidedBy: by, reason, args: null };
   return ok({ next });
+}
+
+/**
+ * A consumed approval whose call provably never reached the upstream (a server-wide limit refused it,
+ * or the connection was refused): usable again, unless it has lapsed meanwhile. Null: it stays spent.
+ */
+export function planRestore(a: StoredApproval, now: number, policy: PolicyRef | null): StoredApproval | null {
+  if (a.status !== "consumed") return null;
+  const next: StoredApproval = { ...a, status: "approved" };
+  return currentStatus(next, now, policy).status === "approved" ? next : null;
+}
+
+export function restoredRecord(subject: RecordSubject, now: number, a: StoredApproval, requestId: string): AuditDraft {
+  return approvalRecord(subject, now, a, "restored", { requestId, message: "the approved call never reached the upstream; the approval can be used again" });
 }
 
 /** The request after a change of this step (what the object stores). */

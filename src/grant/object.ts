@@ -61,6 +61,8 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
   readonly #maintenance: LogMaintenance;
   readonly #clock: Clock = systemClock;
   readonly #approvals: ApprovalQueue;
+  /** Forwarded requests (by seq) that consumed an approval, until their outcome; lost on eviction (the approval then stays spent). */
+  readonly #consumedBy = new Map<number, string>();
   #state: GrantState | null = null;
   #policy: ActivePolicy | null = null;
   readonly #ledger = new CounterLedger();
@@ -173,6 +175,8 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
     this.#approvals.applied(approvals, now);
     for (const take of plan.takes) this.#ledger.add(take.counter, { at: now, amount: take.amount, seq: take.requestSeq });
     if (plan.pending !== null) this.#expectOutcome({ ...plan.pending, requestId: req.requestId, at: now });
+    const consumed = approvals.find((c) => c.kind === "consume");
+    if (consumed !== undefined && plan.pending !== null) this.#consumedBy.set(plan.pending.seq, consumed.approval.id);
     if (now - this.#prunedAt >= PRUNE_EVERY_MS) this.#pruneCounters(now);
     return plan.result;
   }
@@ -222,6 +226,9 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
     if (pending !== undefined) this.#pending.delete(s.seq);
     else this.#recordedUnknown.delete(s.seq);
     if (plan.release !== null) this.#ledger.release(plan.release, plan.release);
+    const approvalId = this.#consumedBy.get(s.seq);
+    this.#consumedBy.delete(s.seq);
+    if (approvalId !== undefined && plan.release !== null) this.#approvals.restore(approvalId, s.requestId, now);
     if (opening !== null) this.#sessions.open(opening, now);
     if (closing !== null) this.#sessions.close(closing);
   }
@@ -238,6 +245,7 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
       const facts: RowFacts = { at: now, requestSeq: pending.seq, counted: null, flag: OUTCOME };
       if (!this.#write([draftRecord(state, isoTime(now), "outcome", null, fields)], [facts], null)) continue;
       this.#pending.delete(pending.seq);
+      this.#consumedBy.delete(pending.seq);
       this.#recordedUnknown.set(pending.seq, pending);
       if (this.#recordedUnknown.size > LATE_OUTCOMES_KEPT) this.#recordedUnknown.delete(this.#recordedUnknown.keys().next().value!);
     }

@@ -209,7 +209,7 @@ export interface AuditRecord {
   policy: PolicyRef | null;
   /**
    * decision records: "allow" | "deny" | "monitor_deny" | "reject"; outcome records: "ok" | "error" | "unknown"; admin: the action;
-   * approval records: "requested" | "approved" | "rejected" | "expired" | "consumed".
+   * approval records: "requested" | "approved" | "rejected" | "expired" | "consumed" | "restored".
    */
   decision: string;
   code: string | null;

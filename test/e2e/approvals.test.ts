@@ -248,6 +248,37 @@ describe("a call that needs approval, with the v1 SDK client", () => {
   });
 });
 
+describe("an approved call that a server-wide limit refuses", () => {
+  it("gets its approval back: the upstream never received it, so the log says restored and the approval stands", async () => {
+    const team = [{ counter: "team_calls", window: "minute", max: 1, scope: "server" }];
+    const server = await admin("POST", "/servers", { name: "payments-team", url: upstream.url });
+    await admin("PUT", `/servers/${server.id}/policies/team`, {
+      version: "1",
+      default: "deny",
+      tools: { echo: { limits: team }, create_refund: { approve: true, approval_timeout: "10m", limits: team } },
+    });
+    const grantFor = async (label: string) => {
+      const created = await admin("POST", "/grants", { label, serverId: server.id, policyName: "team" });
+      return { id: created.grant.id as string, client: await connect(created.url, created.token) };
+    };
+    const [first, second] = [await grantFor("team-a"), await grantFor("team-b")];
+    expect(text(await first.client.callTool({ name: "echo", arguments: { message: "uses the team's one call" } }))).toBe("uses the team's one call");
+    const pending: any = await second.client.callTool(refund(951));
+    const id = decision(pending).approvalId as string;
+    await admin("POST", `/approvals/${id}/approve`);
+    const refused: any = await second.client.callTool(refund(951));
+    expect(decision(refused)).toMatchObject({ code: "rate_limited" });
+    expect(refundsOf(951)).toHaveLength(0);
+    // The outcome (and with it the approval) arrives after the answer.
+    await waitFor("the approval back", async () => (await admin("GET", `/approvals/${id}`)).status === "approved");
+    const restored = (await readAudit(admin, second.id)).filter((r: any) => r.decision === "restored");
+    expect(restored).toHaveLength(1);
+    expect(restored[0].approval).toMatchObject({ id });
+    await first.client.close();
+    await second.client.close();
+  });
+});
+
 describe("monitor mode and the 2026-07-28 era", () => {
   it("monitor mode records that approval would be needed and blocks nothing", async () => {
     const server = await admin("POST", "/servers", { name: "payments-monitor", url: upstream.url });

@@ -117,7 +117,7 @@ Filters are applied by the CLI. With --json, --follow prints one record per line
 
 Examples:
   $ mpg audit g0123… --decision deny --since 1h
-  $ mpg audit g0123… --decision requested,approved,rejected,expired,consumed
+  $ mpg audit g0123… --decision requested,approved,rejected,expired,consumed,restored
   $ mpg audit g0123… --tool create_refund --follow
   $ mpg audit verify g0123…
   $ mpg audit export g0123… -o audit.ndjson && mpg verify-audit audit.ndjson --key audit-keys.json`,

@@ -192,6 +192,42 @@ describe("an approval request is bound to the exact call", () => {
     expect(await stub.approval(id, false)).toMatchObject({ status: "approved" });
   });
 
+  it("a consumed approval whose call never reached the upstream is given back; one the upstream may have received is not", async () => {
+    const { stub } = await provisioned();
+    const id = pendingId(await stub.gate(gateRequest([refund(big)])));
+    await stub.decideApproval(id, "approve", "admin", null);
+    /** Forwards the approved call, then reports its outcome. */
+    const forwardAndSettle = async (upstreamReceived: boolean) => {
+      const request = gateRequest([refund(big)]);
+      const gated = await stub.gate(request);
+      expect(decided(gated)).toMatchObject({ outcome: "forward" });
+      if (!gated.ok) throw new Error(gated.reason);
+      expect(await stub.approval(id, false)).toMatchObject({ status: "consumed" });
+      const error = upstreamReceived ? "upstream_connection_lost" : "rate_limited_server";
+      await stub.settle({
+        requestId: request.requestId,
+        seq: gated.seq,
+        status: null,
+        latencyMs: 1,
+        upstreamReceived,
+        error,
+        sessionOpened: null,
+        sessionClosed: null,
+      });
+      return request.requestId;
+    };
+    const refused = await forwardAndSettle(false);
+    expect(await stub.approval(id, false)).toMatchObject({ status: "approved" });
+    const restored = (await allRecords(stub)).filter((r) => r.decision === "restored");
+    expect(restored).toHaveLength(1);
+    expect(restored[0]).toMatchObject({ type: "approval", approval: { id }, requestId: refused });
+    await forwardAndSettle(true);
+    expect(await stub.approval(id, false)).toMatchObject({ status: "consumed" });
+    expect((await allRecords(stub)).filter((r) => r.decision === "restored")).toHaveLength(1);
+    expect(decided(await stub.gate(gateRequest([refund(big)])))).toMatchObject({ code: "approval_pending" });
+    expect(await stub.verifyAudit()).toMatchObject({ ok: true });
+  });
+
   it("a batch that is not forwarded (another message denied) leaves its approval unused", async () => {
     const { stub } = await provisioned({ ...policyDocument(), tools: { refund: { approve: true } } });
     const id = pendingId(await stub.gate(gateRequest([refund(big)])));
