@@ -4,8 +4,8 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { GateResult } from "../../../src/grant/protocol";
-import { hashToken } from "../../../src/grant/token";
 import { admin, createGrant, DOWN_UPSTREAM, grantStub, savePolicy, uniqueServerId } from "./admin-client";
+import { gateRequestFor } from "../gate-request";
 
 const POLICY = { version: "1", default: "deny", tools: { deploy: { approve: true } } };
 const WEBHOOK = "https://hooks.example.com/services/T000/B000/very-secret-path";
@@ -19,18 +19,11 @@ async function setup() {
   return { serverId, grant };
 }
 
-let calls = 0;
 /** Opens an approval request the way the gateway does: a gate() step of the grant's object. */
 async function openRequest(grant: { id: string; token: string }, env_ = "production"): Promise<string> {
-  const result: GateResult = await grantStub(grant.id).gate({
-    requestId: `req-${++calls}`,
-    tokenHash: hashToken(grant.token),
-    route: { kind: "grant" },
-    httpMethod: "POST",
-    sessionId: null,
-    messages: [{ kind: "request", method: "tools/call", id: 1, tool: "deploy", args: { env: env_ } }],
-    origin: "https://gw.test",
-  });
+  const result: GateResult = await grantStub(grant.id).gate(
+    gateRequestFor(grant.token, [{ kind: "request", method: "tools/call", id: 1, tool: "deploy", args: { env: env_ } }], { origin: "https://gw.test" }),
+  );
   const d = result.ok ? result.decisions[0] : null;
   if (d?.outcome !== "deny" || d.approval === undefined) throw new Error(JSON.stringify(result));
   return d.approval.id;
@@ -71,14 +64,7 @@ describe("a server's approval webhook", () => {
     await admin("POST", "/servers", { id, name: "Hooked", url: DOWN_UPSTREAM, approvalWebhook: WEBHOOK });
     await savePolicy(id, "p", { version: "1", default: "allow" });
     const grant = await createGrant(id, "p");
-    const gated = await grantStub(grant.id).gate({
-      requestId: "r",
-      tokenHash: hashToken(grant.token),
-      route: { kind: "grant" },
-      httpMethod: "POST",
-      sessionId: null,
-      messages: [],
-    });
+    const gated = await grantStub(grant.id).gate(gateRequestFor(grant.token, []));
     expect(gated.ok && gated.upstream).toEqual({ serverId: id, serverName: "Hooked", url: DOWN_UPSTREAM, headers: {}, version: 1 });
   });
 });

@@ -4,15 +4,14 @@
 import { runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { GateResult } from "../../../src/grant/protocol";
-import { hashToken } from "../../../src/grant/token";
 import { admin, createGrant, DOWN_UPSTREAM, grantStub, ORIGIN, savePolicy, uniqueServerId } from "../admin/admin-client";
 import { consoleSession, FORM } from "./console-client";
+import { gateRequestFor } from "../gate-request";
 
 const POLICY = { version: "1", default: "deny", tools: { deploy: { approve: true, approval_timeout: "30m" } } };
 const HOSTILE = "<script>alert('x')</script>";
 let cookie = "";
 let serverId = "";
-let calls = 0;
 
 beforeAll(async () => {
   cookie = await consoleSession();
@@ -23,15 +22,9 @@ beforeAll(async () => {
 
 /** One tools/call of `deploy` as the gateway hands it to the grant's object. */
 async function callDeploy(grant: { id: string; token: string }, args: Record<string, unknown>) {
-  const result: GateResult = await grantStub(grant.id).gate({
-    requestId: `req-${++calls}`,
-    tokenHash: hashToken(grant.token),
-    route: { kind: "grant" },
-    httpMethod: "POST",
-    sessionId: null,
-    messages: [{ kind: "request", method: "tools/call", id: 1, tool: "deploy", args }],
-    origin: ORIGIN,
-  });
+  const result: GateResult = await grantStub(grant.id).gate(
+    gateRequestFor(grant.token, [{ kind: "request", method: "tools/call", id: 1, tool: "deploy", args }], { origin: ORIGIN }),
+  );
   if (!result.ok) throw new Error(JSON.stringify(result));
   return result.decisions[0]!;
 }

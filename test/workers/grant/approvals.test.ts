@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { GrantObject } from "../../../src/grant/object";
 import type { AuditRecord, GateRequest, GateResult, GrantProvision, MessageSummary, PolicySnapshot } from "../../../src/grant/protocol";
 import { parsePolicy, policySha256 } from "../../../src/policy/schema";
+import { gateRequestFor } from "../gate-request";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 const TOKEN = "mpg_approvals_token";
@@ -51,7 +52,6 @@ async function provisioned(document: unknown = policyDocument()) {
   return { stub, grantId };
 }
 
-let requests = 0;
 const refund = (args: Record<string, unknown>, id: number | string = 1): MessageSummary => ({
   kind: "request",
   method: "tools/call",
@@ -59,15 +59,7 @@ const refund = (args: Record<string, unknown>, id: number | string = 1): Message
   tool: "refund",
   args,
 });
-const gateRequest = (messages: MessageSummary[]): GateRequest => ({
-  requestId: `req-${++requests}`,
-  tokenHash: sha256(TOKEN),
-  route: { kind: "grant" },
-  httpMethod: "POST",
-  sessionId: null,
-  messages,
-  origin: "https://gw.test",
-});
+const gateRequest = (messages: MessageSummary[]): GateRequest => gateRequestFor(TOKEN, messages, { origin: "https://gw.test" });
 
 function decided(result: GateResult) {
   if (!result.ok) throw new Error(`gate refused: ${result.reason}`);

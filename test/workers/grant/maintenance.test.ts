@@ -13,6 +13,7 @@ import { verifyServedLog } from "../../../src/grant/audit";
 import { GrantObject } from "../../../src/grant/object";
 import type { AuditRecord, GateRequest, GrantProvision, MessageSummary, PolicySnapshot } from "../../../src/grant/protocol";
 import { parsePolicy, policySha256 } from "../../../src/policy/schema";
+import { gateRequestFor } from "../gate-request";
 
 const sha256 = (text: string | Uint8Array) => createHash("sha256").update(text).digest("hex");
 const TOKEN = "mpg_upkeep_token";
@@ -64,15 +65,7 @@ async function withGrant(
   );
 }
 
-let requests = 0;
-const gateRequest = (messages: MessageSummary[]): GateRequest => ({
-  requestId: `req-${++requests}`,
-  tokenHash: sha256(TOKEN),
-  route: { kind: "grant" },
-  httpMethod: "POST",
-  sessionId: null,
-  messages,
-});
+const gateRequest = (messages: MessageSummary[]): GateRequest => gateRequestFor(TOKEN, messages);
 const notifications = (n: number): MessageSummary[] => Array.from({ length: n }, () => ({ kind: "notification", method: "notifications/progress" }));
 const refund = (): MessageSummary => ({ kind: "request", method: "tools/call", id: 1, tool: "create_refund", args: { amount: 1 } });
 

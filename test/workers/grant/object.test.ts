@@ -6,6 +6,7 @@ import { GrantObject } from "../../../src/grant/object";
 import type { AuditRecord, GrantInfo, GrantResult, GateRequest, GateResult, GrantProvision, MessageSummary, PolicySnapshot } from "../../../src/grant/protocol";
 import { parsePolicy, policySha256 } from "../../../src/policy/schema";
 import { sealRecordJson, type AuditDraft } from "../../../src/grant/audit";
+import { gateRequestFor } from "../gate-request";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 const TOKEN = "mpg_test_token_one";
@@ -50,18 +51,7 @@ async function provisioned(policy: PolicySnapshot | null = refundPolicy()) {
   return { stub, grantId, info };
 }
 
-let requests = 0;
-function gateRequest(messages: MessageSummary[], overrides: Partial<GateRequest> = {}): GateRequest {
-  return {
-    requestId: `req-${++requests}`,
-    tokenHash: sha256(TOKEN),
-    route: { kind: "grant" },
-    httpMethod: "POST",
-    sessionId: null,
-    messages,
-    ...overrides,
-  };
-}
+const gateRequest = (messages: MessageSummary[], overrides: Partial<GateRequest> = {}): GateRequest => gateRequestFor(TOKEN, messages, overrides);
 
 const call = (tool: string, args: Record<string, unknown> = {}, id: number | string = 1): MessageSummary => ({
   kind: "request",
