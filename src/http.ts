@@ -36,6 +36,11 @@ export async function readBodyBytes(message: Request | Response, limit: number):
     }
     chunks.push(value);
   }
+  return joinBytes(chunks, size);
+}
+
+/** The chunks as one array of `size` bytes (their total length). */
+export function joinBytes(chunks: readonly Uint8Array[], size: number): Uint8Array {
   const body = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {

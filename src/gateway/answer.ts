@@ -11,7 +11,9 @@ import type { MessageDecision } from "../grant/protocol";
 import type { JsonRpcId, JsonRpcMessage } from "../mcp/jsonrpc";
 import { jsonRpcError, RpcErrorCode } from "../mcp/jsonrpc";
 import type { Denial } from "../policy/decision";
+import { isStateless, revisionOf } from "../mcp/revision";
 import { notPermittedMessage } from "../policy/evaluate";
+import type { McpRequest } from "./read";
 
 /** The `_meta` key under which the gateway's decision travels. */
 export const DECISION_META_KEY = "io.mcp-policy-gateway/decision";
@@ -85,4 +87,21 @@ export function deniedAnswers(
     if (message.kind !== "request") return [];
     return [jsonRpcError(message.id, RpcErrorCode.InvalidRequest, "Not forwarded: another message in this batch was denied")];
   });
+}
+
+/**
+ * The local answer to a request some of whose messages were denied: the batch of answers, the
+ * one answer, or 202 when nothing needs one (notifications only).
+ */
+export function deniedResponse(
+  request: McpRequest,
+  messages: readonly JsonRpcMessage[],
+  decisions: readonly MessageDecision[],
+  policyDefault: "allow" | "deny" | null,
+): Response {
+  const header = request.headers.protocolVersion;
+  const answers = deniedAnswers(messages, decisions, policyDefault, (m) => isStateless(revisionOf(m, header)));
+  if (request.body?.kind === "batch") return Response.json(answers);
+  const only = answers[0];
+  return only === undefined ? new Response(null, { status: 202 }) : Response.json(only);
 }

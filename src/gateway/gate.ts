@@ -41,19 +41,24 @@ export function summaries(read: { ok: true; value: McpRequest } | { ok: false; e
 /** The Durable Object's answer, or null when it threw or did not answer within `timeoutMs`. */
 export async function gate(stub: GrantStub, grantId: string, request: GateRequest, timeoutMs: number): Promise<GateResult | null> {
   const settlements = takeSettlements(grantId);
-  if (settlements.length > 0) request.settlements = settlements;
+  // The caller's request is left as it is, so asking again (a held call) carries no outcome twice.
+  const sent = settlements.length > 0 ? { ...request, settlements } : request;
+  const result = await withinMs(stub.gate(sent) as Promise<GateResult>, timeoutMs);
+  if (result === null) returnSettlements(grantId, settlements);
+  return result;
+}
+
+/** A Durable Object call's answer, or null when it throws or does not answer within `ms`. */
+export async function withinMs<T>(call: Promise<T>, ms: number): Promise<T | null> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const result = await Promise.race([
-      stub.gate(request) as Promise<GateResult>,
+    return await Promise.race([
+      call,
       new Promise<null>((resolve) => {
-        timer = setTimeout(() => resolve(null), timeoutMs);
+        timer = setTimeout(() => resolve(null), ms);
       }),
     ]);
-    if (result === null) returnSettlements(grantId, settlements);
-    return result;
   } catch {
-    returnSettlements(grantId, settlements);
     return null;
   } finally {
     clearTimeout(timer);

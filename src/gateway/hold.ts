@@ -22,8 +22,8 @@ import { isStateless, revisionOf } from "../mcp/revision";
 import { isNullIdError } from "../mcp/shape";
 import { serializeSseEvent } from "../mcp/sse";
 import { toolCallDenial } from "./answer";
-import { gate } from "./gate";
-import { policyUnavailable, renderRejection } from "./rejection";
+import { gate, withinMs } from "./gate";
+import { gateRefusal } from "./rejection";
 import { relayForwarded } from "./relay";
 import type { Exchange } from "./route";
 import type { GatewaySettings } from "./settings";
@@ -40,7 +40,10 @@ export interface HeldCall {
 }
 
 /** How a hold ends. */
-type HoldEnd = { kind: "forward"; gated: Gated } | { kind: "answer"; gated: Gated; decision: Denied } | { kind: "refused"; result: GateResult | null };
+type HoldEnd =
+  | { kind: "forward"; gated: Gated }
+  | { kind: "answer"; gated: Gated; decision: Denied }
+  | { kind: "refused"; result: Extract<GateResult, { ok: false }> | null };
 
 /** The call to hold, or null: holding is off, or this is not a single tools/call waiting for approval. */
 export function heldCall(x: Exchange, settings: GatewaySettings): HeldCall | null {
@@ -96,8 +99,7 @@ async function waitForDecision(
       return { kind: "answer", gated, decision: { outcome: "deny", ...expiredDenial(waiting.approval.id, waiting.rule, waiting.approval.expiresAt) } };
     }
     // Decided: the object's next gate() step consumes an approval (or states the rejection).
-    const { settlements: _carried, ...again } = x.gateRequest;
-    const result = await gate(x.stub, x.context.grantId, again, settings.gateTimeoutMs);
+    const result = await gate(x.stub, x.context.grantId, x.gateRequest, settings.gateTimeoutMs);
     if (result === null || !result.ok) return { kind: "refused", result };
     const decision = result.decisions[0];
     if (decision?.outcome === "forward") return { kind: "forward", gated: result };
@@ -110,21 +112,7 @@ async function waitForDecision(
 }
 
 /** The object's `awaitApproval`, bounded: null when it throws or does not answer in time. */
-async function awaitDecision(x: Exchange, id: string, ms: number) {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      x.stub.awaitApproval(id, ms),
-      new Promise<null>((resolve) => {
-        timer = setTimeout(() => resolve(null), ms + 5_000);
-      }),
-    ]);
-  } catch {
-    return null;
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const awaitDecision = (x: Exchange, id: string, ms: number) => withinMs(x.stub.awaitApproval(id, ms), ms + 5_000);
 
 /** The response once the hold ended: the forwarded call's, the denial, or a refusal. */
 async function answerAfterHold(x: Exchange, held: HeldCall, end: HoldEnd, settings: GatewaySettings): Promise<Response> {
@@ -136,10 +124,7 @@ async function answerAfterHold(x: Exchange, held: HeldCall, end: HoldEnd, settin
       return Response.json(toolCallDenial(held.message.id, held.message.call.tool, end.decision, policyDefault, held.stateless));
     }
     case "refused":
-      if (end.result !== null && !end.result.ok && end.result.reason !== "unavailable") {
-        return renderRejection({ kind: end.result.reason === "unknown_session" ? "unknown_session" : "unauthenticated" }, x.context);
-      }
-      return renderRejection(policyUnavailable(x.request.body, x.request.headers.protocolVersion), x.context);
+      return gateRefusal(end.result, x.request.body, x.request.headers.protocolVersion, x.context);
   }
 }
 

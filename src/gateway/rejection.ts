@@ -6,7 +6,9 @@
  */
 import { jsonRpcError, RpcErrorCode, type JsonRpcId, type ParsedBody } from "../mcp/jsonrpc";
 import { isStateless, revisionOf } from "../mcp/revision";
+import type { GateResult } from "../grant/protocol";
 import { denialAnswer } from "./answer";
+import type { McpRequest } from "./read";
 
 /** Which upstream answered, for messages that name it (the server's name, never its URL). */
 type UpstreamFault = { id: JsonRpcId | null; server: string };
@@ -156,6 +158,24 @@ export function renderRejection(rejection: GatewayRejection, context?: Rejection
   }
   return rpcError(wire.status, wire.id, wire.code, wire.message, wire.headers);
 }
+
+/**
+ * A gate() that did not let the request through: fail closed when the grant's object could not
+ * answer (null, or "unavailable"), else 404 for an unknown session and 401 for the rest.
+ */
+export function gateRefusal(
+  result: Extract<GateResult, { ok: false }> | null,
+  body: ParsedBody | null,
+  protocolHeader: string | null,
+  context: RejectionContext,
+): Response {
+  if (result === null || result.reason === "unavailable") return renderRejection(policyUnavailable(body, protocolHeader), context);
+  return renderRejection({ kind: result.reason === "unknown_session" ? "unknown_session" : "unauthenticated" }, context);
+}
+
+/** Fail closed after the gate: a later step (a server's object, a review) could not be consulted. */
+export const failClosed = (request: McpRequest, context: RejectionContext): Response =>
+  renderRejection(policyUnavailable(request.body, request.headers.protocolVersion), context);
 
 /** Fail closed: the policy could not be consulted, so nothing is forwarded. */
 export function policyUnavailable(body: ParsedBody | null, protocolHeader: string | null): GatewayRejection {

@@ -13,7 +13,7 @@ import { concealTarget, type StandIns } from "./conceal";
 import { sendUpstream, type UpstreamAbort } from "../upstream";
 import { cancelUpstream, upstreamHeaders } from "./forward";
 import { upstreamOutcome } from "./outcome";
-import { policyUnavailable, renderRejection } from "./rejection";
+import { failClosed, renderRejection } from "./rejection";
 import { relayResponse } from "./respond";
 import { reviewAnswer, type Review } from "./review";
 import { reserveServerLimits, serverStub } from "./server-limits";
@@ -92,7 +92,7 @@ async function relayAnswer(
   });
   if (!relayed.ok && relayed.error === "policy_unavailable") {
     recorder.settle({ error: "unavailable" });
-    return renderRejection(policyUnavailable(request.body, request.headers.protocolVersion), x.context);
+    return failClosed(request, x.context);
   }
   if (!relayed.ok) {
     recorder.settle({ error: relayed.error });
@@ -167,7 +167,7 @@ async function bindSession(x: Exchange, messages: readonly JsonRpcMessage[], res
   } catch {
     await response.body?.cancel();
     recorder.settle({ error: "unavailable" });
-    return renderRejection(policyUnavailable(request.body, request.headers.protocolVersion), x.context);
+    return failClosed(request, x.context);
   }
 }
 

@@ -9,7 +9,7 @@
  * checked by the streaming parser (src/mcp/streamed-answer.ts), its last character held back
  * until the whole of it passed.
  */
-import { readBodyBytes } from "../http";
+import { joinBytes, readBodyBytes } from "../http";
 import { jsonRpcError, RpcErrorCode, type JsonRpcId } from "../mcp/jsonrpc";
 import { replaceInStrings, serializeShaped, shapeUpstreamText, type ResponseShaping, type ShapedAnswer } from "../mcp/shape";
 import { SseReframer, type SseEvent, type StreamedEvent } from "../mcp/sse";
@@ -143,13 +143,7 @@ async function readHead(reader: ReadableStreamDefaultReader<Uint8Array>, limit: 
     chunks.push(read.value);
     size += read.value.byteLength;
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return { bytes, done };
+  return { bytes: joinBytes(chunks, size), done };
 }
 
 const relayFailure = (failure: StreamedFailure): RelayFailure => (failure.kind === "too_large" ? "response_too_large" : "upstream_invalid");

@@ -11,14 +11,13 @@ import { systemClock, type Clock } from "../clock";
 import type { GateRequest, GateResult, Settlement } from "../grant/protocol";
 import { newRequestId } from "../grant/token";
 import { messagesOf } from "../mcp/jsonrpc";
-import { isStateless, revisionOf } from "../mcp/revision";
-import { deniedAnswers } from "./answer";
+import { deniedResponse } from "./answer";
 import { authenticate, type Caller } from "./authenticate";
 import { deliverOutcome, gate, grantStub, summaries, type GrantStub } from "./gate";
 import { heldCall, holdForApproval } from "./hold";
 import { readRequest, type McpRequest } from "./read";
 import { relayForwarded } from "./relay";
-import { policyUnavailable, renderRejection, type RejectionContext } from "./rejection";
+import { gateRefusal, renderRejection, type RejectionContext } from "./rejection";
 import { gatewaySettings } from "./settings";
 
 export type GatewayContext = Context<{ Bindings: Env }>;
@@ -59,10 +58,7 @@ export function createGateway(clock: Clock = systemClock): Hono<{ Bindings: Env 
       origin: new URL(c.req.url).origin,
     };
     const gated = await gate(stub, context.grantId, gateRequest, settings.gateTimeoutMs);
-    if (gated === null || (!gated.ok && gated.reason === "unavailable")) {
-      return renderRejection(policyUnavailable(read.ok ? read.value.body : null, c.req.header("mcp-protocol-version") ?? null), context);
-    }
-    if (!gated.ok) return renderRejection({ kind: gated.reason === "unknown_session" ? "unknown_session" : "unauthenticated" }, context);
+    if (gated === null || !gated.ok) return gateRefusal(gated, read.ok ? read.value.body : null, c.req.header("mcp-protocol-version") ?? null, context);
     if (!read.ok) return renderRejection(read.error, context);
     const deliver = (s: Settlement) => deliverOutcome((p) => c.executionCtx.waitUntil(p), stub, context.grantId, s);
     const exchange: Exchange = { c, clock, caller: caller.value, request: read.value, stub, gateRequest, gated, context, started, deliver };
@@ -78,8 +74,6 @@ export function createGateway(clock: Clock = systemClock): Hono<{ Bindings: Env 
 /** Answer locally: some message was denied, so nothing of the request reaches the upstream. */
 function answerDenied({ request, gated, deliver, context }: Exchange): Response {
   const messages = request.body === null ? [] : messagesOf(request.body);
-  const header = request.headers.protocolVersion;
-  const answers = deniedAnswers(messages, gated.decisions, gated.visibility?.default ?? null, (m) => isStateless(revisionOf(m, header)));
   if (gated.decisions.some((d) => d.outcome === "forward")) {
     // The batch's allowed messages reserved quota; the upstream never received them.
     deliver({
@@ -93,7 +87,5 @@ function answerDenied({ request, gated, deliver, context }: Exchange): Response 
       sessionClosed: null,
     });
   }
-  if (request.body?.kind === "batch") return Response.json(answers);
-  const only = answers[0];
-  return only === undefined ? new Response(null, { status: 202 }) : Response.json(only);
+  return deniedResponse(request, messages, gated.decisions, gated.visibility?.default ?? null);
 }

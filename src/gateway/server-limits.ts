@@ -8,11 +8,10 @@
  */
 import type { GateResult, Settlement } from "../grant/protocol";
 import type { JsonRpcMessage } from "../mcp/jsonrpc";
-import { isStateless, revisionOf } from "../mcp/revision";
 import type { LimitRequest } from "../policy/evaluate";
 import type { ServerObject } from "../server/object";
-import { deniedAnswers } from "./answer";
-import { policyUnavailable, renderRejection } from "./rejection";
+import { deniedResponse } from "./answer";
+import { failClosed } from "./rejection";
 import type { Exchange } from "./route";
 
 export function serverStub(env: Env, serverId: string): DurableObjectStub<ServerObject> {
@@ -40,7 +39,7 @@ export async function reserveServerLimits(
   const reservation = await stub.reserveServerLimits(x.context.requestId, limits).catch(() => null);
   if (reservation === null) {
     release({ upstreamReceived: false, error: "unavailable" });
-    return renderRejection(policyUnavailable(x.request.body, x.request.headers.protocolVersion), x.context);
+    return failClosed(x.request, x.context);
   }
   const deliver = x.deliver;
   x.deliver = (settlement) => {
@@ -54,7 +53,5 @@ export async function reserveServerLimits(
   const decisions = x.gated.decisions.map((d, i) =>
     i === reservation.index ? (reservation.retryAfter === null ? denial : { ...denial, retryAfter: reservation.retryAfter }) : d,
   );
-  const header = x.request.headers.protocolVersion;
-  const answers = deniedAnswers(messages, decisions, x.gated.visibility?.default ?? null, (m) => isStateless(revisionOf(m, header)));
-  return Response.json(x.request.body?.kind === "batch" ? answers : answers[0]);
+  return deniedResponse(x.request, messages, decisions, x.gated.visibility?.default ?? null);
 }

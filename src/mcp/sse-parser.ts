@@ -66,11 +66,6 @@ export class SseParser {
     this.#largeEventChars = largeEventChars;
   }
 
-  /** Whether an event is open (being handed on piece by piece). */
-  get open(): boolean {
-    return this.#open;
-  }
-
   /** Reads the next piece; returns what it completed, in order. */
   feed(text: string): SseItem[] {
     const n = text.length;
