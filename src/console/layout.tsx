@@ -8,6 +8,7 @@
 import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
 import type { AdminFailure } from "./admin-client";
+import { CATEGORIES, RISKS } from "../catalogue/classify";
 
 export const NAV = [
   { key: "servers", href: "/console/servers", label: "Servers" },
@@ -82,9 +83,6 @@ export function Page(props: { title: string; nav?: NavKey; signedIn?: boolean; c
     </>
   );
 }
-
-const RISKS = ["low", "medium", "high", "critical"] as const;
-const CATEGORIES = ["read", "write", "execute", "destructive", "financial"] as const;
 
 /** A coloured risk badge; the class comes from a fixed list, never from the value itself. */
 export function RiskBadge(props: { risk: string }) {

@@ -5,9 +5,8 @@
  * only ever JSX text children and attribute values, which Hono escapes, and never part of a URL
  * path, an id or a class.
  */
+import { CATEGORIES } from "../../catalogue/classify";
 import { CategoryTag, RiskBadge } from "../layout";
-
-const CATEGORIES = ["read", "write", "execute", "destructive", "financial"] as const;
 
 export interface CatalogueTool {
   name: string;
