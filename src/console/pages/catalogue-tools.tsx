@@ -6,6 +6,7 @@
  * path, an id or a class.
  */
 import { CATEGORIES } from "../../catalogue/classify";
+import { TOOL_NAME } from "../../policy/evaluate";
 import { CategoryTag, RiskBadge } from "../layout";
 
 export interface CatalogueTool {
@@ -29,13 +30,11 @@ export interface CatalogueView {
   tools: CatalogueTool[];
 }
 
-/** MCP's tool-name characters: only such names can be overridden (docs/catalogue.md). */
-const OVERRIDABLE = /^[A-Za-z0-9_.-]{1,128}$/;
-
 /** The override form; the tool's name travels as a form value, never in the URL. */
 function OverrideForm(props: { action: string; tool: CatalogueTool; index: number }) {
   const { tool, index } = props;
-  if (!OVERRIDABLE.test(tool.name)) {
+  // MCP's tool-name characters: only such names can be overridden (docs/catalogue.md).
+  if (!TOOL_NAME.test(tool.name)) {
     return <p class="hint">This name has characters outside MCP's tool-name set; it cannot be overridden or allowed by name.</p>;
   }
   return (
