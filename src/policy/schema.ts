@@ -17,8 +17,8 @@ import { type PolicyError, readableIssue, toPolicyErrors } from "./errors";
 import { DURATION_TEXT, durationSeconds, MAX_APPROVAL_TIMEOUT_SECONDS } from "./duration";
 import { compilePattern, MAX_POLICY_PATTERNS, MAX_TOOL_PATTERN_SIZE, patternSize } from "./pattern";
 
-const OPERATORS = ["eq", "neq", "lt", "lte", "gt", "gte", "in", "not_in", "exists", "regex", "contains"] as const;
-const WINDOWS = ["minute", "hour", "day"] as const;
+export const OPERATORS = ["eq", "neq", "lt", "lte", "gt", "gte", "in", "not_in", "exists", "regex", "contains"] as const;
+export const WINDOWS = ["minute", "hour", "day"] as const;
 
 /** A message for a wrong value; a missing required key says "required" instead. */
 const expecting = (message: string) => ({

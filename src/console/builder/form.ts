@@ -4,7 +4,9 @@
  * fields) and edits.ts (the form's add/remove buttons). The builder page
  * (src/console/pages/policies.tsx) renders a `BuilderForm` (view.tsx) and posts its fields back.
  */
-export const OPERATORS = ["eq", "neq", "lt", "lte", "gt", "gte", "in", "not_in", "exists", "regex", "contains"] as const;
+import { OPERATORS, WINDOWS } from "../../policy/schema";
+
+export { OPERATORS };
 export type Operator = (typeof OPERATORS)[number];
 
 /** How a condition's typed value is read. */
@@ -26,7 +28,8 @@ export const TYPES_OF_OPERATOR: Record<Operator, readonly ValueType[]> = {
   regex: ["string"],
 };
 
-export const WINDOW_CHOICES = ["minute", "hour", "day", "seconds"] as const;
+/** The document's named windows, or "seconds" for a whole number of seconds. */
+export const WINDOW_CHOICES = [...WINDOWS, "seconds"] as const;
 export type WindowChoice = (typeof WINDOW_CHOICES)[number];
 
 /**
