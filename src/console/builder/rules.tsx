@@ -3,7 +3,7 @@
  * value typed to match the operator) and its `on_deny` message.
  */
 import { fieldNames } from "./fields";
-import { TYPES_OF_OPERATOR, OPERATORS, type ConditionForm, type RuleForm, type RuleKind, type ValueType } from "./form";
+import { effectiveType, TYPES_OF_OPERATOR, OPERATORS, type ConditionForm, type RuleForm, type RuleKind, type ValueType } from "./form";
 import { ActionButton, idOf, refreshing, type BuilderUrls } from "./controls";
 
 const TYPE_LABELS: Record<ValueType, string> = {
@@ -19,7 +19,7 @@ export const RULE_LABELS: Record<RuleKind, string> = { require: "require", deny_
 
 function ValueInput(props: { id: string; name: string; condition: ConditionForm; label: string }) {
   const { condition } = props;
-  const type = TYPES_OF_OPERATOR[condition.op].includes(condition.type) ? condition.type : TYPES_OF_OPERATOR[condition.op][0];
+  const type = effectiveType(condition.op, condition.type);
   if (type === "boolean") {
     return (
       <label for={props.id}>
@@ -106,7 +106,7 @@ function ConditionRow(props: { urls: BuilderUrls; owner: string; kind: RuleKind;
         id={idOf(name("value"))}
         name={name("value")}
         condition={condition}
-        label={`Value (${TYPE_LABELS[types.includes(condition.type) ? condition.type : (types[0] as ValueType)]})`}
+        label={`Value (${TYPE_LABELS[effectiveType(condition.op, condition.type)]})`}
       />
       <ActionButton urls={urls} action={`remove-condition:${owner}:${kind}:${k}:${m}`} label={`Remove condition ${m + 1}`} class="small quiet" />
     </div>
