@@ -8,7 +8,7 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { APPROVAL_STATUSES, type ApprovalError, type ApprovalStatus, type ApprovalVerdict, type ApprovalView } from "../grant/approvals";
+import { approvalStatusSchema, type ApprovalError, type ApprovalStatus, type ApprovalVerdict, type ApprovalView } from "../grant/approvals";
 import { MAX_REASON_CHARS } from "../grant/approval-records";
 import { grantOfApprovalId } from "../grant/token";
 import { listApprovalIndex } from "../store/approvals";
@@ -19,10 +19,8 @@ import { readBody, validate } from "./body";
 import { AdminError, notFound } from "./errors";
 import { callGrant, isGrantId } from "./grant-object";
 
-const status = z.enum(APPROVAL_STATUSES as [ApprovalStatus, ...ApprovalStatus[]]);
-
 const ListQuery = z.strictObject({
-  status: status.optional(),
+  status: approvalStatusSchema.optional(),
   serverId: serverIdSchema.optional(),
   grantId: grantIdSchema.optional(),
   cursor: z.string().min(1).max(2048).optional(),

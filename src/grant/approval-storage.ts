@@ -12,7 +12,7 @@
  */
 import { z } from "zod";
 import { canonicalJson } from "../canonical-json";
-import { APPROVAL_STATUSES, type ApprovalStatus, type StoredApproval } from "./approvals";
+import { approvalStatusSchema, type ApprovalStatus, type StoredApproval } from "./approvals";
 import type { PolicyRef } from "./protocol";
 import { CorruptGrantStateError } from "./storage";
 
@@ -39,7 +39,7 @@ interface Row {
 }
 
 const PolicyRefSchema = z.strictObject({ name: z.string(), version: z.int().positive(), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
-const StatusSchema = z.enum(APPROVAL_STATUSES as [ApprovalStatus, ...ApprovalStatus[]]);
+const StatusSchema = approvalStatusSchema;
 
 function parseRow(row: Row): StoredApproval {
   const status = StatusSchema.safeParse(row.status);

@@ -12,6 +12,7 @@
  * Argument values are kept in the request while it is pending, for the approver, and erased when
  * it is decided or expires; audit records carry only the hash.
  */
+import { z } from "zod";
 import { canonicalJson } from "../canonical-json";
 import { isoTime } from "../clock";
 import { sha256Hex } from "../digest";
@@ -20,8 +21,10 @@ import type { ApprovalNeed, LimitRequest } from "../policy/evaluate";
 import { reserve, type CountedEvent, type CounterTake } from "./counters";
 import type { PolicyRef } from "./protocol";
 
-export type ApprovalStatus = "pending" | "approved" | "rejected" | "expired" | "consumed";
-export const APPROVAL_STATUSES: readonly ApprovalStatus[] = ["pending", "approved", "rejected", "expired", "consumed"];
+export const APPROVAL_STATUSES = ["pending", "approved", "rejected", "expired", "consumed"] as const;
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+/** A stored or requested status: one of APPROVAL_STATUSES, nothing else. */
+export const approvalStatusSchema = z.enum(APPROVAL_STATUSES);
 
 /** How audit records name an approval request: never its argument values. */
 export interface ApprovalRef {

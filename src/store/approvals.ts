@@ -8,14 +8,14 @@
  * every decision goes through that object (docs/approvals.md).
  */
 import { z } from "zod";
-import { APPROVAL_STATUSES, type ApprovalStatus } from "../grant/approvals";
+import { approvalStatusSchema } from "../grant/approvals";
 import { approvalIndexKey } from "./keys";
 
 export const ApprovalIndexMetadata = z.strictObject({
   grantId: z.string(),
   serverId: z.string(),
   tool: z.string(),
-  status: z.enum(APPROVAL_STATUSES as [ApprovalStatus, ...ApprovalStatus[]]),
+  status: approvalStatusSchema,
   requested: z.string(),
   expires: z.string(),
 });
