@@ -3,6 +3,7 @@
  * and the table of recent decisions. Argument names and values, tool names, labels and reasons are
  * the agent's or an upstream's text: JSX text only (escaped), never an id, class, URL or field name.
  */
+import { MAX_REASON_CHARS } from "../../grant/approval-records";
 import type { ApprovalView } from "../../grant/approvals";
 import { argumentRows } from "../inbox";
 import { when } from "../layout";
@@ -49,7 +50,7 @@ function DecisionForm(props: { view: ApprovalView; index: number }) {
       {/* The id travels in the form, as the pins' Approve does; the console's URL carries no request data. */}
       <input type="hidden" name="id" value={props.view.id} />
       <label for={reason}>Reason (optional; the agent is told it on rejection, the audit log keeps it)</label>
-      <textarea id={reason} name="reason" rows={2} maxlength={1000}></textarea>
+      <textarea id={reason} name="reason" rows={2} maxlength={MAX_REASON_CHARS}></textarea>
       <div class="actions">
         <button type="submit" name="verdict" value="approve" class="primary">
           Approve
