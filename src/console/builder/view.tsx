@@ -168,7 +168,7 @@ function DocumentFields(props: { urls: BuilderUrls; form: BuilderForm; counters:
 }
 
 /** The form half of the builder: swapped whole when the structure or the JSON changes. */
-export function BuilderFields(props: { urls: BuilderUrls; form: BuilderForm; facts: Map<string, ToolFacts>; touched?: number | null; oob?: boolean }) {
+export function BuilderFields(props: { urls: BuilderUrls; form: BuilderForm; facts: Map<string, ToolFacts>; touched?: number | null }) {
   const { urls, form } = props;
   const counters = countersOf(form);
   return (
