@@ -39,10 +39,9 @@ interface Row {
 }
 
 const PolicyRefSchema = z.strictObject({ name: z.string(), version: z.int().positive(), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
-const StatusSchema = approvalStatusSchema;
 
 function parseRow(row: Row): StoredApproval {
-  const status = StatusSchema.safeParse(row.status);
+  const status = approvalStatusSchema.safeParse(row.status);
   let policy: z.ZodSafeParseResult<PolicyRef>;
   try {
     policy = PolicyRefSchema.safeParse(JSON.parse(row.policy));
