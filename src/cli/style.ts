@@ -44,7 +44,7 @@ export function colourWanted(stream: { isTTY?: boolean }, env: Readonly<Record<s
 // CSI sequences (colours) and OSC sequences (hyperlinks): what a terminal draws as nothing.
 const ESCAPES = /\u001b\[[0-9;]*[A-Za-z]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)/g;
 
-export const stripEscapes = (text: string): string => text.replace(ESCAPES, "");
+const stripEscapes = (text: string): string => text.replace(ESCAPES, "");
 
 /**
  * Columns a string takes in a terminal: code points, not UTF-16 units, without escape sequences.

@@ -14,12 +14,9 @@ import { fields, printable, table, type Palette } from "../style";
 import type { ServerView } from "../../admin/servers";
 import type { DiscoverySummary } from "../../catalogue/refresh";
 
-/** What the admin API answers for a server (src/admin/servers.ts). */
-export type { ServerView };
-
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-export function describeDiscovery(discovery: DiscoverySummary, colours: Palette): string {
+function describeDiscovery(discovery: DiscoverySummary, colours: Palette): string {
   if (discovery.outcome === "ok") return `discovered ${discovery.tools} tool${discovery.tools === 1 ? "" : "s"} (protocol ${discovery.protocolVersion})`;
   return colours.yellow(
     `discovery failed: ${discovery.error.code}: ${printable(discovery.error.message)}${discovery.snapshotKept ? " (the previous catalogue is kept)" : ""}`,
