@@ -59,6 +59,9 @@ export const displayWidth = (text: string): number => [...stripEscapes(text)].le
 export const printable = (text: string): string =>
   text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 
+/** "1 grant", "2 grants": a count with its noun, in English plural. */
+export const count = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
+
 /** Rows with their columns aligned by display width, two spaces apart; the last column is not padded. */
 export function columns(rows: readonly (readonly string[])[]): string {
   const count = Math.max(0, ...rows.map((row) => row.length));

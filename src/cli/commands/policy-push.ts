@@ -11,8 +11,8 @@ import { action, emit, type Cli, type GlobalOptions } from "../context";
 import { CliFailure, EXIT, GatewayRefusal } from "../failure";
 import type { PolicyDiff } from "../policy-diff";
 import type { LintResult } from "../policy-lint";
-import { palette, type Palette } from "../style";
-import { count, policyEngine, readPolicyFile, reportFindings, type PolicyEngine, type PolicyFile } from "./policy-files";
+import { count, palette, type Palette } from "../style";
+import { policyEngine, readPolicyFile, reportFindings, type PolicyEngine, type PolicyFile } from "./policy-files";
 
 interface LivePolicy {
   version: number;

@@ -10,14 +10,14 @@ import type { Command } from "commander";
 import { segment } from "../admin-api";
 import { action, confirm, emit, type Cli } from "../context";
 import { usageError } from "../failure";
-import { fields, printable, table, type Palette } from "../style";
+import { count, fields, printable, table, type Palette } from "../style";
 import type { ServerView } from "../../admin/servers";
 import type { DiscoverySummary } from "../../catalogue/refresh";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 function describeDiscovery(discovery: DiscoverySummary, colours: Palette): string {
-  if (discovery.outcome === "ok") return `discovered ${discovery.tools} tool${discovery.tools === 1 ? "" : "s"} (protocol ${discovery.protocolVersion})`;
+  if (discovery.outcome === "ok") return `discovered ${count(discovery.tools, "tool")} (protocol ${discovery.protocolVersion})`;
   return colours.yellow(
     `discovery failed: ${discovery.error.code}: ${printable(discovery.error.message)}${discovery.snapshotKept ? " (the previous catalogue is kept)" : ""}`,
   );
