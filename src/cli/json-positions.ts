@@ -87,11 +87,7 @@ export function jsonPositions(text: string): Map<string, Position> {
 }
 
 /** Where an offset (a parse error's) is, in the same terms. */
-export function positionAt(text: string, offset: number): Position {
-  const before = text.slice(0, offset);
-  const line = before.split("\n").length;
-  return { line, column: offset - (before.lastIndexOf("\n") + 1) + 1 };
-}
+export const positionAt = (text: string, offset: number): Position => positionFinder(text)(offset);
 
 /** The position of a pointer, or of its nearest ancestor that exists (a missing key's object). */
 export function locate(positions: ReadonlyMap<string, Position>, pointer: string): Position | undefined {

@@ -44,7 +44,7 @@ export function colourWanted(stream: { isTTY?: boolean }, env: Readonly<Record<s
 // CSI sequences (colours) and OSC sequences (hyperlinks): what a terminal draws as nothing.
 const ESCAPES = /\u001b\[[0-9;]*[A-Za-z]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)/g;
 
-export const stripEscapes = (text: string): string => text.replace(ESCAPES, "");
+const stripEscapes = (text: string): string => text.replace(ESCAPES, "");
 
 /**
  * Columns a string takes in a terminal: code points, not UTF-16 units, without escape sequences.
@@ -58,6 +58,9 @@ export const displayWidth = (text: string): number => [...stripEscapes(text)].le
  */
 export const printable = (text: string): string =>
   text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+
+/** "1 grant", "2 grants": a count with its noun, in English plural. */
+export const count = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 /** Rows with their columns aligned by display width, two spaces apart; the last column is not padded. */
 export function columns(rows: readonly (readonly string[])[]): string {

@@ -130,19 +130,25 @@ export function evaluateToolCall(policy: PolicyDocument | null, tool: string, ar
  * path: a person looking at the value decides, rather than the gateway guessing.
  */
 function approvalNeed(rules: ToolRules, tool: string, args: Record<string, unknown>): ApprovalNeed | null {
-  const timeoutSeconds =
-    rules.approval_timeout === undefined ? DEFAULT_APPROVAL_TIMEOUT_SECONDS : (durationSeconds(rules.approval_timeout) ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS);
   if (rules.approve === true) {
-    return { rule: pointer(["tools", tool, "approve"]), message: `A person rejected this call of ${JSON.stringify(tool)}`, timeoutSeconds };
+    return {
+      rule: pointer(["tools", tool, "approve"]),
+      message: `A person rejected this call of ${JSON.stringify(tool)}`,
+      timeoutSeconds: approvalTimeout(rules),
+    };
   }
   for (const [i, rule] of (rules.approve_if ?? []).entries()) {
     const result = checkRule(rule.conditions, args);
     if (result.kind === "fails") continue;
     const message = result.kind === "unsettled" ? result.message : rule.on_deny;
-    return { rule: pointer(["tools", tool, "approve_if", i]), message, timeoutSeconds };
+    return { rule: pointer(["tools", tool, "approve_if", i]), message, timeoutSeconds: approvalTimeout(rules) };
   }
   return null;
 }
+
+/** How long a held call waits for a person; read only once a call needs approval (most calls do not). */
+const approvalTimeout = (rules: ToolRules): number =>
+  (rules.approval_timeout === undefined ? null : durationSeconds(rules.approval_timeout)) ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS;
 
 /**
  * The JSON pointer of each limit, built once per limit object (policies are frozen, so a limit

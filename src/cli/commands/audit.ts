@@ -5,13 +5,14 @@
  * The CLI pages the admin API by `seq` and applies the filters (`--decision`, `--tool`, `--since`)
  * itself (src/cli/audit-query.ts), though the admin API can filter too (docs/cli.md). To avoid
  * reading a long log from the start, the last seq and the first record of `--since` are found by
- * bisection over one-record pages (seq is dense and time grows with it). `--follow` polls for records after the last one seen, like `tail -f`.
+ * bisection over small pages (seq is dense and time grows with it). `--follow` polls for records after the last one seen, like `tail -f`.
  *
  * `audit verify --local` recomputes the chain here with `verifyServedLog` (src/grant/audit.ts),
  * which also accepts the one other documented start: after retention, a log that begins where its
  * own `pruned` record says. A signed export is checked offline by `verify-audit` (verify-audit.ts).
  */
 import type { Command } from "commander";
+import { lastSeq, READ_PAGE, type ReadAudit } from "../../audit/query";
 import { verifyServedLog, type ServedLogCheck } from "../../grant/audit";
 import type { AuditPage, AuditRecord } from "../../grant/protocol";
 import { segment, type AdminApi } from "../admin-api";
@@ -21,31 +22,19 @@ import { action, emit, type Cli, type GlobalOptions } from "../context";
 import { CliFailure, EXIT, GatewayRefusal, reported, usageError } from "../failure";
 import { displayWidth, table } from "../style";
 
-const PAGE = 1000;
-
 function auditLog(api: AdminApi, grantId: string) {
-  const page = (after: number, limit: number) => api.get<AuditPage>(`/grants/${segment(grantId)}/audit?after=${after}&limit=${limit}`);
+  const page: ReadAudit = (after, limit) => api.get<AuditPage>(`/grants/${segment(grantId)}/audit?after=${after}&limit=${limit}`);
   /** The record right after seq `after`, if any. */
   const recordAfter = async (after: number): Promise<AuditRecord | null> => (await page(after, 1)).records[0] ?? null;
   return {
     page,
-    /** The number of records: exponential probing, then bisection; about 2·log2(n) small requests. */
-    async lastSeq(): Promise<number> {
-      let low = 0; // records exist after `low`...
-      let high = 1;
-      while ((await recordAfter(high - 1)) !== null) {
-        low = high;
-        high *= 2;
-      }
-      // ...the last seq is in [low, high - 1]: seq `k` exists iff a record follows `k - 1`.
-      while (low < high - 1) {
-        const middle = Math.floor((low + high) / 2);
-        if ((await recordAfter(middle - 1)) !== null) low = middle;
-        else high = middle;
-      }
-      return low;
-    },
-    /** The first seq whose time is at or after `since` (last + 1 if none). */
+    /** The highest seq, 0 when the log is empty (src/audit/query.ts). */
+    lastSeq: () => lastSeq(page),
+    /**
+     * The first seq whose time is at or after `since` (last + 1 if none). Not `seqBefore` from
+     * src/audit/query.ts: that compares `Date.parse` times, and `--since` is compared as an ISO
+     * string here and in `matches`; the two orders differ for a `--since` past year 9999.
+     */
     async firstSince(since: string, last: number): Promise<number> {
       let low = 1;
       let high = last + 1;
@@ -173,7 +162,7 @@ async function matchingRecords(log: AuditLog, filter: AuditFilter, limit: number
   let after = filter.since !== null ? (await log.firstSince(filter.since, last)) - 1 : unfiltered(filter) ? Math.max(0, last - limit) : 0;
   const shown: AuditRecord[] = [];
   for (;;) {
-    const { records, next } = await log.page(after, PAGE);
+    const { records, next } = await log.page(after, READ_PAGE);
     for (const record of records) {
       if (!matches(record, filter)) continue;
       shown.push(record);
@@ -217,7 +206,7 @@ function verifyAudit(audit: Command, cli: Cli): void {
 async function recomputeChain(log: AuditLog): Promise<ServedLogCheck> {
   const records: AuditRecord[] = [];
   for (let after = 0; ; ) {
-    const page = await log.page(after, PAGE);
+    const page = await log.page(after, READ_PAGE);
     records.push(...page.records);
     if (page.next === null) break;
     after = page.next;
@@ -254,7 +243,7 @@ async function follow(
       if (stopping) break;
       try {
         for (;;) {
-          const { records, next } = await log.page(after, PAGE);
+          const { records, next } = await log.page(after, READ_PAGE);
           for (const record of records) if (matches(record, filter)) print(record);
           after = records.at(-1)?.seq ?? after;
           if (next === null) break;

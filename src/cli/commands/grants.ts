@@ -6,29 +6,13 @@
  * (with `--client`, inside a ready-to-use client config), and never in a message or an error.
  */
 import type { Command } from "commander";
+import type { GrantView } from "../../admin/grants";
+import type { GrantRecord } from "../../store/grants";
 import { segment } from "../admin-api";
 import { CLIENTS, clientConfig, type ClientConfig, type ClientName } from "../client-config";
 import { action, confirm, emit, type Cli } from "../context";
 import { usageError } from "../failure";
 import { fields, table, type Palette } from "../style";
-
-interface GrantRecord {
-  id: string;
-  label: string;
-  serverId: string;
-  policyName: string | null;
-  created: string;
-  revoked: string | null;
-  rotated: string | null;
-  /** Where the grant's Durable Object lives: the location hint asked for, or where it was created from. */
-  placement?: { region: string | null; createdFrom: string | null };
-}
-
-interface GrantView extends GrantRecord {
-  policyVersion: number | null;
-  policySha256: string | null;
-  upstreamVersion: number;
-}
 
 const status = (grant: GrantRecord, colours: Palette) => (grant.revoked === null ? colours.green("active") : colours.red("revoked"));
 

@@ -9,6 +9,7 @@ import { adminApi } from "../admin-api";
 import { action, emit, type Cli } from "../context";
 import { gatewayUrl, isLoopback, readConfig, writeConfig } from "../config";
 import { usageError } from "../failure";
+import { count } from "../style";
 
 export function registerLogin(program: Command, cli: Cli): void {
   login(program, cli);
@@ -47,8 +48,7 @@ Examples:
           cli,
           options,
           { url, configPath: cli.configPath, servers: servers.length },
-          () =>
-            `${terminal.stdout.green("✓")} Logged in to ${url} (${servers.length} server${servers.length === 1 ? "" : "s"}). Token saved in ${cli.configPath}\n`,
+          () => `${terminal.stdout.green("✓")} Logged in to ${url} (${count(servers.length, "server")}). Token saved in ${cli.configPath}\n`,
         );
       }),
     );

@@ -12,7 +12,7 @@ import { segment, type AdminApi } from "../admin-api";
 import { action, emit, type Cli } from "../context";
 import { CliFailure, EXIT, reported } from "../failure";
 import type { LintFinding, LintResult, ServerTools } from "../policy-lint";
-import { columns, printable, type Palette } from "../style";
+import { columns, count, printable, type Palette } from "../style";
 
 /**
  * The policy engine (zod, the schema, RE2) is loaded by the commands that use it, not at start-up:
@@ -66,8 +66,6 @@ function githubAnnotations(file: string, findings: readonly LintFinding[]): stri
     })
     .join("");
 }
-
-export const count = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 /**
  * A file's findings (errors first, each in file order): on stdout for `lint` (they are its result),

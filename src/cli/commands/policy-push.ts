@@ -11,8 +11,8 @@ import { action, emit, type Cli, type GlobalOptions } from "../context";
 import { CliFailure, EXIT, GatewayRefusal } from "../failure";
 import type { PolicyDiff } from "../policy-diff";
 import type { LintResult } from "../policy-lint";
-import { palette, type Palette } from "../style";
-import { count, policyEngine, readPolicyFile, reportFindings, type PolicyEngine, type PolicyFile } from "./policy-files";
+import { count, palette, type Palette } from "../style";
+import { policyEngine, readPolicyFile, reportFindings, type PolicyEngine, type PolicyFile } from "./policy-files";
 
 interface LivePolicy {
   version: number;
@@ -61,8 +61,14 @@ interface DiffView {
   patch: string;
 }
 
+/** The patch's two headers: the live version (or /dev/null for a new policy) and the file. */
+const patchLabels = (serverId: string, name: string, file: string, liveVersion: number | null) => ({
+  from: liveVersion === null ? "/dev/null" : `${serverId}/${name} version ${liveVersion} (live)`,
+  to: file,
+});
+
 function diffView(engine: PolicyEngine, serverId: string, name: string, file: string, live: LivePolicy | null, diff: PolicyDiff): DiffView {
-  const labels = { from: live === null ? "/dev/null" : `${serverId}/${name} version ${live.version} (live)`, to: file };
+  const labels = patchLabels(serverId, name, file, live === null ? null : live.version);
   return {
     serverId,
     name,
@@ -76,9 +82,20 @@ function diffView(engine: PolicyEngine, serverId: string, name: string, file: st
 
 function humanDiff(engine: PolicyEngine, view: DiffView, diff: PolicyDiff, colours: Palette): string {
   if (!view.changed) return `No changes: ${view.file} is ${view.serverId}/${view.name} version ${view.live?.version}\n`;
-  const labels = { from: view.live === null ? "/dev/null" : `${view.serverId}/${view.name} version ${view.live.version} (live)`, to: view.file };
+  const labels = patchLabels(view.serverId, view.name, view.file, view.live === null ? null : view.live.version);
   const summary = view.live === null ? `New policy ${view.serverId}/${view.name}` : `${count(view.changes.length, "change")} to ${view.serverId}/${view.name}`;
   return `${engine.renderPatch(diff, labels, colours) + colours.dim(summary)}\n`;
+}
+
+/** What `policy diff` and `policy push` both start from: the linted file, the live version and their diff. */
+async function comparedFile(cli: Cli, serverId: string, name: string, path: string, options: GlobalOptions) {
+  const engine = await policyEngine();
+  const { file, lint, document } = await validFile(cli, engine, path, options);
+  const api = await cli.gateway(options);
+  const live = await livePolicy(api, serverId, name);
+  const diff = engine.diffPolicies(live?.document ?? null, document);
+  const view = diffView(engine, serverId, name, file.path, live, diff);
+  return { engine, file, lint, api, live, diff, view };
 }
 
 export function diffPolicy(policy: Command, cli: Cli): void {
@@ -91,12 +108,7 @@ export function diffPolicy(policy: Command, cli: Cli): void {
     .addHelpText("after", "\nExample:\n  $ mpg policy diff crm support policies/crm/support.json")
     .action(
       action(async ([server, name, path], options) => {
-        const engine = await policyEngine();
-        const { file, document } = await validFile(cli, engine, path!, options);
-        const api = await cli.gateway(options);
-        const live = await livePolicy(api, server!, name!);
-        const diff = engine.diffPolicies(live?.document ?? null, document);
-        const view = diffView(engine, server!, name!, file.path, live, diff);
+        const { engine, diff, view } = await comparedFile(cli, server!, name!, path!, options);
         emit(cli, options, view, () => humanDiff(engine, view, diff, cli.terminal.stdout));
       }),
     );
@@ -121,12 +133,7 @@ Examples:
     )
     .action(
       action<{ dryRun?: boolean }>(async ([server, name, path], options) => {
-        const engine = await policyEngine();
-        const { file, lint, document } = await validFile(cli, engine, path!, options);
-        const api = await cli.gateway(options);
-        const live = await livePolicy(api, server!, name!);
-        const diff = engine.diffPolicies(live?.document ?? null, document);
-        const view = diffView(engine, server!, name!, file.path, live, diff);
+        const { engine, file, lint, api, live, diff, view } = await comparedFile(cli, server!, name!, path!, options);
         const colours = cli.terminal.stdout;
         const human: string[] = [];
         if (!options.json && diff.changed) human.push(humanDiff(engine, view, diff, colours));

@@ -17,8 +17,8 @@ import type { PolicyDocument } from "../../policy/schema";
 import { segment } from "../admin-api";
 import { action, confirm, emit, type Cli } from "../context";
 import { usageError } from "../failure";
-import { printable, table } from "../style";
-import { count, lintPolicies, policyEngine } from "./policy-files";
+import { count, printable, table } from "../style";
+import { lintPolicies, policyEngine } from "./policy-files";
 import { diffPolicy, pushPolicy } from "./policy-push";
 
 async function writeOutput(cli: Cli, output: string, text: string): Promise<void> {

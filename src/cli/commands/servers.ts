@@ -10,20 +10,14 @@ import type { Command } from "commander";
 import { segment } from "../admin-api";
 import { action, confirm, emit, type Cli } from "../context";
 import { usageError } from "../failure";
-import { fields, printable, table, type Palette } from "../style";
+import { count, fields, printable, table, type Palette } from "../style";
 import type { ServerView } from "../../admin/servers";
-
-/** What the admin API answers for a server (src/admin/servers.ts). */
-export type { ServerView };
-
-export type Discovery =
-  | { outcome: "ok"; fetched: string; protocolVersion: string; tools: number }
-  | { outcome: "failed"; error: { code: string; message: string }; snapshotKept: boolean };
+import type { DiscoverySummary } from "../../catalogue/refresh";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-export function describeDiscovery(discovery: Discovery, colours: Palette): string {
-  if (discovery.outcome === "ok") return `discovered ${discovery.tools} tool${discovery.tools === 1 ? "" : "s"} (protocol ${discovery.protocolVersion})`;
+function describeDiscovery(discovery: DiscoverySummary, colours: Palette): string {
+  if (discovery.outcome === "ok") return `discovered ${count(discovery.tools, "tool")} (protocol ${discovery.protocolVersion})`;
   return colours.yellow(
     `discovery failed: ${discovery.error.code}: ${printable(discovery.error.message)}${discovery.snapshotKept ? " (the previous catalogue is kept)" : ""}`,
   );
@@ -111,7 +105,7 @@ Examples:
       action<{ name: string; url: string; header: string[]; headerFromEnv: string[] }>(async ([id], options) => {
         const headers = await headerValues(cli, options.header, options.headerFromEnv);
         const api = await cli.gateway(options);
-        const created = await api.post<ServerView & { discovery: Discovery }>("/servers", {
+        const created = await api.post<ServerView & { discovery: DiscoverySummary }>("/servers", {
           ...(id === undefined ? {} : { id }),
           name: options.name,
           url: options.url,
@@ -197,7 +191,7 @@ Examples:
         };
         if (Object.keys(patch).length === 0) throw usageError("Nothing to change: give --name, --url, --header, --header-from-env or --clear-headers");
         const api = await cli.gateway(options);
-        const updated = await api.patch<ServerView & { discovery?: Discovery }>(`/servers/${segment(id!)}`, patch);
+        const updated = await api.patch<ServerView & { discovery?: DiscoverySummary }>(`/servers/${segment(id!)}`, patch);
         emit(cli, options, updated, () => {
           const discovery = updated.discovery === undefined ? "" : `; ${describeDiscovery(updated.discovery, cli.terminal.stdout)}`;
           return `${cli.terminal.stdout.green("✓")} Updated server ${updated.id} to version ${updated.version}${discovery}\n`;
@@ -232,7 +226,7 @@ function discoverServer(servers: Command, cli: Cli): void {
     .action(
       action(async ([id], options) => {
         const api = await cli.gateway(options);
-        const answer = await api.post<{ serverId: string; discovery: Discovery }>(`/servers/${segment(id!)}/discover`);
+        const answer = await api.post<{ serverId: string; discovery: DiscoverySummary }>(`/servers/${segment(id!)}/discover`);
         emit(cli, options, answer, () => `${cli.terminal.stdout.green("✓")} ${answer.serverId}: ${describeDiscovery(answer.discovery, cli.terminal.stdout)}\n`);
       }),
     );

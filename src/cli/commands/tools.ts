@@ -7,7 +7,7 @@ import { CATEGORIES } from "../../catalogue/classify";
 import { segment } from "../admin-api";
 import { action, emit, type Cli } from "../context";
 import { usageError } from "../failure";
-import { printable, table, type Palette } from "../style";
+import { count, printable, table, type Palette } from "../style";
 
 interface ToolView {
   name: string;
@@ -68,7 +68,7 @@ function catalogueTable(catalogue: CatalogueView, wide: boolean, colours: Palett
     notes(tool),
     ...(wide ? [printable(tool.classification.reasons.join(" "))] : []),
   ]);
-  const summary = `${catalogue.tools.length} tool${catalogue.tools.length === 1 ? "" : "s"} of ${catalogue.serverId}, fetched ${catalogue.fetched} (protocol ${catalogue.protocolVersion})`;
+  const summary = `${count(catalogue.tools.length, "tool")} of ${catalogue.serverId}, fetched ${catalogue.fetched} (protocol ${catalogue.protocolVersion})`;
   const stale = catalogue.stale
     ? colours.yellow(`stale: fetched before the server's URL or headers changed; run mpg tools ${catalogue.serverId} --discover\n`)
     : "";
