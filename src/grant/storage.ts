@@ -43,6 +43,9 @@ export const AWAITS_OUTCOME = 1;
 export const OUTCOME = 2;
 export const RELEASING_OUTCOME = 3;
 
+/** The log columns of a record that is neither a decision with quota nor an outcome. */
+export const plainFacts = (at: number): RowFacts => ({ at, requestSeq: null, counted: null, flag: null });
+
 export interface LogRow extends RowFacts {
   seq: number;
   json: string;
