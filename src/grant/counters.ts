@@ -184,10 +184,10 @@ export class CounterLedger {
     this.#events.set(counter, withTotals(events));
   }
 
-  /** Removes the events reserved by decision records `fromSeq..toSeq` (inclusive). */
-  release(fromSeq: number, toSeq: number): void {
+  /** Removes the events reserved by decision record `seq`. */
+  release(seq: number): void {
     for (const [counter, events] of this.#events) {
-      const kept = events.filter((e) => e.seq < fromSeq || e.seq > toSeq);
+      const kept = events.filter((e) => e.seq !== seq);
       if (kept.length === 0) this.#events.delete(counter);
       else if (kept.length !== events.length) this.#events.set(counter, withTotals(kept));
     }

@@ -223,7 +223,7 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
     if (!this.#write([plan.draft], [plan.facts], sessions)) return;
     if (pending !== undefined) this.#pending.delete(s.seq);
     else this.#recordedUnknown.delete(s.seq);
-    if (plan.release !== null) this.#ledger.release(plan.release, plan.release);
+    if (plan.release !== null) this.#ledger.release(plan.release);
     const approvalId = this.#consumedBy.get(s.seq);
     this.#consumedBy.delete(s.seq);
     if (approvalId !== undefined && plan.release !== null) this.#approvals.restore(approvalId, s.requestId, now);
