@@ -102,8 +102,7 @@ export async function pageForward(read: ReadAudit, filter: AuditFilter, after: n
       scanned++;
       if (filter.until !== undefined && Date.parse(record.time) >= filter.until) return { records, next: null };
       if (matchesFilter(record, filter)) records.push(record);
-      if (records.length === limit) return { records, next: page.next === null && record === page.records.at(-1) ? null : record.seq };
-      if (scanned >= scanBudget) return { records, next: page.next === null && record === page.records.at(-1) ? null : record.seq };
+      if (records.length === limit || scanned >= scanBudget) return { records, next: page.next === null && record === page.records.at(-1) ? null : record.seq };
     }
     if (page.next === null) return { records, next: null };
   }
