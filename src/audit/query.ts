@@ -11,6 +11,7 @@
  * with `seq`. Searches for a time use that order only to choose where to start reading; every record
  * read is checked against the filter again.
  */
+import { isoTime } from "../clock";
 import type { AuditPage, AuditRecord } from "../grant/protocol";
 
 export type ReadAudit = (after: number, limit: number) => Promise<AuditPage>;
@@ -101,8 +102,7 @@ export async function pageForward(read: ReadAudit, filter: AuditFilter, after: n
       scanned++;
       if (filter.until !== undefined && Date.parse(record.time) >= filter.until) return { records, next: null };
       if (matchesFilter(record, filter)) records.push(record);
-      if (records.length === limit) return { records, next: page.next === null && record === page.records.at(-1) ? null : record.seq };
-      if (scanned >= scanBudget) return { records, next: page.next === null && record === page.records.at(-1) ? null : record.seq };
+      if (records.length === limit || scanned >= scanBudget) return { records, next: page.next === null && record === page.records.at(-1) ? null : record.seq };
     }
     if (page.next === null) return { records, next: null };
   }
@@ -157,7 +157,7 @@ const HOUR_MS = 60 * 60 * 1000;
 export async function hourlyCounts(read: ReadAudit, now: number, hours: number, scanBudget: number): Promise<HourlyCounts> {
   const firstHour = Math.floor(now / HOUR_MS) * HOUR_MS - (hours - 1) * HOUR_MS;
   const counts: HourCount[] = Array.from({ length: hours }, (_, index) => ({
-    start: new Date(firstHour + index * HOUR_MS).toISOString(),
+    start: isoTime(firstHour + index * HOUR_MS),
     allowed: 0,
     denied: 0,
     rateLimited: 0,

@@ -11,7 +11,7 @@
  * Trade-offs: waiters live in memory; if the object is evicted while a call is held, the gateway's
  * wait fails and it asks again (docs/approvals.md). The listing index is written after the fact.
  */
-import type { Clock } from "../clock";
+import { isoTime, type Clock } from "../clock";
 import { err, ok, type Result } from "../result";
 import { putApprovalIndex } from "../store/approvals";
 import type { AuditDraft } from "./audit";
@@ -175,8 +175,8 @@ export class ApprovalQueue {
           serverId: state.serverId,
           tool: a.tool,
           status,
-          requested: new Date(a.requested).toISOString(),
-          expires: new Date(a.expires).toISOString(),
+          requested: isoTime(a.requested),
+          expires: isoTime(a.expires),
         };
         try {
           await putApprovalIndex(this.#host.kv, a.id, entry, now);

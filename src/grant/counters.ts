@@ -139,13 +139,16 @@ export function withTotals<E extends CounterEvent>(events: readonly E[]): (E & {
   });
 }
 
+/** A server-wide limit (`scope: "server"`, counted across the server's grants) says so in its message. */
+const exceededPrefix = (limit: LimitRequest): string => (limit.scope === "server" ? "Server-wide rate limit exceeded" : "Rate limit exceeded");
+
 function exceededMessage(limit: LimitRequest, retryAfter: number): string {
   const unit = limit.cost === 1 ? "calls" : "units";
-  return `Rate limit exceeded: ${limit.max} ${unit} per ${describeWindow(limit.windowSeconds)} on counter "${limit.counter}"; retry in ${retryAfter}s`;
+  return `${exceededPrefix(limit)}: ${limit.max} ${unit} per ${describeWindow(limit.windowSeconds)} on counter "${limit.counter}"; retry in ${retryAfter}s`;
 }
 
 function neverFitsMessage(limit: LimitRequest, amount: number): string {
-  return `Rate limit exceeded: this call costs ${amount}, more than the ${limit.max} allowed per ${describeWindow(limit.windowSeconds)} on counter "${limit.counter}"; it can never be allowed`;
+  return `${exceededPrefix(limit)}: this call costs ${amount}, more than the ${limit.max} allowed per ${describeWindow(limit.windowSeconds)} on counter "${limit.counter}"; it can never be allowed`;
 }
 
 /** A counted event plus the decision record that reserved it, so the reservation can be released. */
@@ -184,10 +187,10 @@ export class CounterLedger {
     this.#events.set(counter, withTotals(events));
   }
 
-  /** Removes the events reserved by decision records `fromSeq..toSeq` (inclusive). */
-  release(fromSeq: number, toSeq: number): void {
+  /** Removes the events reserved by decision record `seq`. */
+  release(seq: number): void {
     for (const [counter, events] of this.#events) {
-      const kept = events.filter((e) => e.seq < fromSeq || e.seq > toSeq);
+      const kept = events.filter((e) => e.seq !== seq);
       if (kept.length === 0) this.#events.delete(counter);
       else if (kept.length !== events.length) this.#events.set(counter, withTotals(kept));
     }

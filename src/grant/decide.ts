@@ -99,8 +99,9 @@ const FOREIGN_TASK: Denial = {
 function decideToolCall(policy: PolicyDocument | null, message: Extract<MessageSummary, { kind: "request" }>, context: DecisionContext): MessagePlan {
   const tool = message.tool ?? "";
   const args = message.args ?? {};
+  const argKeys = argKeysOf(args);
   const describe = (denial: Denial | null, decision: DecisionFields["decision"]) =>
-    fields("tools/call", message.id, message.tool ?? null, argKeysOf(args), denial, decision);
+    fields("tools/call", message.id, message.tool ?? null, argKeys, denial, decision);
 
   const evaluation = evaluateToolCall(policy, tool, args);
   const monitor = policy?.mode === "monitor";
@@ -113,7 +114,7 @@ function decideToolCall(policy: PolicyDocument | null, message: Extract<MessageS
   } else if (policy?.pin_tools === true && context.quarantined.has(tool)) {
     denial = { code: "tool_changed", rule: "/pin_tools", message: `Tool ${JSON.stringify(tool)} changed since it was approved; an operator must review it` };
   } else if (evaluation.kind === "approve" && !monitor) {
-    return approvalPlan(evaluation, tool, args, context, describe);
+    return approvalPlan(evaluation, tool, args, argKeys, context, describe);
   } else if (evaluation.kind === "approve") {
     // Monitor mode: nobody is asked and nothing waits; the record says a person would have been.
     denial = { code: "approval_required", rule: evaluation.approval.rule, message: `Would need a person's approval: ${evaluation.approval.message}` };
@@ -149,11 +150,12 @@ function approvalPlan(
   evaluation: Extract<Evaluation, { kind: "approve" }>,
   tool: string,
   args: Record<string, unknown>,
+  argKeys: string[],
   context: DecisionContext,
   describe: (denial: Denial | null, decision: DecisionFields["decision"]) => DecisionFields,
 ): MessagePlan {
   const { requestId, ...lookup } = context.approvals;
-  const call = { tool, args, argKeys: argKeysOf(args), requestId };
+  const call = { tool, args, argKeys, requestId };
   const decided = decideApproval(evaluation.approval, grantScoped(evaluation.limits), call, { ...lookup, eventsFor: context.eventsFor, now: context.now });
   if (decided.kind === "forward") {
     return {

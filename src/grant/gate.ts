@@ -13,7 +13,7 @@ import type { GateRequest, GateResult, MessageDecision } from "./protocol";
 import { draftRecord } from "./records";
 import type { SessionCheck } from "./sessions";
 import type { ActivePolicy, GrantState } from "./state";
-import { AWAITS_OUTCOME, type CountedRow, type RowFacts } from "./storage";
+import { AWAITS_OUTCOME, plainFacts, type CountedRow, type RowFacts } from "./storage";
 import { toolVisibility } from "../policy/visibility";
 
 /** What the plan reads from the object's memory (and, for approvals, its storage). */
@@ -137,7 +137,7 @@ function decideAll(view: GateView, req: GateRequest, draft: (fields: Partial<Aud
   // After the decisions, so the request's first record stays its first decision.
   for (const change of approvals) {
     drafts.push({ ...changeRecord(view.state, view.now, change), seq: first + drafts.length });
-    facts.push({ at: view.now, requestSeq: null, counted: null, flag: null });
+    facts.push(plainFacts(view.now));
   }
   return { drafts, facts, takes, decisions, approvals };
 }

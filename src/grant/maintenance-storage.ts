@@ -97,20 +97,6 @@ export class MaintenanceStorage {
     return { lines: rows.map((row) => row.record), first: rows[0]?.seq ?? null, last: rows.at(-1)?.seq ?? null };
   }
 
-  /** The oldest record still stored: its seq, when it was written, and the hash it links to. */
-  firstRecord(): { seq: number; at: number; prevHash: string } | null {
-    const row = this.#sql.exec<{ seq: number; at: number | null; record: string }>("SELECT seq, at, record FROM audit ORDER BY seq LIMIT 1").toArray()[0];
-    if (row === undefined) return null;
-    const record = JSON.parse(row.record) as Pick<AuditRecord, "prevHash">;
-    return { seq: row.seq, at: row.at ?? 0, prevHash: record.prevHash };
-  }
-
-  /** The hash record `seq` links to (the hash of the record before it), or null when it is not stored. */
-  prevHashOf(seq: number): string | null {
-    const json = this.#recordJson(seq);
-    return json === undefined ? null : (JSON.parse(json) as Pick<AuditRecord, "prevHash">).prevHash;
-  }
-
   /** A record's own hash, or null when it is not stored. */
   hashOf(seq: number): string | null {
     const json = this.#recordJson(seq);

@@ -33,7 +33,7 @@ import { draftRecord } from "./records";
 import { DEFAULT_SESSION_IDLE_MS, SessionTable } from "./sessions";
 import { OUTCOME_DEADLINE_MS, overdue, planSettlement } from "./settle";
 import { activePolicy, infoOf, type ActivePolicy, type GrantState } from "./state";
-import { GrantStorage, OUTCOME, type PendingRow, type RowFacts } from "./storage";
+import { GrantStorage, OUTCOME, plainFacts, type PendingRow, type RowFacts } from "./storage";
 import * as transitions from "./transitions";
 
 /** How many requests recorded as "unknown" are remembered, so a late outcome is still appended. */
@@ -42,8 +42,6 @@ const LATE_OUTCOMES_KEPT = 1000;
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
 const DAY_MS = 86_400_000;
 const UNAUTHENTICATED: GateResult = { ok: false, reason: "unauthenticated" };
-/** The log columns of a record that is neither a decision with quota nor an outcome. */
-const plainFacts = (at: number): RowFacts => ({ at, requestSeq: null, counted: null, flag: null });
 
 /**
  * One grant's Durable Object: the authority for its token, revocation, policy and upstream, its
@@ -225,7 +223,7 @@ export class GrantObject extends DurableObject<Env> implements GrantObjectApi {
     if (!this.#write([plan.draft], [plan.facts], sessions)) return;
     if (pending !== undefined) this.#pending.delete(s.seq);
     else this.#recordedUnknown.delete(s.seq);
-    if (plan.release !== null) this.#ledger.release(plan.release, plan.release);
+    if (plan.release !== null) this.#ledger.release(plan.release);
     const approvalId = this.#consumedBy.get(s.seq);
     this.#consumedBy.delete(s.seq);
     if (approvalId !== undefined && plan.release !== null) this.#approvals.restore(approvalId, s.requestId, now);

@@ -22,8 +22,9 @@
  * window: that rebuilds the counters and the requests still awaiting an outcome.
  *
  * Trade-offs: one row (one INSERT, atomic on its own) per decision or outcome, so an allowed call
- * costs two statements and no explicit transaction; in exchange, start-up reads every record of
- * the longest window (a day at least), not only the counted ones.
+ * costs two statements and no explicit transaction; in exchange, start-up reads every row of
+ * the longest window (a day at least), not only the counted ones (the JSON record only of rows
+ * awaiting an outcome).
  */
 import { z } from "zod";
 import type { AuditPage, AuditRecord } from "./protocol";
@@ -42,6 +43,9 @@ export interface RowFacts {
 export const AWAITS_OUTCOME = 1;
 export const OUTCOME = 2;
 export const RELEASING_OUTCOME = 3;
+
+/** The log columns of a record that is neither a decision with quota nor an outcome. */
+export const plainFacts = (at: number): RowFacts => ({ at, requestSeq: null, counted: null, flag: null });
 
 export interface LogRow extends RowFacts {
   seq: number;
@@ -135,9 +139,16 @@ export class GrantStorage {
     const released = new Set<number>();
     const counted: CountedRow[] = [];
     const pending: PendingRow[] = [];
-    const rows = this.#sql.exec<{ seq: number; record: string; at: number | null; request_seq: number | null; counted: string | null; flag: number | null }>(
-      "SELECT seq, record, at, request_seq, counted, flag FROM audit ORDER BY seq DESC",
-    );
+    // Only a row awaiting an outcome (flag = 1) needs its record, for the request id; the others'
+    // JSON is not copied out of SQLite.
+    const rows = this.#sql.exec<{
+      seq: number;
+      record: string | null;
+      at: number | null;
+      request_seq: number | null;
+      counted: string | null;
+      flag: number | null;
+    }>("SELECT seq, CASE WHEN flag = 1 THEN record END AS record, at, request_seq, counted, flag FROM audit ORDER BY seq DESC");
     for (const row of rows) {
       if (row.at !== null && row.at <= cutoff) break;
       if (row.flag === OUTCOME || row.flag === RELEASING_OUTCOME) {
@@ -150,7 +161,7 @@ export class GrantStorage {
         for (const [counter, amount] of Counted.parse(JSON.parse(row.counted))) counted.push({ requestSeq, counter, at: row.at, amount });
       }
       if (row.flag === AWAITS_OUTCOME && !settled.has(row.seq) && row.at !== null) {
-        pending.push({ seq: row.seq, requestId: PendingRecord.parse(JSON.parse(row.record)).requestId, at: row.at });
+        pending.push({ seq: row.seq, requestId: PendingRecord.parse(row.record === null ? null : JSON.parse(row.record)).requestId, at: row.at });
       }
     }
     return { counted: counted.reverse(), pending: pending.reverse() };

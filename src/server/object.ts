@@ -72,7 +72,7 @@ export class ServerObject extends DurableObject<Env> {
       );
     for (const [index, limits] of messages.entries()) {
       const reservation = reserve(limits, eventsFor, now);
-      if (!reservation.ok) return { ok: false, index, rule: reservation.rule, message: serverWide(reservation.message), retryAfter: reservation.retryAfter };
+      if (!reservation.ok) return { ok: false, index, rule: reservation.rule, message: reservation.message, retryAfter: reservation.retryAfter };
       taken.push(...reservation.take);
     }
     this.#storage.addEvents(taken.map((t) => ({ requestId, counter: t.counter, at: now, amount: t.amount })));
@@ -214,5 +214,3 @@ export class ServerObject extends DurableObject<Env> {
     return Number(this.#storage.meta("retention_ms") ?? String(DAY_MS));
   }
 }
-
-const serverWide = (message: string): string => message.replace(/^Rate limit exceeded:/, "Server-wide rate limit exceeded:");

@@ -166,7 +166,7 @@ describe("CounterLedger", () => {
     const ledger = new CounterLedger();
     play(ledger, [perMinute(2)], [0, 1]);
     expect(reserve([perMinute(2)], ledger.eventsFor, 2).ok).toBe(false);
-    ledger.release(2, 2);
+    ledger.release(2);
     expect(ledger.size).toBe(1);
     expect(reserve([perMinute(2)], ledger.eventsFor, 2).ok).toBe(true);
   });
