@@ -151,6 +151,18 @@ describe("reserve: shared counters and cost", () => {
     });
   });
 
+  it("a server-wide limit says so in both refusals: over the limit, and a cost that can never fit", () => {
+    const team = { ...perMinute(10, "team", 5), scope: "server" as const };
+    const over = reserve([team], () => withTotals([{ at: 0, amount: 9 }]), 30_000);
+    if (over.ok) throw new Error("expected a refusal");
+    expect(over.message).toBe('Server-wide rate limit exceeded: 10 units per minute on counter "team"; retry in 30s');
+    const never = reserve([{ ...team, cost: 11 }], () => [], 0);
+    if (never.ok) throw new Error("expected a refusal");
+    expect(never.message).toBe(
+      'Server-wide rate limit exceeded: this call costs 11, more than the 10 allowed per minute on counter "team"; it can never be allowed',
+    );
+  });
+
   it("a cost of zero fits and records nothing; a negative cost is refused", () => {
     expect(reserve([perMinute(1, "c", 0)], () => withTotals([{ at: 0, amount: 1 }]), 1)).toEqual({ ok: true, take: [] });
     expect(reserve([perMinute(1, "c", -5)], () => [], 0)).toMatchObject({ ok: false, retryAfter: null });
